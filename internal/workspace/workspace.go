@@ -1,0 +1,77 @@
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Workspace is the repository checkout the tool works in.
+type Workspace struct {
+	// Root is the absolute path of the folder holding go.mod and package.json.
+	Root string
+}
+
+// Find walks up from dir to the first folder holding both go.mod and package.json.
+func Find(dir string) (Workspace, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return Workspace{}, fmt.Errorf("workspace: %w", err)
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if isFile(filepath.Join(d, "go.mod")) && isFile(filepath.Join(d, "package.json")) {
+			return Workspace{Root: d}, nil
+		}
+		if filepath.Dir(d) == d {
+			return Workspace{}, errors.New("workspace: no folder with go.mod and package.json above " + abs + "; run the target inside the repository")
+		}
+	}
+}
+
+// Cwd finds the workspace around the current directory.
+func Cwd() (Workspace, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return Workspace{}, fmt.Errorf("workspace: %w", err)
+	}
+	return Find(wd)
+}
+
+// TenantsDir holds one folder per tenant.
+func (w Workspace) TenantsDir() string { return filepath.Join(w.Root, "tenants") }
+
+// TenantDir is the folder of one tenant. The name must already be checked (tenant.ValidName).
+func (w Workspace) TenantDir(name string) string { return filepath.Join(w.TenantsDir(), name) }
+
+// DeploymentsDir holds the JSON records of every deploy and rollback attempt.
+func (w Workspace) DeploymentsDir() string { return filepath.Join(w.Root, "deployments") }
+
+// SchemasDir holds our own JSON Schemas.
+func (w Workspace) SchemasDir() string { return filepath.Join(w.Root, "schemas") }
+
+// WorkerDir is the Worker that every tenant deploys.
+func (w Workspace) WorkerDir() string { return filepath.Join(w.Root, "apps", "worker-api") }
+
+// NodeModules is the npm install folder (wrangler, TypeScript).
+func (w Workspace) NodeModules() string { return filepath.Join(w.Root, "node_modules") }
+
+// NodeBin is the path of an npm-installed executable such as "wrangler" or "tsc".
+func (w Workspace) NodeBin(name string) string { return filepath.Join(w.NodeModules(), ".bin", name) }
+
+// WranglerSchema is the config schema that wrangler ships.
+func (w Workspace) WranglerSchema() string {
+	return filepath.Join(w.NodeModules(), "wrangler", "config-schema.json")
+}
+
+// StateDir holds local, git-ignored state: the sandbox, dev servers, locks, build output.
+// Subfolders are created by their owners.
+func (w Workspace) StateDir() string { return filepath.Join(w.Root, ".state") }
+
+// BuildDir holds dry-run bundles, one folder per tenant/env.
+func (w Workspace) BuildDir() string { return filepath.Join(w.Root, ".build") }
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}

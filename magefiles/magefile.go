@@ -1,0 +1,35 @@
+//go:build mage
+
+// The operations menu of the multi-tenant Worker: validate, deploy, drift, rollback and CI for
+// every tenant in tenants/, each in its own Cloudflare account. `go tool mage -l` lists it.
+//
+// Targets here are thin: they parse arguments and call packages under internal/, where the
+// logic lives and is tested with go test.
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// setup finds the repository and builds the logger every target uses: slog on stderr, so
+// stdout stays clean for -json output.
+func setup() (workspace.Workspace, *slog.Logger, error) {
+	level := slog.LevelInfo
+	if os.Getenv("MAGEFILE_VERBOSE") == "1" || os.Getenv("MAGEFILE_VERBOSE") == "true" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ws, err := workspace.Cwd()
+	return ws, log, err
+}
+
+// flag returns the value of an optional mage flag, or def when it was not given.
+func flag[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
