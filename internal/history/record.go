@@ -1,0 +1,78 @@
+package history
+
+import "time"
+
+// SchemaVersion is the version of the record format written by this package.
+const SchemaVersion = 1
+
+// Kind says what an attempt tried to do.
+type Kind string
+
+// The kinds of record.
+const (
+	KindDeploy   Kind = "deploy"
+	KindRollback Kind = "rollback"
+)
+
+// Status is how an attempt ended.
+type Status string
+
+// The statuses of record.
+const (
+	StatusSucceeded   Status = "succeeded"
+	StatusUnchanged   Status = "unchanged"
+	StatusFailed      Status = "failed"
+	StatusRolledBack  Status = "rolled_back"
+	StatusInterrupted Status = "interrupted"
+)
+
+var (
+	kinds    = map[Kind]bool{KindDeploy: true, KindRollback: true}
+	statuses = map[Status]bool{StatusSucceeded: true, StatusUnchanged: true, StatusFailed: true, StatusRolledBack: true, StatusInterrupted: true}
+)
+
+// Health is what a health check asked for and what it saw.
+type Health struct {
+	URL             string `json:"url"`
+	ExpectedVersion string `json:"expected_version"`
+	SeenVersion     string `json:"seen_version"`
+	StatusCode      int    `json:"status_code"`
+	Attempts        int    `json:"attempts"`
+	OK              bool   `json:"ok"`
+}
+
+// Step is one named step of the attempt and how long it took.
+type Step struct {
+	Name       string    `json:"name"`
+	Start      time.Time `json:"start"`
+	DurationMS int64     `json:"duration_ms"`
+}
+
+// Record is one deploy or rollback attempt. Field names are the documented file format
+// (README "Deployment records"); never put a credential into any field.
+type Record struct {
+	SchemaVersion     int       `json:"schema_version"`
+	Kind              Kind      `json:"kind"`
+	Tenant            string    `json:"tenant"`
+	Env               string    `json:"env"`
+	WorkerName        string    `json:"worker_name"`
+	AccountID         string    `json:"account_id"`
+	Actor             string    `json:"actor"`
+	GitSHA            string    `json:"git_sha"`
+	GitDirty          bool      `json:"git_dirty"`
+	WranglerVersion   string    `json:"wrangler_version"`
+	BundleSHA256      string    `json:"bundle_sha256"`
+	ConfigFingerprint string    `json:"config_fingerprint"`
+	PreviousVersionID string    `json:"previous_version_id"`
+	VersionID         string    `json:"version_id"`
+	Targets           []string  `json:"targets"`
+	URL               string    `json:"url"`
+	Status            Status    `json:"status"`
+	Error             string    `json:"error"`
+	Reason            string    `json:"reason,omitempty"` // rollbacks: why
+	Health            *Health   `json:"health"`
+	Steps             []Step    `json:"steps"`
+	StartedAt         time.Time `json:"started_at"`
+	FinishedAt        time.Time `json:"finished_at"`
+	PrevRecordSHA256  string    `json:"prev_record_sha256"`
+}
