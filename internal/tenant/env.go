@@ -1,0 +1,61 @@
+package tenant
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Env is a deployment environment of a tenant.
+type Env string
+
+// The environments every tenant has. Dev is the top level of wrangler.jsonc (run locally with
+// wrangler dev); Staging and Production are env.staging and env.production.
+const (
+	Dev        Env = "dev"
+	Staging    Env = "staging"
+	Production Env = "production"
+)
+
+// Envs lists the environments in promotion order.
+var Envs = []Env{Dev, Staging, Production}
+
+// ErrInvalidEnv is returned (wrapped) by ParseEnv.
+var ErrInvalidEnv = errors.New("invalid environment")
+
+// ParseEnv accepts dev, staging, production and the alias prod (case-insensitive).
+func ParseEnv(s string) (Env, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "dev":
+		return Dev, nil
+	case "staging":
+		return Staging, nil
+	case "production", "prod":
+		return Production, nil
+	}
+	return "", fmt.Errorf("%w %q: use dev, staging or production (prod)", ErrInvalidEnv, s)
+}
+
+// WranglerEnv is the value of wrangler's --env flag for e: empty for Dev (the top level).
+func (e Env) WranglerEnv() string {
+	if e == Dev {
+		return ""
+	}
+	return string(e)
+}
+
+// Pointer is the JSON pointer of e's block in wrangler.jsonc ("" is the top level).
+func (e Env) Pointer() string {
+	if e == Dev {
+		return ""
+	}
+	return "/env/" + string(e)
+}
+
+// Label names e's block in messages: "top level (dev)" or "env.staging".
+func (e Env) Label() string {
+	if e == Dev {
+		return "top level (dev)"
+	}
+	return "env." + string(e)
+}

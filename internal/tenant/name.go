@@ -1,0 +1,96 @@
+package tenant
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// ErrInvalidName is returned (wrapped) for a tenant name that could escape tenants/ or is not
+// a usable Worker name part.
+var ErrInvalidName = errors.New("invalid tenant name")
+
+// ErrUnknown is returned (wrapped) for a well-formed name with no folder under tenants/.
+var ErrUnknown = errors.New("unknown tenant")
+
+// maxNameLen keeps <tenant>-api-staging and <worker>.<subdomain> within DNS label limits.
+const maxNameLen = 50
+
+// ValidName reports why name cannot be a tenant name, or nil. It looks at the string only and
+// never touches the file system, so callers can refuse "../etc" before opening anything.
+// A name is lower-case letters, digits and inner dashes; "all" is reserved for "every tenant".
+func ValidName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty; give a folder name under tenants/", ErrInvalidName)
+	case name == "all":
+		return fmt.Errorf("%w: %q is reserved for every tenant", ErrInvalidName, name)
+	case strings.ContainsAny(name, `/\`) || strings.Contains(name, ".."):
+		return fmt.Errorf("%w: %q must not contain a path (/, \\ or ..); give a folder name under tenants/", ErrInvalidName, name)
+	case len(name) > maxNameLen:
+		return fmt.Errorf("%w: %q is longer than %d characters", ErrInvalidName, name, maxNameLen)
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' && i > 0 && i < len(name)-1
+		if !ok {
+			return fmt.Errorf("%w: %q: only lower-case letters, digits and inner dashes are allowed (character %d is %q)", ErrInvalidName, name, i+1, r)
+		}
+	}
+	return nil
+}
+
+// Scan lists the folders under tenants/, sorted: the ones with valid names and the rest.
+// Hidden entries (".git-keep", ".DS_Store") and plain files are ignored.
+func Scan(ws workspace.Workspace) (valid, invalid []string, err error) {
+	entries, err := os.ReadDir(ws.TenantsDir())
+	if err != nil {
+		return nil, nil, fmt.Errorf("list tenants in %s: %w", ws.TenantsDir(), err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if ValidName(e.Name()) == nil {
+			valid = append(valid, e.Name())
+		} else {
+			invalid = append(invalid, e.Name())
+		}
+	}
+	slices.Sort(valid)
+	slices.Sort(invalid)
+	return valid, invalid, nil
+}
+
+// List returns the names of all tenants, sorted. Folders with invalid names are left out
+// (mage validate all reports them).
+func List(ws workspace.Workspace) ([]string, error) {
+	valid, _, err := Scan(ws)
+	return valid, err
+}
+
+// Check validates name and makes sure the tenant exists. The error for an unknown tenant lists
+// the valid names.
+func Check(ws workspace.Workspace, name string) error {
+	if err := ValidName(name); err != nil {
+		return err
+	}
+	names, err := List(ws)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(names, name) {
+		return unknownError(name, names)
+	}
+	return nil
+}
+
+func unknownError(name string, names []string) error {
+	if len(names) == 0 {
+		return fmt.Errorf("%w %q: tenants/ has no tenants yet", ErrUnknown, name)
+	}
+	return fmt.Errorf("%w %q; valid tenants: %s", ErrUnknown, name, strings.Join(names, ", "))
+}
