@@ -81,7 +81,9 @@ func twoVersionWorld() *world {
 	}
 }
 
-func req() Request { return Request{Tenant: "acme", Env: "staging", Worker: "acme-api-staging", Actor: "me"} }
+func req() Request {
+	return Request{Tenant: "acme", Env: "staging", Worker: "acme-api-staging", Actor: "me"}
+}
 
 func TestRunRollsBackVerifiesAndRecords(t *testing.T) {
 	w := twoVersionWorld()
