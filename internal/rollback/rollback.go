@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 )
 
 // API reads what is live for the tenant/env's Worker.
@@ -28,9 +30,9 @@ type Actor interface {
 
 // Health confirms that the Worker answers healthy and reports the expected version.
 type Health interface {
-	// Verify polls until healthy with versionID or its deadline passes; the summary says what
+	// Verify polls until healthy with versionID or its deadline passes; the report says what
 	// was checked and seen, for the record, in both cases.
-	Verify(ctx context.Context, versionID string) (summary string, err error)
+	Verify(ctx context.Context, versionID string) (history.Health, error)
 }
 
 // Records reads and appends the deployment records of the tenant/env.
@@ -95,7 +97,7 @@ type Outcome struct {
 	Forced              bool
 	// OverriddenSecrets are the changed secrets a forced rollback went past.
 	OverriddenSecrets []string
-	Health            string
+	Health            *history.Health
 	Error             string
 	Steps             []Step
 	StartedAt         time.Time
@@ -215,8 +217,8 @@ func Run(ctx context.Context, d Deps, req Request) (Outcome, error) {
 	}
 	if err == nil {
 		err = step("verify", func() error {
-			var err error
-			o.Health, err = d.Health.Verify(ctx, target.VersionID)
+			h, err := d.Health.Verify(ctx, target.VersionID)
+			o.Health = &h
 			if err != nil {
 				return fmt.Errorf("health of %s after the rollback: %w", target.VersionID, err)
 			}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 )
 
 // world is a fake Cloudflare account with one Worker, plus fake records, health and lock.
@@ -45,11 +47,11 @@ func (w *world) Rollback(_ context.Context, id, msg string, force bool) ([]strin
 	return w.secrets, nil
 }
 
-func (w *world) Verify(_ context.Context, id string) (string, error) {
+func (w *world) Verify(_ context.Context, id string) (history.Health, error) {
 	if w.unhealth {
-		return "status 503", errors.New("unhealthy")
+		return history.Health{ExpectedVersion: id, StatusCode: 503}, errors.New("unhealthy")
 	}
-	return "ok version " + id, nil
+	return history.Health{ExpectedVersion: id, SeenVersion: id, StatusCode: 200, OK: true}, nil
 }
 
 func (w *world) List(context.Context) ([]Record, error) { return w.records, nil }
@@ -182,7 +184,7 @@ func TestRunUnhealthyTargetIsRecordedFailed(t *testing.T) {
 	if err == nil || o.Status != StatusFailed {
 		t.Fatalf("status %s err %v", o.Status, err)
 	}
-	if len(w.written) != 1 || w.written[0].Status != StatusFailed || w.written[0].Error == "" || w.written[0].Health == "" {
+	if len(w.written) != 1 || w.written[0].Status != StatusFailed || w.written[0].Error == "" || w.written[0].Health == nil || w.written[0].Health.StatusCode != 503 {
 		t.Errorf("record = %+v", w.written)
 	}
 }
