@@ -1,0 +1,241 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// Test accounts: two, so that a token used on the other account can be refused.
+const (
+	acctA = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
+	acctB = "f9e8d7c6b5a443219876543210fedcba"
+	subA  = "fixture-a"
+	subB  = "fixture-b"
+)
+
+func testAccounts() []Account {
+	return []Account{
+		{ID: acctA, Name: "Fixture A", Subdomain: subA},
+		{ID: acctB, Name: "Fixture B", Subdomain: subB},
+	}
+}
+
+// newTestServer starts a sandbox on loopback for one test.
+func newTestServer(t *testing.T, opts Options) (*Server, *httptest.Server) {
+	t.Helper()
+	if opts.Accounts == nil {
+		opts.Accounts = testAccounts()
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return s, ts
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+
+var (
+	wranglerOnce sync.Once
+	wranglerPath string
+	wranglerErr  error
+)
+
+// wranglerBin returns the pinned wrangler, installing node packages when needed. Without it
+// the test fails in CI and is skipped elsewhere.
+func wranglerBin(t *testing.T) string {
+	t.Helper()
+	wranglerOnce.Do(func() {
+		ws, err := workspace.Find(".")
+		if err != nil {
+			wranglerErr = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if err := npmdeps.Ensure(ctx, slog.New(slog.DiscardHandler), ws.Root); err != nil {
+			wranglerErr = err
+			return
+		}
+		p := ws.NodeBin("wrangler")
+		if _, err := os.Stat(p); err != nil {
+			wranglerErr = err
+			return
+		}
+		wranglerPath = p
+	})
+	if wranglerErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("wrangler is required in CI: %v", wranglerErr)
+		}
+		t.Skipf("wrangler unavailable: %v", wranglerErr)
+	}
+	return wranglerPath
+}
+
+// project is a copy of testdata/worker with the account filled in.
+type project struct {
+	dir    string
+	config string
+}
+
+func newProject(t *testing.T, accountID string, migrations string) project {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join("testdata", "worker")
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := project{dir: dir, config: filepath.Join(dir, "wrangler.jsonc")}
+	p.rewrite(t, accountID, migrations)
+	return p
+}
+
+// rewrite puts accountID in the config and, when migrations is set, replaces the staging
+// migrations line with it.
+func (p project) rewrite(t *testing.T, accountID, migrations string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "worker", "wrangler.jsonc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.ReplaceAll(string(data), "ACCOUNT_ID", accountID)
+	if migrations != "" {
+		re := regexp.MustCompile(`(?m)^(\s*)"migrations": \[\{ "tag": "v1", "new_sqlite_classes": \["Counter"\] \}\],\n(\s*"vectorize")`)
+		if !re.MatchString(cfg) {
+			t.Fatal("fixture config changed: staging migrations line not found")
+		}
+		cfg = re.ReplaceAllString(cfg, `${1}"migrations": `+migrations+",\n$2")
+	}
+	if err := os.WriteFile(p.config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wranglerResult is one wrangler run: its exit code, outputs (ANSI stripped) and ND-JSON entries.
+type wranglerResult struct {
+	exit    int
+	stdout  string
+	stderr  string
+	entries []map[string]any
+}
+
+func (r wranglerResult) entry(typ string) map[string]any {
+	for _, e := range r.entries {
+		if e["type"] == typ {
+			return e
+		}
+	}
+	return nil
+}
+
+var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
+// runWrangler runs the real wrangler in p.dir with an environment built from scratch: the
+// sandbox as API, one token, metrics/banner/error reports off, update check seeded, its own
+// HOME and TMPDIR, a fresh ND-JSON output file.
+func runWrangler(t *testing.T, base, token string, p project, stdin string, args ...string) wranglerResult {
+	t.Helper()
+	bin := wranglerBin(t)
+	run := t.TempDir()
+	home, tmp := filepath.Join(run, "home"), filepath.Join(run, "tmp")
+	if err := os.MkdirAll(filepath.Join(tmp, "update-check"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	seed := []byte(`{"latest":"4.63.0","lastUpdate":9999999999999}`)
+	if err := os.WriteFile(filepath.Join(tmp, "update-check", "wrangler-latest.json"), seed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(run, "output.ndjson")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append(args, "--config", p.config)...)
+	cmd.Dir = p.dir
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"TMPDIR=" + tmp,
+		"CLOUDFLARE_API_BASE_URL=" + strings.TrimSuffix(base, "/") + "/client/v4",
+		"CLOUDFLARE_API_TOKEN=" + token,
+		"WRANGLER_OUTPUT_FILE_PATH=" + out,
+		"WRANGLER_SEND_METRICS=false",
+		"WRANGLER_HIDE_BANNER=true",
+		"WRANGLER_SEND_ERROR_REPORTS=false",
+		"WRANGLER_LOG_PATH=" + filepath.Join(run, "logs"),
+	}
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	cmd.Stdin = strings.NewReader(stdin)
+	err := cmd.Run()
+	res := wranglerResult{stdout: ansi.ReplaceAllString(so.String(), ""), stderr: ansi.ReplaceAllString(se.String(), "")}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		res.exit = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("wrangler %v: %v", args, err)
+	}
+	if data, err := os.ReadFile(out); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var e map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+				t.Fatalf("wrangler %v: ND-JSON line %q: %v", args, sc.Text(), err)
+			}
+			res.entries = append(res.entries, e)
+		}
+	}
+	return res
+}
+
+// mustWrangler runs wrangler and fails the test unless it exits 0.
+func mustWrangler(t *testing.T, base, token string, p project, stdin string, args ...string) wranglerResult {
+	t.Helper()
+	res := runWrangler(t, base, token, p, stdin, args...)
+	if res.exit != 0 {
+		t.Fatalf("wrangler %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, res.exit, res.stdout, res.stderr)
+	}
+	return res
+}
