@@ -1,0 +1,93 @@
+package sandboxctl
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// Paths are the files of the checkout's sandbox, all under .state/ (git-ignored).
+type Paths struct {
+	Dir        string // .state/sandbox
+	State      string // the sandbox's world, written atomically after every change
+	RequestLog string // one JSON line per API request, for debugging
+	Runtime    string // pid and URL of the running process
+	ServerLog  string // the process's own stderr
+	Binary     string // .state/bin/cf-sandbox
+}
+
+// PathsFor lays out the sandbox files of ws.
+func PathsFor(ws workspace.Workspace) Paths {
+	dir := filepath.Join(ws.StateDir(), "sandbox")
+	return Paths{
+		Dir:        dir,
+		State:      filepath.Join(dir, "state.json"),
+		RequestLog: filepath.Join(dir, "requests.jsonl"),
+		Runtime:    filepath.Join(dir, "runtime.json"),
+		ServerLog:  filepath.Join(dir, "sandbox.log"),
+		Binary:     filepath.Join(ws.StateDir(), "bin", "cf-sandbox"),
+	}
+}
+
+// Runtime is what a running sandbox writes about itself once it listens.
+type Runtime struct {
+	PID        int       `json:"pid"`
+	URL        string    `json:"url"` // http://127.0.0.1:PORT, no trailing slash
+	Root       string    `json:"root"`
+	State      string    `json:"state"`
+	RequestLog string    `json:"request_log"`
+	Started    time.Time `json:"started"`
+}
+
+// APIBaseURL is what wrangler and cfapi are given.
+func (r Runtime) APIBaseURL() string { return r.URL + "/client/v4" }
+
+// readRuntime returns the runtime file, or ok=false when there is none.
+func readRuntime(path string) (Runtime, bool, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Runtime{}, false, nil
+	}
+	if err != nil {
+		return Runtime{}, false, fmt.Errorf("sandbox: %w", err)
+	}
+	var rt Runtime
+	if err := json.Unmarshal(data, &rt); err != nil || rt.PID <= 0 || rt.URL == "" {
+		// A torn or foreign file: treat as no sandbox, and let the next start replace it.
+		return Runtime{}, false, nil
+	}
+	return rt, true, nil
+}
+
+// writeFileAtomic replaces path in one step, so readers never see half a file.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// rel shows p relative to the checkout when it is inside it.
+func rel(ws workspace.Workspace, p string) string {
+	r, err := filepath.Rel(ws.Root, p)
+	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return p
+	}
+	return r
+}

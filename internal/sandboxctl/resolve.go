@@ -1,0 +1,137 @@
+package sandboxctl
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// RealAPIBaseURL is Cloudflare's public API.
+const RealAPIBaseURL = "https://api.cloudflare.com/client/v4"
+
+// BaseURLEnv is the variable (wrangler's own) that names an API explicitly.
+const BaseURLEnv = "CLOUDFLARE_API_BASE_URL"
+
+// Endpoint is the Cloudflare API a run talks to.
+type Endpoint struct {
+	// APIBaseURL for wrangler (CLOUDFLARE_API_BASE_URL) and cfapi, without a trailing slash.
+	APIBaseURL string
+	// Sandbox is true when the API is this checkout's local sandbox: no real account is touched.
+	Sandbox bool
+	// Explicit is true when CLOUDFLARE_API_BASE_URL chose the API.
+	Explicit bool
+	// StatePath is the sandbox's state file (sandbox only).
+	StatePath string
+	// HTTPClient is for health checks: with the sandbox it sends https://*.workers.dev
+	// requests to the sandbox's edge (keeping the Host); otherwise a plain client.
+	HTTPClient *http.Client
+
+	tokens map[string]string
+	root   string
+}
+
+// TokenFor is the sandbox's token for accountID; ok is false outside the sandbox (use the
+// tenant's credentials) or for an account the sandbox does not know.
+func (e Endpoint) TokenFor(accountID string) (string, bool) {
+	t, ok := e.tokens[accountID]
+	return t, ok && t != ""
+}
+
+// Banner is the one line every run prints when it does not talk to real Cloudflare, and ""
+// when it does.
+func (e Endpoint) Banner() string {
+	switch {
+	case e.Sandbox:
+		state := e.StatePath
+		if e.root != "" {
+			state = rel(workspace.Workspace{Root: e.root}, state)
+		}
+		return fmt.Sprintf("sandbox: using local Cloudflare API at %s (state %s); no real account is touched",
+			strings.TrimSuffix(e.APIBaseURL, "/client/v4"), state)
+	case e.Explicit:
+		return fmt.Sprintf("cloudflare api: using %s from %s", e.APIBaseURL, BaseURLEnv)
+	}
+	return ""
+}
+
+// PrintBanner writes Banner and a newline to w, if there is a banner.
+func (e Endpoint) PrintBanner(w io.Writer) {
+	if b := e.Banner(); b != "" {
+		fmt.Fprintln(w, b)
+	}
+}
+
+// Resolve picks the API for this run: an explicit CLOUDFLARE_API_BASE_URL wins; else the
+// checkout's running sandbox; else real Cloudflare.
+func Resolve(ctx context.Context, ws workspace.Workspace, log *slog.Logger) (Endpoint, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rt, _, ok, err := running(ctx, ws)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	if explicit := strings.TrimRight(os.Getenv(BaseURLEnv), "/"); explicit != "" {
+		u, err := url.Parse(explicit)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return Endpoint{}, fmt.Errorf("%s=%q is not an http(s) URL; fix or unset it", BaseURLEnv, os.Getenv(BaseURLEnv))
+		}
+		if !ok || explicit != rt.APIBaseURL() {
+			log.Debug("cloudflare api chosen by environment", "url", explicit)
+			return Endpoint{APIBaseURL: explicit, Explicit: true, HTTPClient: plainClient()}, nil
+		}
+		// It names our own sandbox: keep the sandbox's tokens and edge routing.
+	}
+	if !ok {
+		return Endpoint{APIBaseURL: RealAPIBaseURL, HTTPClient: plainClient()}, nil
+	}
+	raw, err := control(ctx, rt, http.MethodGet, "/__sandbox/tokens", nil)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("sandbox at %s runs but gave no tokens: %w; try `mage sandbox:stop` then `mage sandbox:start`", rt.URL, err)
+	}
+	tokens := map[string]string{}
+	if err := json.Unmarshal(raw, &tokens); err != nil {
+		return Endpoint{}, fmt.Errorf("sandbox at %s: tokens answer is not a JSON object of strings: %w", rt.URL, err)
+	}
+	return Endpoint{
+		APIBaseURL: rt.APIBaseURL(), Sandbox: true, StatePath: rt.State,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: edgeTransport(rt.URL)},
+		tokens:     tokens, root: ws.Root,
+	}, nil
+}
+
+func plainClient() *http.Client { return &http.Client{Timeout: 30 * time.Second} }
+
+// edgeTransport sends requests for *.workers.dev hosts to the sandbox over plain HTTP,
+// keeping the original Host so the sandbox knows which Worker is meant; other hosts go out
+// unchanged.
+func edgeTransport(sandboxURL string) http.RoundTripper {
+	target, _ := url.Parse(sandboxURL)
+	base := http.DefaultTransport
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		host := r.URL.Hostname()
+		if !strings.HasSuffix(host, ".workers.dev") {
+			return base.RoundTrip(r)
+		}
+		r2 := r.Clone(r.Context())
+		r2.Host = r.URL.Host
+		if r.Host != "" {
+			r2.Host = r.Host
+		}
+		r2.URL.Scheme, r2.URL.Host = target.Scheme, target.Host
+		return base.RoundTrip(r2)
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

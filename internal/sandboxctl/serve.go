@@ -1,0 +1,85 @@
+package sandboxctl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// Serve runs the sandbox of ws in this process until ctx ends: it loads the accounts from
+// tenants/, listens on addr (loopback only), writes the runtime file once it listens and
+// removes it when it stops. cmd/cf-sandbox is a thin wrapper around it.
+func Serve(ctx context.Context, ws workspace.Workspace, log *slog.Logger, addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("sandbox: listen address %q: %w (use 127.0.0.1:PORT)", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		// The control API has no auth and hands out tokens: never expose it.
+		return fmt.Errorf("sandbox: listen address %q is not loopback; use 127.0.0.1:PORT", addr)
+	}
+	paths := PathsFor(ws)
+	if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	accounts, err := Accounts(ws)
+	if err != nil {
+		return err
+	}
+	reqlog, err := os.OpenFile(paths.RequestLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("sandbox: request log: %w", err)
+	}
+	defer reqlog.Close()
+	srv, err := sandbox.New(sandbox.Options{StatePath: paths.State, Accounts: accounts, Log: log, RequestLog: reqlog})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("sandbox: listen on %s: %w (is another sandbox running? try `mage sandbox:status`)", addr, err)
+	}
+	rt := Runtime{
+		PID: os.Getpid(), URL: "http://" + ln.Addr().String(), Root: ws.Root,
+		State: paths.State, RequestLog: paths.RequestLog, Started: time.Now().UTC(),
+	}
+	data, _ := json.MarshalIndent(rt, "", "  ")
+	if err := writeFileAtomic(paths.Runtime, append(data, '\n')); err != nil {
+		ln.Close()
+		return fmt.Errorf("sandbox: runtime file: %w", err)
+	}
+	defer removeRuntimeIfOurs(paths.Runtime, rt.PID)
+	log.Info("sandbox listening", "url", rt.URL, "state", paths.State, "accounts", len(accounts))
+
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("sandbox: %w", err)
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("sandbox: shutdown: %w", err)
+	}
+	log.Info("sandbox stopped")
+	return nil
+}
+
+// removeRuntimeIfOurs leaves a newer sandbox's runtime file alone.
+func removeRuntimeIfOurs(path string, pid int) {
+	if rt, ok, _ := readRuntime(path); ok && rt.PID == pid {
+		os.Remove(path)
+	}
+}
