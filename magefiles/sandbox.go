@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -55,7 +54,7 @@ func (Sandbox) Stop(ctx context.Context) error {
 }
 
 // Status shows whether the local Cloudflare API runs, where it listens and where its state lives (-json=true for machines).
-func (Sandbox) Status(ctx context.Context, jsonOut *bool) error {
+func (Sandbox) Status(ctx context.Context, json *bool) error {
 	ws, _, err := setup()
 	if err != nil {
 		return err
@@ -64,10 +63,8 @@ func (Sandbox) Status(ctx context.Context, jsonOut *bool) error {
 	if err != nil {
 		return err
 	}
-	if flag(jsonOut, false) {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+	if flag(json, false) {
+		return st.WriteJSON(os.Stdout)
 	}
 	if !st.Running {
 		fmt.Println("sandbox: not running (start it with: go tool mage sandbox:start)")

@@ -35,6 +35,13 @@ type Status struct {
 	Detail json.RawMessage `json:"detail,omitempty"`
 }
 
+// WriteJSON writes the status as one indented JSON document (sandbox:status -json=true).
+func (st Status) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(st)
+}
+
 // controlTimeout bounds every call to the control API: it is on loopback, so a slow answer
 // means a wedged process, not a busy network.
 const controlTimeout = 3 * time.Second
