@@ -1,0 +1,278 @@
+package wrangler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
+)
+
+// DeployResult is what `wrangler deploy` reported in its ND-JSON deploy entry.
+type DeployResult struct {
+	WorkerName string
+	// WorkerTag is the script's tag; "" on a first deploy (wrangler learns it only from the
+	// services lookup that finds an existing Worker).
+	WorkerTag string
+	// VersionID is the version now serving 100% of traffic.
+	VersionID string
+	// Targets are where it serves: workers.dev URL, routes, "schedule: <cron>".
+	Targets []string
+}
+
+// uploadedLine is printed by deploy once the new version is live, before the triggers.
+var uploadedLine = regexp.MustCompile(`(?m)^Uploaded (\S+) \(`)
+
+// versionLine carries the version id at the end of deploy and rollback.
+var versionLine = regexp.MustCompile(`(?m)^Current Version ID: ([0-9a-fA-F-]{32,36})\s*$`)
+
+// Deploy runs `wrangler deploy` for inv's config and environment. wrangler 4.63.0's deploy
+// takes no message. On failure the error is a *CommandError whose Uploaded field says whether
+// the new version had gone live first (a failing trigger step), so the caller knows to roll
+// back.
+func (r Runner) Deploy(ctx context.Context, inv Invocation) (DeployResult, error) {
+	res, err := r.exec(ctx, inv, "deploy", append([]string{"deploy"}, baseArgs(inv)...), "")
+	if err != nil {
+		if ce, ok := errors.AsType[*CommandError](err); ok && res != nil {
+			ce.Uploaded = uploadedLine.MatchString(res.Stdout)
+			if m := versionLine.FindStringSubmatch(res.Stdout); m != nil {
+				ce.VersionID = m[1]
+			}
+		}
+		return DeployResult{}, err
+	}
+	var d deployEntry
+	ok, err := res.Entries.last("deploy", &d)
+	if err != nil {
+		return DeployResult{}, fmt.Errorf("wrangler deploy: %w", err)
+	}
+	if !ok {
+		return DeployResult{}, fmt.Errorf("wrangler deploy: wrangler exited 0 but wrote no deploy entry to its output file; check the Worker's state with `wrangler deployments list`")
+	}
+	if d.NameOverridden {
+		return DeployResult{}, fmt.Errorf("wrangler deploy: wrangler overrode the Worker name (%s); WRANGLER_CI_OVERRIDE_NAME must never reach a tenant's run", d.WorkerName)
+	}
+	out := DeployResult{WorkerName: d.WorkerName, WorkerTag: deref(d.WorkerTag), VersionID: deref(d.VersionID), Targets: d.Targets}
+	if out.VersionID == "" {
+		// The API answered without a version id (wrangler prints "undefined"): the upload
+		// happened, but nobody can tell what is live without asking the API.
+		return out, &CommandError{Command: "deploy", Message: "wrangler reported no version id for the upload", Uploaded: true, Stderr: tail(res.Stderr, 12)}
+	}
+	return out, nil
+}
+
+// validID accepts Cloudflare version ids (UUIDs, with or without hyphens). Checking them also
+// keeps a value starting with "-" from being read by wrangler as a flag.
+var validID = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)
+
+func checkID(what, id string) error {
+	if !validID.MatchString(id) {
+		return fmt.Errorf("wrangler %s: %q is not a version id (expected a UUID such as 01234567-89ab-cdef-0123-456789abcdef)", what, id)
+	}
+	return nil
+}
+
+// Rollback puts versionID back at 100% with `wrangler rollback <id> --message M`. wrangler
+// confirms by itself when not on a terminal (it ignores -y, which is passed anyway), and
+// forces past a changed-secrets refusal (code 10220).
+func (r Runner) Rollback(ctx context.Context, inv Invocation, versionID, message string) error {
+	if err := checkID("rollback", versionID); err != nil {
+		return err
+	}
+	args := append([]string{"rollback", versionID, "--message", message, "-y"}, baseArgs(inv)...)
+	res, err := r.exec(ctx, inv, "rollback", args, "")
+	if err != nil {
+		return err
+	}
+	if m := versionLine.FindStringSubmatch(res.Stdout); m == nil || !sameID(m[1], versionID) {
+		return fmt.Errorf("wrangler rollback: exited 0 but did not report %s as the current version; check with `wrangler deployments status`", versionID)
+	}
+	return nil
+}
+
+// sameID compares version ids ignoring hyphens and case: wrangler may print either form.
+func sameID(a, b string) bool {
+	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "-", "")) }
+	return norm(a) == norm(b)
+}
+
+// VersionUpload is what `wrangler versions upload` reported.
+type VersionUpload struct {
+	WorkerName string
+	WorkerTag  string
+	VersionID  string
+	PreviewURL string
+}
+
+// VersionsUpload uploads a new version without deploying it, with an optional tag and message
+// (annotations workers/tag and workers/message).
+func (r Runner) VersionsUpload(ctx context.Context, inv Invocation, tag, message string) (VersionUpload, error) {
+	args := []string{"versions", "upload"}
+	if tag != "" {
+		args = append(args, "--tag", tag)
+	}
+	if message != "" {
+		args = append(args, "--message", message)
+	}
+	res, err := r.exec(ctx, inv, "versions upload", append(args, baseArgs(inv)...), "")
+	if err != nil {
+		return VersionUpload{}, err
+	}
+	var e versionUploadEntry
+	ok, err := res.Entries.last("version-upload", &e)
+	if err != nil {
+		return VersionUpload{}, fmt.Errorf("wrangler versions upload: %w", err)
+	}
+	if !ok || e.VersionID == "" {
+		return VersionUpload{}, errors.New("wrangler versions upload: exited 0 but reported no version id")
+	}
+	return VersionUpload{WorkerName: e.WorkerName, WorkerTag: deref(e.WorkerTag), VersionID: e.VersionID, PreviewURL: e.PreviewURL}, nil
+}
+
+// Split is one version's share of traffic in a deployment.
+type Split struct {
+	VersionID string
+	Percent   float64
+}
+
+// VersionDeploy is what `wrangler versions deploy` reported.
+type VersionDeploy struct {
+	WorkerName   string
+	WorkerTag    string
+	DeploymentID string
+}
+
+// VersionsDeploy creates a deployment of one or two versions whose percentages add up to 100.
+// --yes is always passed: without it wrangler crashes when not on a terminal.
+func (r Runner) VersionsDeploy(ctx context.Context, inv Invocation, splits []Split, message string) (VersionDeploy, error) {
+	if len(splits) == 0 || len(splits) > 2 {
+		return VersionDeploy{}, fmt.Errorf("wrangler versions deploy: %d versions given; give one or two", len(splits))
+	}
+	args := []string{"versions", "deploy"}
+	var total float64
+	for _, s := range splits {
+		if err := checkID("versions deploy", s.VersionID); err != nil {
+			return VersionDeploy{}, err
+		}
+		if s.Percent < 0 || s.Percent > 100 {
+			return VersionDeploy{}, fmt.Errorf("wrangler versions deploy: %v%% for %s is outside 0-100", s.Percent, s.VersionID)
+		}
+		total += s.Percent
+		args = append(args, s.VersionID+"@"+strconv.FormatFloat(s.Percent, 'f', -1, 64)+"%")
+	}
+	if total < 99.999 || total > 100.001 {
+		return VersionDeploy{}, fmt.Errorf("wrangler versions deploy: percentages add up to %v, not 100", total)
+	}
+	args = append(args, "--message", message, "--yes")
+	res, err := r.exec(ctx, inv, "versions deploy", append(args, baseArgs(inv)...), "")
+	if err != nil {
+		return VersionDeploy{}, err
+	}
+	var e versionDeployEntry
+	ok, err := res.Entries.last("version-deploy", &e)
+	if err != nil {
+		return VersionDeploy{}, fmt.Errorf("wrangler versions deploy: %w", err)
+	}
+	if !ok {
+		return VersionDeploy{}, errors.New("wrangler versions deploy: exited 0 but wrote no version-deploy entry")
+	}
+	return VersionDeploy{WorkerName: e.WorkerName, WorkerTag: deref(e.WorkerTag), DeploymentID: e.DeploymentID}, nil
+}
+
+// Deployment is one entry of `wrangler deployments list --json`.
+type Deployment struct {
+	ID          string            `json:"id"`
+	Source      string            `json:"source"`
+	Strategy    string            `json:"strategy"`
+	AuthorEmail string            `json:"author_email"`
+	Annotations map[string]string `json:"annotations"`
+	CreatedOn   string            `json:"created_on"`
+	Versions    []struct {
+		VersionID  string  `json:"version_id"`
+		Percentage float64 `json:"percentage"`
+	} `json:"versions"`
+}
+
+// DeploymentsList returns the Worker's deployments, newest first (the first one is live).
+// wrangler prints them oldest first; they are re-sorted here by created_on.
+func (r Runner) DeploymentsList(ctx context.Context, inv Invocation) ([]Deployment, error) {
+	var out []Deployment
+	if err := r.listJSON(ctx, inv, "deployments list", []string{"deployments", "list", "--json"}, &out); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedOn > out[j].CreatedOn })
+	return out, nil
+}
+
+// Version is one entry of `wrangler versions list --json`.
+type Version struct {
+	ID       string  `json:"id"`
+	Number   float64 `json:"number"`
+	Metadata struct {
+		CreatedOn   string `json:"created_on"`
+		ModifiedOn  string `json:"modified_on"`
+		Source      string `json:"source"`
+		AuthorEmail string `json:"author_email"`
+	} `json:"metadata"`
+	// Annotations holds workers/message, workers/tag and workers/triggered_by when set.
+	Annotations map[string]string `json:"annotations"`
+	// Resources is the version's bindings, script and runtime settings, as the API sent it.
+	Resources json.RawMessage `json:"resources"`
+}
+
+// VersionsList returns the Worker's deployable versions, newest first.
+func (r Runner) VersionsList(ctx context.Context, inv Invocation) ([]Version, error) {
+	var out []Version
+	if err := r.listJSON(ctx, inv, "versions list", []string{"versions", "list", "--json"}, &out); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Metadata.CreatedOn > out[j].Metadata.CreatedOn })
+	return out, nil
+}
+
+// Secret is one entry of `wrangler secret list`: names and types only, never values.
+type Secret struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// SecretList returns the names of the Worker's secrets.
+func (r Runner) SecretList(ctx context.Context, inv Invocation) ([]Secret, error) {
+	var out []Secret
+	err := r.listJSON(ctx, inv, "secret list", []string{"secret", "list", "--format", "json"}, &out)
+	return out, err
+}
+
+// secretName is what Cloudflare accepts as a binding name.
+var secretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// SecretPut sets secret name to value with `wrangler secret put`. The value goes in on stdin,
+// never as an argument, and is scrubbed from everything captured like the token. wrangler
+// trims trailing whitespace from it.
+func (r Runner) SecretPut(ctx context.Context, inv Invocation, name string, value creds.Secret) error {
+	if !secretName.MatchString(name) {
+		return fmt.Errorf("wrangler secret put: %q is not a valid secret name (letters, digits and _, not starting with a digit)", name)
+	}
+	if value.Empty() {
+		return fmt.Errorf("wrangler secret put %s: empty value", name)
+	}
+	_, err := r.exec(ctx, inv, "secret put", append([]string{"secret", "put", name}, baseArgs(inv)...), value.Reveal(), value.Reveal())
+	return err
+}
+
+// listJSON runs a command whose stdout is one JSON document and decodes it into v.
+func (r Runner) listJSON(ctx context.Context, inv Invocation, command string, args []string, v any) error {
+	res, err := r.exec(ctx, inv, command, append(args, baseArgs(inv)...), "")
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), v); err != nil {
+		return fmt.Errorf("wrangler %s: stdout is not the expected JSON: %w\n%s", command, err, tail(res.Stdout, 5))
+	}
+	return nil
+}

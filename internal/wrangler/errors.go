@@ -1,0 +1,66 @@
+package wrangler
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// CommandError is a wrangler run that ended with a non-zero exit. Match it with errors.As.
+type CommandError struct {
+	// Command is the wrangler sub-command, e.g. "deploy" or "versions deploy".
+	Command string
+	// ExitCode is wrangler's exit status (always 1 in 4.63.0, but kept as seen).
+	ExitCode int
+	// Code is the code of the ND-JSON command-failed entry: errors[0].code of a Cloudflare API
+	// error ("10013"), a Node error code ("ERR_TTY_INIT_FAILED"), or "" when there was none.
+	Code string
+	// Message is the first line of wrangler's error (command-failed message), token removed.
+	Message string
+	// Uploaded reports that wrangler had already put the new version live before it failed
+	// (it printed "Uploaded <worker>"): the trigger phase (routes, crons, workers.dev) runs
+	// after that, so a failure there leaves the new code serving. Only deploy sets it.
+	Uploaded bool
+	// VersionID is the new version's id when wrangler printed it before failing, else "".
+	VersionID string
+	// Stderr is the tail of wrangler's stderr, ANSI stripped and token removed, for the user.
+	Stderr string
+}
+
+// APICode returns Code as a Cloudflare API error number, when it is one.
+func (e *CommandError) APICode() (int, bool) {
+	n, err := strconv.Atoi(e.Code)
+	return n, err == nil
+}
+
+func (e *CommandError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "wrangler %s failed (exit %d)", e.Command, e.ExitCode)
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	if e.Code != "" {
+		b.WriteString(" [code " + e.Code + "]")
+	}
+	if e.Uploaded {
+		b.WriteString("; the new version was already uploaded and live when it failed")
+	}
+	if e.Stderr != "" {
+		b.WriteString("\n" + e.Stderr)
+	}
+	return b.String()
+}
+
+// tail keeps the last n non-empty lines of s: enough to show why, short enough for an error.
+func tail(s string, n int) string {
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

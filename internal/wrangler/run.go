@@ -1,0 +1,216 @@
+package wrangler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// DefaultGrace is how long a cancelled run gets between SIGTERM and SIGKILL.
+const DefaultGrace = 5 * time.Second
+
+// Runner starts wrangler. The zero Grace means DefaultGrace.
+type Runner struct {
+	// Bin is the wrangler launcher, normally node_modules/.bin/wrangler.
+	Bin string
+	// Log receives one debug line per run (command, duration); nil discards.
+	Log *slog.Logger
+	// Grace is the time between SIGTERM and SIGKILL to the process group on cancel.
+	Grace time.Duration
+}
+
+// New returns a Runner for the wrangler installed in the workspace's node_modules. Call
+// npmdeps.Ensure first: New does not install anything.
+func New(ws workspace.Workspace, log *slog.Logger) Runner {
+	return Runner{Bin: ws.NodeBin("wrangler"), Log: log}
+}
+
+// Invocation is what one run of wrangler is about: which config, which environment, which
+// account and credentials, where its private files go and where its output is shown.
+type Invocation struct {
+	// ConfigPath is the tenant's wrangler.jsonc (passed as --config).
+	ConfigPath string
+	// Env is the wrangler environment (--env); "" is the top level, which is our dev.
+	Env string
+	// AccountID becomes CLOUDFLARE_ACCOUNT_ID when set. The config's account_id wins inside
+	// wrangler; setting both keeps wrangler from falling back to its account cache.
+	AccountID string
+	// Token becomes CLOUDFLARE_API_TOKEN when set, and is scrubbed from everything captured.
+	Token creds.Secret
+	// APIBaseURL becomes CLOUDFLARE_API_BASE_URL when set (the sandbox), trailing "/" removed.
+	APIBaseURL string
+	// ScratchDir is the parent of each run's private folder (HOME, TMPDIR, cwd, output file).
+	// "" uses the system temp folder.
+	ScratchDir string
+	// KeepScratch keeps the run folder (wrangler's debug log is in it) after the run.
+	KeepScratch bool
+	// Output shows wrangler's stdout and stderr as they come, ANSI stripped and token
+	// removed; nil shows nothing (the text is still captured).
+	Output io.Writer
+}
+
+// Result is what one finished run left behind.
+type Result struct {
+	Stdout, Stderr string // ANSI stripped, secrets removed
+	Entries        Entries
+	ExitCode       int
+	LogFile        string // wrangler's debug log (inside the scratch folder; gone unless kept)
+	Elapsed        time.Duration
+}
+
+func (r Runner) grace() time.Duration {
+	if r.Grace <= 0 {
+		return DefaultGrace
+	}
+	return r.Grace
+}
+
+func (r Runner) log() *slog.Logger {
+	if r.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Log
+}
+
+// baseArgs are the flags every config-driven command takes. The config path is made absolute
+// because wrangler runs in an empty scratch folder, not in ours.
+func baseArgs(inv Invocation) []string {
+	config := inv.ConfigPath
+	if abs, err := filepath.Abs(config); err == nil {
+		config = abs
+	}
+	// --env= (empty) names the top level explicitly; without it wrangler warns that no
+	// environment was chosen for a config that has several.
+	return []string{"--config", config, "--env=" + inv.Env}
+}
+
+// exec runs wrangler with args and waits. A non-zero exit is returned as a *CommandError built
+// from the output file; a cancelled ctx stops the process group and returns ctx's error.
+// extraSecrets are scrubbed like the token (for example a secret value fed on stdin).
+func (r Runner) exec(ctx context.Context, inv Invocation, command string, args []string, stdin string, extraSecrets ...string) (*Result, error) {
+	if r.Bin == "" {
+		return nil, errors.New("wrangler: Runner.Bin is empty; use wrangler.New(workspace, log)")
+	}
+	if inv.ConfigPath == "" {
+		return nil, errors.New("wrangler " + command + ": no config path given")
+	}
+	nb, err := nodeDir()
+	if err != nil {
+		return nil, fmt.Errorf("wrangler %s: %w", command, err)
+	}
+	sc, err := newScratch(inv.ScratchDir)
+	if err != nil {
+		return nil, fmt.Errorf("wrangler %s: %w", command, err)
+	}
+	if !inv.KeepScratch {
+		defer os.RemoveAll(sc.dir)
+	}
+	scrub := append(scrubber{inv.Token.Reveal()}, extraSecrets...)
+
+	cmd := exec.Command(r.Bin, args...)
+	cmd.Dir = sc.cwd
+	cmd.Env = environ(inv, sc, nb)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	// Our own pipes rather than exec's: exec.Cmd.Wait would also wait for any grandchild
+	// that inherited them, while we want to return when wrangler exits and then clear the
+	// group ourselves.
+	var mu sync.Mutex
+	outC := &capture{mu: &mu, display: inv.Output, scrub: scrub}
+	errC := &capture{mu: &mu, display: inv.Output, scrub: scrub}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("wrangler %s: %w", command, err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("wrangler %s: %w", command, err), outR.Close(), outW.Close())
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+
+	start := time.Now()
+	startErr := cmd.Start()
+	// The child holds its own copies of the write ends now; ours would keep readers waiting.
+	_ = outW.Close()
+	_ = errW.Close()
+	if startErr != nil {
+		_ = outR.Close()
+		_ = errR.Close()
+		return nil, fmt.Errorf("wrangler %s: start %s: %w (run npmdeps.Ensure first)", command, r.Bin, startErr)
+	}
+	var readers sync.WaitGroup
+	for _, p := range []struct {
+		r *os.File
+		c *capture
+	}{{outR, outC}, {errR, errC}} {
+		readers.Go(func() {
+			_, _ = io.Copy(p.c, p.r)
+			p.c.flush()
+			_ = p.r.Close()
+		})
+	}
+	pgid := cmd.Process.Pid
+	exited := make(chan struct{})
+	go func() {
+		select {
+		case <-exited:
+		case <-ctx.Done():
+			_ = syscall.Kill(-pgid, syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(r.grace()):
+				_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			}
+		}
+	}()
+	waitErr := cmd.Wait()
+	close(exited)
+	// Whatever wrangler left behind in its group (esbuild, workerd) goes with it; ESRCH when
+	// nothing is left is the normal case.
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	readers.Wait()
+
+	res := &Result{Stdout: outC.String(), Stderr: errC.String(), ExitCode: cmd.ProcessState.ExitCode(), Elapsed: time.Since(start)}
+	r.log().Debug("wrangler run", "command", command, "env", inv.Env, "exit", res.ExitCode, "took", res.Elapsed.Round(time.Millisecond))
+	if data, err := os.ReadFile(sc.output); err == nil {
+		es, perr := parseEntries([]byte(scrub.scrub(string(data))))
+		if perr != nil {
+			return res, fmt.Errorf("wrangler %s: %w", command, perr)
+		}
+		res.Entries = es
+		var s sessionEntry
+		if ok, _ := es.last("wrangler-session", &s); ok {
+			res.LogFile = s.LogFilePath
+		}
+	}
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("wrangler %s: interrupted, process group stopped: %w", command, ctx.Err())
+	}
+	if waitErr != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(waitErr, &exitErr) {
+			return res, fmt.Errorf("wrangler %s: %w", command, waitErr)
+		}
+		ce := &CommandError{Command: command, ExitCode: res.ExitCode, Stderr: tail(res.Stderr, 12)}
+		var f failedEntry
+		if ok, _ := res.Entries.last("command-failed", &f); ok {
+			ce.Code, ce.Message = f.codeString(), scrub.scrub(f.Message)
+		}
+		return res, ce
+	}
+	return res, nil
+}
