@@ -79,31 +79,33 @@ const (
 
 // Step is one timed stage of the rollback, for the record.
 type Step struct {
-	Name     string
-	Start    time.Time
-	Duration time.Duration
+	Name     string        `json:"name"`
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // Outcome is what happened; it is printed, and recorded once the rollback acted.
 type Outcome struct {
-	Tenant, Env, Worker string
-	Status              string
-	FromVersionID       string
-	ToVersionID         string
-	Source              Source
-	Why                 string
-	Reason              string
-	Actor               string
-	Forced              bool
+	Tenant        string `json:"tenant"`
+	Env           string `json:"env"`
+	Worker        string `json:"worker_name"`
+	Status        string `json:"status"`
+	FromVersionID string `json:"from_version_id"`
+	ToVersionID   string `json:"to_version_id"`
+	Source        Source `json:"target_source"`
+	Why           string `json:"target_why"`
+	Reason        string `json:"reason"`
+	Actor         string `json:"actor"`
+	Forced        bool   `json:"forced"`
 	// OverriddenSecrets are the changed secrets a forced rollback went past.
-	OverriddenSecrets []string
-	Health            *history.Health
-	Error             string
-	Steps             []Step
-	StartedAt         time.Time
-	FinishedAt        time.Time
+	OverriddenSecrets []string        `json:"overridden_secrets,omitempty"`
+	Health            *history.Health `json:"health,omitempty"`
+	Error             string          `json:"error,omitempty"`
+	Steps             []Step          `json:"steps"`
+	StartedAt         time.Time       `json:"started_at"`
+	FinishedAt        time.Time       `json:"finished_at"`
 	// RecordFile is the record written for this attempt ("" when nothing was acted on).
-	RecordFile string
+	RecordFile string `json:"record_file,omitempty"`
 }
 
 // Run rolls req.Tenant/req.Env back. It returns an error for every end but "succeeded" and
