@@ -69,9 +69,10 @@ func Check(ctx context.Context, tenant, env string, prepare Prepare) Report {
 }
 
 // CheckAll checks every tenant, up to parallel at once, and returns the reports in the
-// order of tenants. Tenants live in different accounts with their own tokens, so running
-// them at once does not crowd one token's budget; within a token, cfapi paces the requests.
-func CheckAll(ctx context.Context, tenants []string, env string, prepare Prepare, parallel int) []Report {
+// order of tenants; done, when not nil, gets each report as soon as it is ready. Tenants
+// live in different accounts with their own tokens, so running them at once does not crowd
+// one token's budget; within a token, cfapi paces the requests.
+func CheckAll(ctx context.Context, tenants []string, env string, prepare Prepare, parallel int, done func(Report)) []Report {
 	out := make([]Report, len(tenants))
 	sem := make(chan struct{}, max(parallel, 1))
 	var wg sync.WaitGroup
@@ -81,13 +82,15 @@ func CheckAll(ctx context.Context, tenants []string, env string, prepare Prepare
 			defer wg.Done()
 			select {
 			case sem <- struct{}{}:
+				out[i] = Check(ctx, t, env, prepare)
+				<-sem
 			case <-ctx.Done():
 				out[i] = Report{Tenant: t, Env: env, Status: Error, Error: fmt.Sprintf("drift %s/%s: %v before it started", t, env, ctx.Err()),
 					Changes: Changes{Added: []Change{}, Removed: []Change{}, Changed: []Change{}}}
-				return
 			}
-			defer func() { <-sem }()
-			out[i] = Check(ctx, t, env, prepare)
+			if done != nil {
+				done(out[i])
+			}
 		}()
 	}
 	wg.Wait()

@@ -138,7 +138,7 @@ func TestCheckAll(t *testing.T) {
 		}
 		return Input{Worker: tenant + "-api-" + env, Desired: desired(t), Reader: readers[tenant]}, nil
 	}
-	reps := CheckAll(context.Background(), []string{"a", "b", "c", "d", "e"}, "staging", prepare, 3)
+	reps := CheckAll(context.Background(), []string{"a", "b", "c", "d", "e"}, "staging", prepare, 3, nil)
 	want := []Status{InSync, Drifted, Missing, Error, Error}
 	for i, r := range reps {
 		if r.Status != want[i] {
@@ -207,7 +207,7 @@ func TestCheckAllRunsTenantsAtOnce(t *testing.T) {
 	for i := range names {
 		names[i] = fmt.Sprint("t", i)
 	}
-	reps := CheckAll(context.Background(), names, "staging", prepare, 4)
+	reps := CheckAll(context.Background(), names, "staging", prepare, 4, nil)
 	if peak != 4 {
 		t.Errorf("peak concurrency %d, want 4", peak)
 	}

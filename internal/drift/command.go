@@ -1,0 +1,100 @@
+package drift
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
+	"github.com/rainbowsmoke/crispy-enigma/internal/report"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+)
+
+// DefaultParallel is how many tenants `drift all` checks at once. Each tenant has its own
+// token (and budget), and one check is a handful of small reads, so the limit is only there
+// to keep the number of open connections and wrangler builds reasonable.
+const DefaultParallel = 16
+
+// CommandOptions is one `mage drift <tenant|all> <env>` request.
+type CommandOptions struct {
+	// Target is a tenant name or "all".
+	Target, Env string
+	// JSON puts the reports on Stdout as one JSON array and everything else on Stderr.
+	JSON     bool
+	Parallel int
+	Sources  *Sources
+	Stdout   io.Writer
+	Stderr   io.Writer
+}
+
+// Main checks the requested tenants, prints the result and returns the exit code (ExitInSync,
+// ExitDrift or ExitError). A non-nil error means the request itself was refused (unknown
+// tenant, bad env) or output failed; nothing was compared then.
+func Main(ctx context.Context, o CommandOptions) ([]Report, int, error) {
+	env, err := tenant.ParseEnv(o.Env)
+	if err != nil {
+		return nil, ExitError, fmt.Errorf("drift: %w", err)
+	}
+	if env == tenant.Dev {
+		return nil, ExitError, fmt.Errorf("drift: dev runs on this machine and has nothing deployed to compare; use staging or production")
+	}
+	ws := o.Sources.Workspace
+	var names []string
+	if o.Target == "all" {
+		if names, err = tenant.List(ws); err != nil {
+			return nil, ExitError, fmt.Errorf("drift: %w", err)
+		}
+		if len(names) == 0 {
+			return nil, ExitError, fmt.Errorf("drift: no tenants found in %s", ws.TenantsDir())
+		}
+	} else {
+		if err := tenant.Check(ws, o.Target); err != nil {
+			return nil, ExitError, fmt.Errorf("drift: %w", err)
+		}
+		names = []string{o.Target}
+	}
+	if err := npmdeps.Ensure(ctx, o.Sources.Log, ws.Root); err != nil {
+		return nil, ExitError, fmt.Errorf("drift: %w", err)
+	}
+	parallel := o.Parallel
+	if parallel <= 0 {
+		parallel = DefaultParallel
+	}
+	fmt.Fprintf(o.Stderr, "drift %s: checking %s\n", env, strings.Join(names, ", "))
+	progress := report.NewProgress(o.Stderr, names)
+	prepare := func(ctx context.Context, t, e string) (Input, error) {
+		in, err := o.Sources.Prepare(ctx, t, e)
+		if err == nil {
+			progress.Line(t, "reading", report.Plain, in.Worker)
+		}
+		return in, err
+	}
+	reports := CheckAll(ctx, names, string(env), prepare, parallel, func(r Report) {
+		detail := r.Duration.Round(100 * time.Millisecond).String()
+		if r.Status == Drifted {
+			detail += fmt.Sprintf("  %d change(s)", r.Changes.Count())
+		}
+		if r.Error != "" {
+			detail += "  " + r.Error
+		}
+		progress.Line(r.Tenant, string(r.Status), tone(r.Status), detail)
+	})
+
+	human := o.Stdout
+	if o.JSON {
+		human = o.Stderr
+		if err := WriteJSON(o.Stdout, reports); err != nil {
+			return reports, ExitError, err
+		}
+	}
+	fmt.Fprintln(human)
+	if err := WriteText(human, reports, report.Colour(human)); err != nil {
+		return reports, ExitError, err
+	}
+	if err := report.AppendStepSummary(Markdown(reports)); err != nil {
+		fmt.Fprintf(o.Stderr, "warning: %v\n", err)
+	}
+	return reports, ExitCode(reports), nil
+}

@@ -1,0 +1,116 @@
+package drift
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
+	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
+)
+
+// Sources builds each tenant's Input from the workspace: the tenant's files, a dry-run
+// bundle built by wrangler, the records in deployments/, and a cfapi client with the
+// tenant's own token.
+type Sources struct {
+	Workspace workspace.Workspace
+	// Runner builds bundles; the zero value means wrangler.New(Workspace, Log).
+	Runner wrangler.Runner
+	// APIBaseURL of the Cloudflare API (the sandbox's when it runs); "" is Cloudflare.
+	APIBaseURL string
+	HTTPClient *http.Client
+	// Lookup reads tokens from the process environment; nil means os.LookupEnv.
+	Lookup creds.Lookup
+	// Budget and RateLimitWait pass through to cfapi (zero: its defaults).
+	Budget        cfapi.Budget
+	RateLimitWait time.Duration
+	Log           *slog.Logger
+
+	// builds bounds concurrent wrangler builds: they are CPU-bound, unlike the API reads.
+	builds chan struct{}
+}
+
+// NewSources returns s ready to use, allowing maxBuilds wrangler builds at once.
+func NewSources(s Sources, maxBuilds int) *Sources {
+	if s.Runner.Bin == "" {
+		s.Runner = wrangler.New(s.Workspace, s.Log)
+	}
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	s.builds = make(chan struct{}, max(maxBuilds, 1))
+	return &s
+}
+
+// Prepare implements Prepare for one tenant/env.
+func (s *Sources) Prepare(ctx context.Context, name, envName string) (Input, error) {
+	env, err := tenant.ParseEnv(envName)
+	if err != nil {
+		return Input{}, err
+	}
+	if env == tenant.Dev {
+		return Input{}, fmt.Errorf("dev runs on this machine and has nothing deployed to compare; use staging or production")
+	}
+	t, err := tenant.Load(ctx, s.Workspace, name)
+	if err != nil {
+		return Input{}, err
+	}
+	r, err := t.Resolve(env)
+	if err != nil {
+		return Input{}, err
+	}
+	tok, err := creds.Find(name, s.Workspace.Root, s.Lookup)
+	if err != nil {
+		return Input{}, err
+	}
+	api, err := cfapi.New(cfapi.Config{
+		BaseURL: s.APIBaseURL, Token: tok.Value.Reveal(), AccountID: r.AccountID, HTTPClient: s.HTTPClient,
+		Budget: s.Budget, RateLimitWait: s.RateLimitWait, Log: s.Log,
+	})
+	if err != nil {
+		return Input{}, err
+	}
+
+	d := Desired{RequiredSecrets: t.Config.RequiredSecrets, Crons: r.Crons}
+	for _, rt := range r.Routes {
+		if rt.CustomDomain {
+			d.Domains = append(d.Domains, rt.Pattern)
+		} else {
+			d.Routes = append(d.Routes, rt.Pattern)
+		}
+	}
+	last, ok, err := history.Open(s.Workspace.DeploymentsDir()).LastSucceeded(name, string(env), 0)
+	if err != nil {
+		return Input{}, fmt.Errorf("records: %w", err)
+	}
+	if ok {
+		d.RecordedVersion = last.Record.VersionID
+	}
+
+	select {
+	case s.builds <- struct{}{}:
+	case <-ctx.Done():
+		return Input{}, ctx.Err()
+	}
+	b, err := s.Runner.Build(ctx, wrangler.Invocation{ConfigPath: t.WranglerPath(), Env: r.WranglerEnv, AccountID: r.AccountID},
+		filepath.Join(s.Workspace.StateDir(), "drift", name, string(env)))
+	<-s.builds
+	if err != nil {
+		return Input{}, fmt.Errorf("build: %w", err)
+	}
+	if b.WorkerName != r.WorkerName {
+		return Input{}, fmt.Errorf("build: wrangler built Worker %q but the config resolves to %q; check name in %s", b.WorkerName, r.WorkerName, t.WranglerPath())
+	}
+	d.CodeSHA256 = b.SHA256
+	if err := d.FromUploadMetadata(b.Metadata); err != nil {
+		return Input{}, fmt.Errorf("build: %w", err)
+	}
+	return Input{Worker: r.WorkerName, Desired: d, Reader: api}, nil
+}
