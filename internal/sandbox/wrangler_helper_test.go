@@ -239,3 +239,46 @@ func mustWrangler(t *testing.T, base, token string, p project, stdin string, arg
 	}
 	return res
 }
+
+// requestLog collects the sandbox's request log lines for assertions about which calls came.
+type requestLog struct {
+	mu    sync.Mutex
+	lines []requestLogLine
+}
+
+func (l *requestLog) Write(p []byte) (int, error) {
+	var line requestLogLine
+	if err := json.Unmarshal(p, &line); err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+	return len(p), nil
+}
+
+// count is how many logged requests have method and a path ending in suffix (and, when
+// query is not "", exactly that query).
+func (l *requestLog) count(method, suffix, query string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, x := range l.lines {
+		if x.Method == method && strings.HasSuffix(x.Path, suffix) && (query == "" || x.Query == query) {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *requestLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = nil
+}
+
+func (l *requestLog) all() []requestLogLine {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]requestLogLine(nil), l.lines...)
+}
