@@ -1,0 +1,190 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
+	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
+	"github.com/rainbowsmoke/crispy-enigma/internal/health"
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
+)
+
+// Options is one deploy request and the world it runs in.
+type Options struct {
+	Workspace   workspace.Workspace
+	Tenant, Env string
+	// DryRun plans and stops: nothing is locked, uploaded or recorded.
+	DryRun bool
+	// Force deploys even when the live version already runs this fingerprint.
+	Force bool
+
+	// APIBaseURL is the Cloudflare API (the sandbox's when it runs); "" means Cloudflare.
+	APIBaseURL string
+	// HTTPClient reads the API and polls health URLs; with the sandbox it sends *.workers.dev
+	// to the sandbox's edge. nil means a plain client.
+	HTTPClient *http.Client
+	// Lookup reads the process environment for tokens; nil means os.LookupEnv.
+	Lookup creds.Lookup
+	// SandboxToken, when set and ok for the tenant's account, supplies the sandbox's token
+	// instead of the tenant's real one (sandboxctl.Endpoint.TokenFor).
+	SandboxToken func(accountID string) (string, bool)
+	// Validate checks the tenant's files (package validate); nil skips the step.
+	Validate func(ctx context.Context, t *tenant.Tenant) error
+	// Runner starts wrangler; the zero value means wrangler.New(Workspace, Log).
+	Runner wrangler.Runner
+	// HealthDeadline overrides the tenant's health_check.deadline_seconds (tests).
+	HealthDeadline time.Duration
+	// Command names this run in the lock file ("deploy:tenant acme staging").
+	Command string
+
+	// Log receives diagnostics; Progress receives one line per step. nil discards.
+	Log      *slog.Logger
+	Progress io.Writer
+}
+
+// Outcome is how a deploy ended: the record written, and where.
+type Outcome struct {
+	Record     history.Record `json:"record"`
+	RecordFile string         `json:"record_file,omitempty"`
+	Plan       Plan           `json:"plan"`
+	RunDir     string         `json:"run_dir,omitempty"`
+}
+
+// ErrFailed is matched (errors.Is) by the error of a deploy that ended failed, rolled_back or
+// interrupted; the mage target turns it into exit 1.
+var ErrFailed = errors.New("deploy did not succeed")
+
+// Run deploys opts.Tenant/opts.Env. The returned Outcome is filled as far as the run got, also
+// on error. A nil error means succeeded or unchanged (or a finished dry run).
+func Run(ctx context.Context, opts Options) (Outcome, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	if opts.Runner.Bin == "" {
+		opts.Runner = wrangler.New(opts.Workspace, opts.Log)
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{}
+	}
+	if opts.Command == "" {
+		opts.Command = "deploy:tenant " + opts.Tenant + " " + opts.Env
+	}
+	st := &State{Opts: opts, started: time.Now().UTC()}
+	st.Record = history.Record{Kind: history.KindDeploy, Tenant: opts.Tenant, Env: opts.Env, StartedAt: st.started}
+	defer func() {
+		if st.wlog != nil {
+			_ = st.wlog.Close()
+		}
+		if st.Lock != nil {
+			if err := st.Lock.Release(); err != nil {
+				opts.Log.Warn("releasing the deploy lock", "err", err)
+			}
+		}
+	}()
+
+	runErr := st.runSteps(ctx, pipeline)
+	out := Outcome{Plan: st.Plan, RunDir: st.RunDir}
+	if errors.Is(runErr, errDryRun) {
+		out.Record = st.Record
+		return out, nil
+	}
+	if !st.resolved {
+		// The tenant or env is not known: there is no record to write, and nothing happened.
+		return out, runErr
+	}
+	st.finish(ctx, runErr)
+	file, werr := st.writeRecord()
+	out.Record, out.RecordFile = st.Record, file
+	if werr == nil {
+		// What was written, with the fields the store fills (chain hash, schema version).
+		if es, err := history.Open(opts.Workspace.DeploymentsDir()).List(st.Opts.Tenant, st.Opts.Env); err == nil && len(es) > 0 && es[0].Path == file {
+			out.Record = es[0].Record
+		}
+	}
+	if werr != nil {
+		return out, errors.Join(runErr, werr)
+	}
+	switch st.Record.Status {
+	case history.StatusSucceeded, history.StatusUnchanged:
+		return out, nil
+	}
+	return out, fmt.Errorf("%w: %s/%s ended %s: %s", ErrFailed, opts.Tenant, opts.Env, st.Record.Status, st.Record.Error)
+}
+
+// State is what the steps share.
+type State struct {
+	Opts Options
+
+	Tenant   *tenant.Tenant
+	Env      tenant.Env
+	Resolved tenant.ResolvedEnv
+	resolved bool
+
+	Token       creds.Token
+	API         *cfapi.Client
+	RunDir      string
+	Bundle      wrangler.Bundle
+	Fingerprint string
+	Plan        Plan
+	Lock        *lock.Lock
+	Deployed    wrangler.DeployResult
+	// live is true once a new version may be serving: from then on a failure rolls back.
+	live   bool
+	Health health.Result
+
+	Record  history.Record
+	started time.Time
+	// rolledBack and rollbackErr describe the restore after a failed deploy.
+	rolledBack  bool
+	rollbackErr error
+	// wlog keeps every wrangler run's output (ANSI and token removed) in RunDir/wrangler.log.
+	wlog *os.File
+}
+
+// openRunDir creates .state/runs/<tenant>-<env>-<stamp>/: wrangler's private HOME/TMPDIR,
+// its debug logs and our copy of its output stay there for a post-mortem.
+func (st *State) openRunDir() error {
+	dir := filepath.Join(st.Opts.Workspace.StateDir(), "runs",
+		st.Opts.Tenant+"-"+string(st.Env)+"-"+st.started.Format("20060102T150405.000000000Z"))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "wrangler.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	st.RunDir, st.wlog = dir, f
+	return nil
+}
+
+// invocation is the wrangler run description for this tenant/env.
+func (st *State) invocation() wrangler.Invocation {
+	inv := wrangler.Invocation{
+		ConfigPath: st.Tenant.WranglerPath(), Env: st.Resolved.WranglerEnv, AccountID: st.Resolved.AccountID,
+		Token: st.Token.Value, APIBaseURL: st.Opts.APIBaseURL, ScratchDir: st.RunDir, KeepScratch: true,
+	}
+	if st.wlog != nil {
+		inv.Output = st.wlog
+	}
+	return inv
+}
+
+func (st *State) step(name string, start time.Time) {
+	d := time.Since(start)
+	st.Record.Steps = append(st.Record.Steps, history.Step{Name: name, Start: start.UTC(), DurationMS: d.Milliseconds()})
+}

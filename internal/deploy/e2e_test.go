@@ -1,0 +1,464 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
+	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/validate"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// The two real tenants, with recognisable canary tokens.
+var tenants = []struct{ name, account, subdomain, token string }{
+	{"mrrainbowsmoke", "4f1c2b7e9a0d43c8b6e5f70192a3b4c5", "mrrainbowsmoke", "CANARY-mrrainbowsmoke-3f9a1c7e5b"},
+	{"rainbowsmokeofficial", "9e8d7c6b5a4f43e2a1b0c9d8e7f6a5b4", "rainbowsmokeofficial", "CANARY-rainbowsmokeofficial-8d2e6f0a4c"},
+}
+
+// world is a temporary copy of the repository's tenants and Worker, a sandbox in-process, and
+// what a deploy needs to reach it.
+type world struct {
+	ws       workspace.Workspace
+	sb       *sandbox.Server
+	srv      *httptest.Server
+	client   *http.Client
+	reqLog   *bytes.Buffer
+	logMu    *sync.Mutex
+	env      map[string]string
+	mu           sync.Mutex
+	markNew      bool
+	knownHealthy map[string]bool
+}
+
+func repoRoot(t *testing.T) workspace.Workspace {
+	t.Helper()
+	ws, err := workspace.Cwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
+// needWrangler installs node packages if needed; without wrangler the test is skipped on a
+// laptop and fails in CI.
+func needWrangler(t *testing.T, repo workspace.Workspace) {
+	t.Helper()
+	err := npmdeps.Ensure(context.Background(), slog.New(slog.DiscardHandler), repo.Root)
+	if err == nil {
+		if _, err = os.Stat(repo.NodeBin("wrangler")); err == nil {
+			_, err = exec.LookPath("node")
+		}
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("wrangler is not available: %v", err)
+		}
+		t.Skipf("wrangler is not available: %v", err)
+	}
+}
+
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			if d.Name() == "node_modules" || d.Name() == ".wrangler" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	repo := repoRoot(t)
+	needWrangler(t, repo)
+	root := t.TempDir()
+	for _, d := range []string{"tenants", "apps/worker-api", "schemas"} {
+		copyTree(t, filepath.Join(repo.Root, d), filepath.Join(root, d))
+	}
+	for _, f := range []string{"package.json", "package-lock.json"} {
+		b, err := os.ReadFile(filepath.Join(repo.Root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(root, f), b, 0o644)
+	}
+	if err := os.Symlink(repo.NodeModules(), filepath.Join(root, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	w := &world{ws: workspace.Workspace{Root: root}, reqLog: &bytes.Buffer{}, logMu: &sync.Mutex{}, env: map[string]string{}, knownHealthy: map[string]bool{}}
+	var accts []sandbox.Account
+	for _, tn := range tenants {
+		accts = append(accts, sandbox.Account{ID: tn.account, Name: tn.name, Subdomain: tn.subdomain, Token: tn.token})
+		w.env["CLOUDFLARE_API_TOKEN_"+strings.ToUpper(tn.name)] = tn.token
+	}
+	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: lockedWriter{w.logMu, w.reqLog}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sb = sb
+	w.srv = httptest.NewServer(sb.Handler())
+	t.Cleanup(w.srv.Close)
+	target, _ := url.Parse(w.srv.URL)
+	w.client = &http.Client{Timeout: 10 * time.Second, Transport: rt(func(r *http.Request) (*http.Response, error) {
+		if !strings.HasSuffix(r.URL.Hostname(), ".workers.dev") {
+			return http.DefaultTransport.RoundTrip(r)
+		}
+		w.maybeMarkUnhealthy(r.Context(), r.URL.Hostname())
+		r2 := r.Clone(r.Context())
+		r2.Host = r.URL.Host
+		r2.URL.Scheme, r2.URL.Host = target.Scheme, target.Host
+		return http.DefaultTransport.RoundTrip(r2)
+	})}
+	return w
+}
+
+type rt func(*http.Request) (*http.Response, error)
+
+func (f rt) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// maybeMarkUnhealthy plays "the sandbox marks the new version unhealthy": while markNew is
+// set, whatever version is live and not known to be good answers 503.
+func (w *world) maybeMarkUnhealthy(ctx context.Context, host string) {
+	w.mu.Lock()
+	mark := w.markNew
+	w.mu.Unlock()
+	if !mark {
+		return
+	}
+	for _, tn := range tenants {
+		if !strings.HasSuffix(host, "."+tn.subdomain+".workers.dev") {
+			continue
+		}
+		worker := strings.TrimSuffix(host, "."+tn.subdomain+".workers.dev")
+		live, err := w.api(tn.name).LiveDeployment(ctx, worker)
+		if err == nil {
+			v := live.Primary().VersionID
+			w.mu.Lock()
+			known := w.knownHealthy[v]
+			w.mu.Unlock()
+			if !known {
+				w.sb.MarkUnhealthy(v)
+			}
+		}
+	}
+}
+
+func (w *world) api(tenantName string) *cfapi.Client {
+	for _, tn := range tenants {
+		if tn.name == tenantName {
+			c, err := cfapi.New(cfapi.Config{BaseURL: w.srv.URL + "/client/v4", Token: tn.token, AccountID: tn.account, Budget: cfapi.Budget{Requests: -1}})
+			if err != nil {
+				panic(err)
+			}
+			return c
+		}
+	}
+	panic("unknown tenant " + tenantName)
+}
+
+func (w *world) opts(t *testing.T, tenantName, env string, progress io.Writer) Options {
+	v, err := validate.New(w.ws, nil, validate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if progress == nil {
+		progress = io.Discard
+	}
+	return Options{
+		Workspace: w.ws, Tenant: tenantName, Env: env, APIBaseURL: w.srv.URL + "/client/v4", HTTPClient: w.client,
+		Lookup:         func(k string) (string, bool) { v, ok := w.env[k]; return v, ok },
+		Validate:       ValidateWith(v),
+		HealthDeadline: 4 * time.Second, Progress: progress,
+		Log: slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+}
+
+func (w *world) versions(t *testing.T, tenantName, worker string) int {
+	t.Helper()
+	vs, err := w.api(tenantName).Versions(context.Background(), worker, 0)
+	if err != nil {
+		if errors.Is(err, cfapi.ErrNotFound) {
+			return 0
+		}
+		t.Fatal(err)
+	}
+	return len(vs)
+}
+
+func (w *world) live(t *testing.T, tenantName, worker string) string {
+	t.Helper()
+	d, err := w.api(tenantName).LiveDeployment(context.Background(), worker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Primary().VersionID
+}
+
+// bumpCode changes the Worker's code so that the bundle differs.
+func (w *world) bumpCode(t *testing.T, marker string) {
+	t.Helper()
+	p := filepath.Join(w.ws.WorkerDir(), "src", "index.ts")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, []byte("\nexport const buildMarker_"+marker+" = \""+marker+"\";\n")...)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDeployLifecycle(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	const tn, worker = "mrrainbowsmoke", "mrrainbowsmoke-api-staging"
+	var progress bytes.Buffer
+
+	// 1. First deploy: succeeded, and the record names the version the sandbox serves.
+	out, err := Run(ctx, w.opts(t, tn, "staging", &progress))
+	if err != nil {
+		t.Fatalf("first deploy: %v\n%s", err, progress.String())
+	}
+	v1 := w.live(t, tn, worker)
+	if out.Record.Status != history.StatusSucceeded || out.Record.VersionID != v1 || out.Record.PreviousVersionID != "" {
+		t.Fatalf("record %+v, sandbox live %s", out.Record, v1)
+	}
+	if out.Record.Health == nil || !out.Record.Health.OK || out.Record.Health.SeenVersion != v1 {
+		t.Fatalf("health not verified in record: %+v", out.Record.Health)
+	}
+	for _, s := range []string{"resolve", "validate", "credentials", "build", "fingerprint", "plan", "lock", "deploy", "verify", "annotate"} {
+		if !strings.Contains(progress.String(), " "+s+" ") {
+			t.Errorf("step %s not reported:\n%s", s, progress.String())
+		}
+	}
+	w.mu.Lock()
+	w.knownHealthy[v1] = true
+	w.mu.Unlock()
+	if _, err := os.Stat(out.RecordFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(lock.Path(filepath.Join(w.ws.StateDir(), "locks"), tn, "staging")); !os.IsNotExist(err) {
+		t.Fatalf("lock not released: %v", err)
+	}
+	n1 := w.versions(t, tn, worker)
+
+	// 2. Again, unchanged tree: unchanged, no new version.
+	out, err = Run(ctx, w.opts(t, tn, "staging", nil))
+	if err != nil || out.Record.Status != history.StatusUnchanged {
+		t.Fatalf("redeploy: %v %s", err, out.Record.Status)
+	}
+	if n := w.versions(t, tn, worker); n != n1 {
+		t.Fatalf("unchanged redeploy created versions: %d -> %d", n1, n)
+	}
+	// -force deploys anyway.
+	o := w.opts(t, tn, "staging", nil)
+	o.Force = true
+	if out, err = Run(ctx, o); err != nil || out.Record.Status != history.StatusSucceeded || w.versions(t, tn, worker) != n1+1 {
+		t.Fatalf("forced redeploy: %v %s", err, out.Record.Status)
+	}
+	vForced := w.live(t, tn, worker)
+	w.mu.Lock()
+	w.knownHealthy[vForced] = true
+	w.mu.Unlock()
+
+	// 3. Code change: a new version goes live. A dry run first plans it and changes nothing.
+	w.bumpCode(t, "two")
+	o = w.opts(t, tn, "staging", nil)
+	o.DryRun = true
+	out, err = Run(ctx, o)
+	if err != nil || out.Plan.Unchanged || out.RecordFile != "" || w.live(t, tn, worker) != vForced {
+		t.Fatalf("dry run: %v %+v", err, out.Plan)
+	}
+	out, err = Run(ctx, w.opts(t, tn, "staging", nil))
+	v2 := w.live(t, tn, worker)
+	if err != nil || v2 == vForced || out.Record.VersionID != v2 || out.Record.PreviousVersionID != vForced {
+		t.Fatalf("code change: %v, record %s prev %s, live %s", err, out.Record.VersionID, out.Record.PreviousVersionID, v2)
+	}
+	w.mu.Lock()
+	w.knownHealthy[v2] = true
+	w.mu.Unlock()
+
+	// 4. The new version answers unhealthy: exit 1, rolled back, the previous version live.
+	w.bumpCode(t, "three")
+	w.mu.Lock()
+	w.markNew = true
+	w.mu.Unlock()
+	out, err = Run(ctx, w.opts(t, tn, "staging", nil))
+	w.mu.Lock()
+	w.markNew = false
+	w.mu.Unlock()
+	if !errors.Is(err, ErrFailed) || out.Record.Status != history.StatusRolledBack {
+		t.Fatalf("unhealthy: err %v status %s (%s)", err, out.Record.Status, out.Record.Error)
+	}
+	if got := w.live(t, tn, worker); got != v2 {
+		t.Fatalf("after rollback %s is live, want %s", got, v2)
+	}
+	if out.Record.Health == nil || out.Record.Health.OK {
+		t.Fatalf("record health should show the failed check: %+v", out.Record.Health)
+	}
+
+	// 5. 500 on the schedules PUT after the upload: rolled back likewise.
+	w.bumpCode(t, "four")
+	w.sb.AddFault(sandbox.Fault{Method: "PUT", Path: "/accounts/*/workers/scripts/*/schedules", Status: 500, Code: 10013, Count: 1, Message: "schedules broke"})
+	out, err = Run(ctx, w.opts(t, tn, "staging", nil))
+	w.sb.ClearFaults()
+	if !errors.Is(err, ErrFailed) || out.Record.Status != history.StatusRolledBack {
+		t.Fatalf("schedules 500: err %v status %s (%s)", err, out.Record.Status, out.Record.Error)
+	}
+	if got := w.live(t, tn, worker); got != v2 {
+		t.Fatalf("after schedules failure %s is live, want %s", got, v2)
+	}
+
+	// The records chain and verify.
+	if probs, err := history.Verify(w.ws.DeploymentsDir()); err != nil || len(probs) != 0 {
+		t.Fatalf("records do not verify: %v %v", probs, err)
+	}
+}
+
+func TestDeployMissingTokenUploadsNothing(t *testing.T) {
+	w := newWorld(t)
+	delete(w.env, "CLOUDFLARE_API_TOKEN_RAINBOWSMOKEOFFICIAL")
+	out, err := Run(context.Background(), w.opts(t, "rainbowsmokeofficial", "prod", nil))
+	if err == nil || !strings.Contains(err.Error(), "CLOUDFLARE_API_TOKEN_RAINBOWSMOKEOFFICIAL") || !strings.Contains(err.Error(), ".env.deploy") {
+		t.Fatalf("err = %v, want one naming the variable and the file", err)
+	}
+	if out.Record.Status != history.StatusFailed || out.Record.Env != "production" {
+		t.Fatalf("record %+v", out.Record)
+	}
+	if n := w.versions(t, "rainbowsmokeofficial", "rainbowsmokeofficial-api"); n != 0 {
+		t.Fatalf("%d versions uploaded without a token", n)
+	}
+	if _, err := os.Stat(w.ws.BuildDir()); !os.IsNotExist(err) {
+		t.Fatalf("something was built before the credentials check: %v", err)
+	}
+}
+
+func TestDeployUnknownTenantOrEnvChangesNothing(t *testing.T) {
+	w := newWorld(t)
+	for _, c := range [][2]string{{"nosuch", "staging"}, {"../etc", "staging"}, {"mrrainbowsmoke", "qa"}} {
+		_, err := Run(context.Background(), w.opts(t, c[0], c[1], nil))
+		if err == nil {
+			t.Fatalf("%v: no error", c)
+		}
+	}
+	if _, err := os.Stat(w.ws.DeploymentsDir()); !os.IsNotExist(err) {
+		t.Fatal("a record was written for a request that never resolved")
+	}
+}
+
+func TestDeployConcurrency(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	// Same tenant/env while another process holds the lock: refused at once, naming the holder.
+	held, err := lock.Acquire(filepath.Join(w.ws.StateDir(), "locks"), "mrrainbowsmoke", "staging", lock.Options{Command: "deploy:tenant mrrainbowsmoke staging (other)"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(ctx, w.opts(t, "mrrainbowsmoke", "staging", nil))
+	var he *lock.HeldError
+	if !errors.As(err, &he) && !strings.Contains(out.Record.Error, "being deployed by pid") {
+		t.Fatalf("second deploy not refused by the lock: %v / %s", err, out.Record.Error)
+	}
+	if w.versions(t, "mrrainbowsmoke", "mrrainbowsmoke-api-staging") != 0 {
+		t.Fatal("refused deploy uploaded")
+	}
+	held.Release()
+
+	// Two tenants at once: both succeed; no token crosses over.
+	var wg sync.WaitGroup
+	var progress [2]bytes.Buffer
+	errs := make([]error, 2)
+	outs := make([]Outcome, 2)
+	for i, tn := range tenants {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = Run(ctx, w.opts(t, tn.name, "staging", &progress[i]))
+		}()
+	}
+	wg.Wait()
+	for i := range tenants {
+		if errs[i] != nil || outs[i].Record.Status != history.StatusSucceeded {
+			t.Fatalf("%s: %v %s\n%s", tenants[i].name, errs[i], outs[i].Record.Status, progress[i].String())
+		}
+	}
+	// Canaries: never in output, records or wrangler logs; each token only in its own
+	// tenant's requests (the sandbox logs which account a request was for, never the token).
+	var scan []string
+	scan = append(scan, progress[0].String(), progress[1].String())
+	filepath.WalkDir(w.ws.Root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() && d.Name() == "node_modules" {
+			if d != nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && (strings.HasPrefix(p, w.ws.DeploymentsDir()) || strings.HasPrefix(p, filepath.Join(w.ws.StateDir(), "runs"))) {
+			b, _ := os.ReadFile(p)
+			scan = append(scan, string(b))
+		}
+		return nil
+	})
+	w.logMu.Lock()
+	scan = append(scan, w.reqLog.String())
+	w.logMu.Unlock()
+	if len(scan) < 6 {
+		t.Fatalf("scanned only %d places", len(scan))
+	}
+	for _, s := range scan {
+		for _, tn := range tenants {
+			if strings.Contains(s, tn.token) {
+				t.Fatalf("canary token of %s leaked: ...%s...", tn.name, around(s, tn.token))
+			}
+		}
+	}
+}
+
+func around(s, sub string) string {
+	i := strings.Index(s, sub)
+	return s[max(0, i-200):min(len(s), i+len(sub)+50)]
+}

@@ -1,0 +1,310 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
+	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
+	"github.com/rainbowsmoke/crispy-enigma/internal/health"
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+)
+
+// Step is one stage of a deploy.
+type Step interface {
+	Name() string
+	Run(ctx context.Context, st *State) error
+}
+
+// pipeline is a deploy, in order. Nothing before lock changes anything outside .build and
+// .state; nothing before deploy changes anything on Cloudflare.
+var pipeline = []Step{
+	resolveStep{},     // tenant and env names checked, files loaded, env resolved: before any side effect
+	validateStep{},    // the same checks as `mage validate`
+	credentialsStep{}, // the tenant's token, before anything is built
+	buildStep{},       // wrangler deploy --dry-run into .build/<tenant>/<env>
+	fingerprintStep{}, // sha256 of the bundle and the resolved deploy config
+	planStep{},        // what is live; stop here when it is already this fingerprint, or for a dry run
+	lockStep{},        // one deploy per tenant/env
+	deployStep{},      // wrangler deploy; from here a failure rolls back
+	verifyStep{},      // the health URL answers healthy with the new version id
+	annotateStep{},    // mark the live deployment with the fingerprint, for the next plan
+}
+
+// errDryRun and errUnchanged end the pipeline early without failing it.
+var (
+	errDryRun    = errors.New("dry run: stopped after planning")
+	errUnchanged = errors.New("unchanged: the live version already runs this fingerprint")
+)
+
+// stepError carries the name of the step that failed.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+func (st *State) runSteps(ctx context.Context, steps []Step) error {
+	for _, s := range steps {
+		if err := ctx.Err(); err != nil {
+			return &stepError{s.Name(), err}
+		}
+		start := time.Now()
+		err := s.Run(ctx, st)
+		st.step(s.Name(), start)
+		st.progress(s.Name(), time.Since(start), err)
+		if err != nil {
+			if errors.Is(err, errDryRun) || errors.Is(err, errUnchanged) {
+				return err
+			}
+			return &stepError{s.Name(), err}
+		}
+	}
+	return nil
+}
+
+func (st *State) progress(name string, d time.Duration, err error) {
+	mark := "ok"
+	switch {
+	case errors.Is(err, errUnchanged):
+		mark = "unchanged"
+	case errors.Is(err, errDryRun):
+		mark = "planned"
+	case err != nil:
+		mark = "FAILED"
+	}
+	fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: %-11s %-9s %s\n", st.Opts.Tenant, st.Opts.Env, name, mark, d.Round(time.Millisecond))
+}
+
+type resolveStep struct{}
+
+func (resolveStep) Name() string { return "resolve" }
+func (resolveStep) Run(ctx context.Context, st *State) error {
+	env, err := tenant.ParseEnv(st.Opts.Env)
+	if err != nil {
+		return err
+	}
+	if env == tenant.Dev {
+		return fmt.Errorf("dev runs locally under wrangler dev; use the devserver, not a Cloudflare deploy")
+	}
+	if err := tenant.ValidName(st.Opts.Tenant); err != nil {
+		return err
+	}
+	t, err := tenant.Load(ctx, st.Opts.Workspace, st.Opts.Tenant)
+	if err != nil {
+		return err
+	}
+	r, err := t.Resolve(env)
+	if err != nil {
+		return err
+	}
+	st.Tenant, st.Env, st.Resolved, st.resolved = t, env, r, true
+	p := history.Find(ctx, st.Opts.Workspace.Root, history.Lookup(st.Opts.Lookup))
+	st.Record.Actor, st.Record.GitSHA, st.Record.GitDirty = p.Actor, p.GitSHA, p.GitDirty
+	st.Opts.Env = string(env) // "prod" becomes "production" in names and records
+	st.Record.Env = string(env)
+	st.Record.WorkerName, st.Record.AccountID = r.WorkerName, r.AccountID
+	if u, err := t.HealthURL(env); err == nil {
+		st.Record.URL = u
+	}
+	return nil
+}
+
+type validateStep struct{}
+
+func (validateStep) Name() string { return "validate" }
+func (validateStep) Run(ctx context.Context, st *State) error {
+	if st.Opts.Validate == nil {
+		return nil
+	}
+	if err := st.Opts.Validate(ctx, st.Tenant); err != nil {
+		return fmt.Errorf("%w (run `go tool mage validate %s` for every problem)", err, st.Opts.Tenant)
+	}
+	return nil
+}
+
+type credentialsStep struct{}
+
+func (credentialsStep) Name() string { return "credentials" }
+func (credentialsStep) Run(_ context.Context, st *State) error {
+	var tok creds.Token
+	if v, ok := sandboxToken(st); ok {
+		tok = creds.Token{Var: "sandbox", Value: creds.NewSecret(v), Source: "sandbox"}
+	} else {
+		var err error
+		if tok, err = creds.Find(st.Opts.Tenant, st.Opts.Workspace.Root, st.Opts.Lookup); err != nil {
+			return err
+		}
+	}
+	api, err := cfapi.New(cfapi.Config{
+		BaseURL: st.Opts.APIBaseURL, Token: tok.Value.Reveal(), AccountID: st.Resolved.AccountID,
+		HTTPClient: st.Opts.HTTPClient, MaxRetries: 2, Timeout: 30 * time.Second, Log: st.Opts.Log,
+	})
+	if err != nil {
+		return err
+	}
+	st.Token, st.API = tok, api
+	st.Opts.Log.Debug("token found", "var", tok.Var, "source", tok.Source)
+	return nil
+}
+
+func sandboxToken(st *State) (string, bool) {
+	if st.Opts.SandboxToken == nil {
+		return "", false
+	}
+	return st.Opts.SandboxToken(st.Resolved.AccountID)
+}
+
+type buildStep struct{}
+
+func (buildStep) Name() string { return "build" }
+func (buildStep) Run(ctx context.Context, st *State) error {
+	if err := st.openRunDir(); err != nil {
+		return fmt.Errorf("run folder: %w", err)
+	}
+	out := st.Opts.Workspace.BuildDir() + "/" + st.Opts.Tenant + "/" + string(st.Env)
+	b, err := st.Opts.Runner.Build(ctx, st.invocation(), out)
+	if err != nil {
+		return err
+	}
+	if b.WorkerName != st.Resolved.WorkerName {
+		return fmt.Errorf("wrangler built Worker %q but the tenant's config resolves to %q; check name in %s", b.WorkerName, st.Resolved.WorkerName, st.Tenant.WranglerPath())
+	}
+	st.Bundle = b
+	st.Record.BundleSHA256 = b.SHA256
+	return nil
+}
+
+type fingerprintStep struct{}
+
+func (fingerprintStep) Name() string { return "fingerprint" }
+func (fingerprintStep) Run(_ context.Context, st *State) error {
+	fp, err := Fingerprint(st.Bundle, st.Resolved)
+	if err != nil {
+		return err
+	}
+	st.Fingerprint = fp
+	st.Record.ConfigFingerprint = fp
+	return nil
+}
+
+type planStep struct{}
+
+func (planStep) Name() string { return "plan" }
+func (planStep) Run(ctx context.Context, st *State) error {
+	p, err := makePlan(ctx, st)
+	if err != nil {
+		return err
+	}
+	st.Plan = p
+	st.Record.PreviousVersionID = p.LiveVersionID
+	if st.Opts.DryRun {
+		fmt.Fprintln(st.Opts.Progress, p.String())
+		return errDryRun
+	}
+	if p.Unchanged && !st.Opts.Force {
+		st.Record.VersionID = p.LiveVersionID
+		return errUnchanged
+	}
+	return nil
+}
+
+type lockStep struct{}
+
+func (lockStep) Name() string { return "lock" }
+func (lockStep) Run(_ context.Context, st *State) error {
+	l, err := lock.Acquire(st.Opts.Workspace.StateDir()+"/locks", st.Opts.Tenant, string(st.Env),
+		lock.Options{Command: st.Opts.Command, Log: st.Opts.Log})
+	if err != nil {
+		return err
+	}
+	st.Lock = l
+	return nil
+}
+
+type deployStep struct{}
+
+func (deployStep) Name() string { return "deploy" }
+func (deployStep) Run(ctx context.Context, st *State) error {
+	st.live = true // from here on the new version may be serving, whatever wrangler says
+	res, err := st.Opts.Runner.Deploy(ctx, st.invocation())
+	if err != nil {
+		return err
+	}
+	st.Deployed = res
+	st.Record.VersionID = res.VersionID
+	st.Record.Targets = res.Targets
+	return nil
+}
+
+type verifyStep struct{}
+
+func (verifyStep) Name() string { return "verify" }
+func (verifyStep) Run(ctx context.Context, st *State) error {
+	res, err := st.checkHealth(ctx, st.Deployed.VersionID)
+	st.Health = res
+	return err
+}
+
+// checkHealth polls the tenant's health URL for version.
+func (st *State) checkHealth(ctx context.Context, version string) (health.Result, error) {
+	if st.Record.URL == "" {
+		return health.Result{}, fmt.Errorf("no health URL: the env needs workers_dev and the tenant a workers_dev_subdomain")
+	}
+	deadline := st.Tenant.Config.HealthCheck.Deadline()
+	if st.Opts.HealthDeadline > 0 {
+		deadline = st.Opts.HealthDeadline
+	}
+	return health.Wait(ctx, health.Check{
+		URL: st.Record.URL, Expect: st.Tenant.Config.HealthCheck.Expect, Version: version,
+		Deadline: deadline, Client: st.Opts.HTTPClient,
+	})
+}
+
+type annotateStep struct{}
+
+func (annotateStep) Name() string { return "annotate" }
+func (annotateStep) Run(ctx context.Context, st *State) error {
+	msg := AnnotationMessage(st.Fingerprint, st.Record.GitSHA)
+	if err := annotate(ctx, st, st.Deployed.VersionID, msg); err != nil {
+		// The deploy itself is verified and live; without the mark the next run redeploys.
+		st.Opts.Log.Warn("could not mark the live deployment with its fingerprint; the next deploy will upload again",
+			"tenant", st.Opts.Tenant, "env", st.Opts.Env, "err", err)
+	}
+	return nil
+}
+
+// finish sets the record's status and error from how the steps ended, rolling back first when
+// a new version may be live and is not verified.
+func (st *State) finish(ctx context.Context, runErr error) {
+	rec := &st.Record
+	switch {
+	case runErr == nil:
+		rec.Status = history.StatusSucceeded
+	case errors.Is(runErr, errUnchanged):
+		rec.Status = history.StatusUnchanged
+	case ctx.Err() != nil:
+		rec.Status = history.StatusInterrupted
+		rec.Error = runErr.Error()
+		if st.live {
+			rec.Error += "; the new version may be live: check with `go tool mage drift " + st.Opts.Tenant + " " + st.Opts.Env + "` and roll back if needed"
+		}
+	case st.live:
+		rec.Error = runErr.Error()
+		st.restore(ctx)
+	default:
+		rec.Status = history.StatusFailed
+		rec.Error = runErr.Error()
+	}
+	if h := st.Health; h.URL != "" {
+		rec.Health = &history.Health{URL: h.URL, ExpectedVersion: h.ExpectedVersion, SeenVersion: h.SeenVersion,
+			StatusCode: h.StatusCode, Attempts: h.Attempts, OK: h.OK}
+	}
+	rec.FinishedAt = time.Now().UTC()
+}
