@@ -1,0 +1,199 @@
+package cfapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+var (
+	wranglerOnce sync.Once
+	wranglerPath string
+	wranglerErr  error
+)
+
+// wranglerBin is the pinned wrangler, installed with npm ci when missing. Without it the
+// test fails when CI=true and is skipped on a laptop without node.
+func wranglerBin(t *testing.T) string {
+	t.Helper()
+	wranglerOnce.Do(func() {
+		ws, err := workspace.Cwd()
+		if err != nil {
+			wranglerErr = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if wranglerErr = npmdeps.Ensure(ctx, slog.New(slog.DiscardHandler), ws.Root); wranglerErr != nil {
+			return
+		}
+		wranglerPath = ws.NodeBin("wrangler")
+		_, wranglerErr = os.Stat(wranglerPath)
+	})
+	if wranglerErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("wrangler is required in CI: %v", wranglerErr)
+		}
+		t.Skipf("wrangler unavailable: %v", wranglerErr)
+	}
+	return wranglerPath
+}
+
+// fixture copies testdata/worker into a scratch folder with accountID filled in.
+func fixture(t *testing.T, accountID string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"wrangler.jsonc", "src/index.js"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "worker", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = bytes.ReplaceAll(data, []byte("ACCOUNT_ID"), []byte(accountID))
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
+// wrangler runs the real wrangler in dir with an environment built from scratch (contract
+// §8): only the sandbox as API and one token, metrics, banner and error reports off, the
+// update check seeded, its own HOME and TMPDIR. It fails the test unless wrangler exits 0.
+func wrangler(t *testing.T, base, token, dir, stdin string, args ...string) string {
+	t.Helper()
+	bin := wranglerBin(t)
+	run := t.TempDir()
+	home, tmp := filepath.Join(run, "home"), filepath.Join(run, "tmp")
+	for _, d := range []string{home, filepath.Join(tmp, "update-check")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seed := []byte(`{"latest":"4.63.0","lastUpdate":9999999999999}`)
+	if err := os.WriteFile(filepath.Join(tmp, "update-check", "wrangler-latest.json"), seed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append(args, "--config", filepath.Join(dir, "wrangler.jsonc"))...)
+	cmd.Dir = dir
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"TMPDIR=" + tmp,
+		"WRANGLER_OUTPUT_FILE_PATH=" + filepath.Join(run, "out.ndjson"),
+		"WRANGLER_SEND_METRICS=false",
+		"WRANGLER_HIDE_BANNER=true",
+		"WRANGLER_SEND_ERROR_REPORTS=false",
+		"WRANGLER_LOG_PATH=" + filepath.Join(run, "logs"),
+	}
+	if base != "" {
+		cmd.Env = append(cmd.Env, "CLOUDFLARE_API_BASE_URL="+base, "CLOUDFLARE_API_TOKEN="+token)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin = strings.NewReader(stdin)
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("wrangler %v: %v", args, err)
+		}
+		t.Fatalf("wrangler %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, ee.ExitCode(),
+			ansiEscape.ReplaceAllString(out.String(), ""), ansiEscape.ReplaceAllString(errb.String(), ""))
+	}
+	return ansiEscape.ReplaceAllString(out.String(), "")
+}
+
+// dryRun builds the staging bundle offline and returns the sha256 of its entry module and
+// the bindings of the upload metadata wrangler would send.
+func dryRun(t *testing.T, dir string) (string, Bindings) {
+	t.Helper()
+	outdir, outfile := filepath.Join(t.TempDir(), "dist"), filepath.Join(t.TempDir(), "upload.multipart")
+	wrangler(t, "", "", dir, "", "deploy", "--dry-run", "--env", "staging", "--outdir", outdir, "--outfile", outfile)
+	bundle, err := os.ReadFile(filepath.Join(outdir, "index.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(bundle)
+	return hex.EncodeToString(sum[:]), uploadBindings(t, outfile)
+}
+
+// uploadBindings reads the metadata part of a multipart upload body written by --outfile.
+func uploadBindings(t *testing.T, path string) Bindings {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file starts with the boundary line; the body carries no Content-Type header.
+	first, _, _ := bytes.Cut(data, []byte("\r\n"))
+	boundary := strings.TrimPrefix(string(first), "--")
+	if _, _, err := mime.ParseMediaType("multipart/form-data; boundary=" + boundary); err != nil {
+		t.Fatalf("upload body: %v", err)
+	}
+	mr := multipart.NewReader(bytes.NewReader(data), boundary)
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			t.Fatal("upload body has no metadata part")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.FormName() != "metadata" {
+			continue
+		}
+		var meta struct {
+			Bindings json.RawMessage `json:"bindings"`
+		}
+		if err := json.NewDecoder(p).Decode(&meta); err != nil {
+			t.Fatal(err)
+		}
+		bs, err := ParseBindings(meta.Bindings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bs
+	}
+}
+
+// sandboxFor starts an in-memory sandbox with two accounts on loopback.
+func sandboxFor(t *testing.T) (*sandbox.Server, string) {
+	t.Helper()
+	s, err := sandbox.New(sandbox.Options{Accounts: []sandbox.Account{
+		{ID: testAccount, Name: "Read-back A", Subdomain: "readback-a"},
+		{ID: otherAcct, Name: "Read-back B", Subdomain: "readback-b"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return s, ts.URL + "/client/v4"
+}
