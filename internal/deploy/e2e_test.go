@@ -36,13 +36,13 @@ var tenants = []struct{ name, account, subdomain, token string }{
 // world is a temporary copy of the repository's tenants and Worker, a sandbox in-process, and
 // what a deploy needs to reach it.
 type world struct {
-	ws       workspace.Workspace
-	sb       *sandbox.Server
-	srv      *httptest.Server
-	client   *http.Client
-	reqLog   *bytes.Buffer
-	logMu    *sync.Mutex
-	env      map[string]string
+	ws           workspace.Workspace
+	sb           *sandbox.Server
+	srv          *httptest.Server
+	client       *http.Client
+	reqLog       *bytes.Buffer
+	logMu        *sync.Mutex
+	env          map[string]string
 	mu           sync.Mutex
 	markNew      bool
 	knownHealthy map[string]bool
