@@ -116,7 +116,7 @@ func tooLarge(rel string, n int64) error {
 // refusal is a *FileError with a position where there is one.
 func ParseDocument(rel string, raw []byte, jsonc bool) (*Document, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, &FileError{Path: rel, Rule: RuleFileEmpty, Message: "file is empty", Hint: "write the JSON object this file needs (see the other tenants)"}
+		return nil, &FileError{Path: rel, Line: 1, Col: 1, Rule: RuleFileEmpty, Message: "file is empty", Hint: "write the JSON object this file needs (see the other tenants)"}
 	}
 	if off := binaryOffset(raw); off >= 0 {
 		line, col := lineCol(raw, off)

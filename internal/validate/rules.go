@@ -43,6 +43,7 @@ const (
 
 var (
 	secretNameRe = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+	accountIDRe  = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	// wrangler's own check (isValidName); Cloudflare also caps script names at 63.
 	workerNameRe = regexp.MustCompile(`^[a-z0-9_][a-z0-9_-]*$`)
 )
@@ -155,16 +156,17 @@ func (r *rules) perEnv(e tenant.ResolvedEnv) {
 	case !workerNameRe.MatchString(e.WorkerName) || len(e.WorkerName) > 63:
 		r.nameProblem(env, namePtr, RuleWorkerNameInvalid,
 			fmt.Sprintf("Worker name %q must be lower-case letters, digits, - and _, at most 63 characters", e.WorkerName), "")
-	case c.TenantID != "" && e.WorkerName != c.TenantID && !strings.HasPrefix(e.WorkerName, c.TenantID+"-"):
+	case e.WorkerName != r.t.Name && !strings.HasPrefix(e.WorkerName, r.t.Name+"-"):
 		r.nameProblem(env, namePtr, RuleWorkerNameForeign,
-			fmt.Sprintf("Worker name %q does not start with the tenant id %q", e.WorkerName, c.TenantID),
+			fmt.Sprintf("Worker name %q does not start with the tenant name %q", e.WorkerName, r.t.Name),
 			"a name without the tenant prefix can overwrite another tenant's Worker; use <tenant>-api-<env>")
 	}
 	// Account.
 	if e.AccountID == "" {
 		r.block(env, RuleAccountIDMissing, fmt.Sprintf("%s has no account_id", env.Label()),
 			fmt.Sprintf("add \"account_id\": %q; without it wrangler uses whatever account it cached last", c.AccountID))
-	} else if c.AccountID != "" && e.AccountID != c.AccountID {
+	} else if accountIDRe.MatchString(c.AccountID) && e.AccountID != c.AccountID {
+		// (An ill-formed tenant account id is reported by the schema, not once per env here.)
 		r.wr(r.definedAt(env, "account_id"), false, RuleAccountIDMismatch,
 			fmt.Sprintf("account_id %q is not the tenant's account %q from tenant.config.json", e.AccountID, c.AccountID),
 			"a wrong account id deploys into another tenant's account; copy account_id from tenant.config.json")
@@ -238,7 +240,9 @@ func (r *rules) vars(e tenant.ResolvedEnv) {
 	c := r.t.Config
 	env := e.Env
 	varsPtr := env.Pointer() + "/vars"
-	want := map[string]string{varTenantID: c.TenantID, varEnvironment: string(env)}
+	// Compared with the folder name, not tenant_id: tooling addresses tenants by folder, and a
+	// wrong tenant_id is reported once (tenant-dir-mismatch) instead of once per env.
+	want := map[string]string{varTenantID: r.t.Name, varEnvironment: string(env)}
 	for _, k := range []string{varTenantID, varEnvironment} {
 		got, ok := e.Vars[k]
 		switch {
@@ -300,8 +304,10 @@ func (r *rules) sameBindingsEverywhere() {
 		}
 	}
 	for i, e := range r.envs {
+		reported := map[string]bool{}
 		for _, k := range required {
 			if !kinds[i][k] {
+				reported[k] = true
 				why := "the health check reads the version id from it"
 				for f, fk := range featureBindings {
 					if fk == k {
@@ -313,7 +319,7 @@ func (r *rules) sameBindingsEverywhere() {
 			}
 		}
 		for _, s := range all {
-			if has[i][s] {
+			if has[i][s] || reported[s.kind] {
 				continue
 			}
 			var in []string
@@ -322,12 +328,15 @@ func (r *rules) sameBindingsEverywhere() {
 					in = append(in, o.Env.Label())
 				}
 			}
+			if s.kind == "vars" && (s.name == varTenantID || s.name == varEnvironment) {
+				continue // vars() has reported it with the value to set
+			}
 			if s.kind == "vars" {
-				r.missingVar(e.Env, s.name, fmt.Sprintf("%s has it; add it here too or remove it there", strings.Join(in, " and ")))
+				r.missingVar(e.Env, s.name, fmt.Sprintf("%s set it; add it here too or remove it there", strings.Join(in, " and ")))
 				continue
 			}
 			r.block(e.Env, RuleBindingMissing,
-				fmt.Sprintf("%s has no %s binding %q, which %s has; wrangler does not inherit bindings into environments", e.Env.Label(), s.kind, s.name, strings.Join(in, " and ")),
+				fmt.Sprintf("%s has no %s binding %q (%s declare it); wrangler does not inherit bindings into environments", e.Env.Label(), s.kind, s.name, strings.Join(in, " and ")),
 				fmt.Sprintf("copy the %s entry %q into %s with this env's own resource", s.kind, s.name, e.Env.Label()))
 		}
 	}

@@ -45,6 +45,10 @@ func looksSecret(name, value string) string {
 			return "its name says it holds a credential (" + w + ")"
 		}
 	}
+	// URLs and paths are long and mixed but not secret (a URL with a password is caught above).
+	if strings.Contains(v, "://") || strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") {
+		return ""
+	}
 	if len(v) >= 20 && !strings.ContainsAny(v, " \t") && classes(v) >= 3 && entropy(v) > 3.5 {
 		return "is a long random-looking string (high entropy)"
 	}
