@@ -242,12 +242,11 @@ type Route struct {
 
 // Domain is a custom domain serving a Worker.
 type Domain struct {
-	ID          string
-	Hostname    string
-	Service     string
-	Environment string
-	ZoneID      string
-	ZoneName    string
+	ID       string
+	Hostname string
+	Service  string
+	ZoneID   string
+	ZoneName string
 }
 
 // Deployments lists the Worker's deployments, newest (the one serving) first.
@@ -454,7 +453,7 @@ func (c *Client) Domains(ctx context.Context, script string) ([]Domain, error) {
 		if d.Service != script { // the filter is the server's; do not trust it blindly
 			continue
 		}
-		out = append(out, Domain{ID: d.ID, Hostname: d.Hostname, Service: d.Service, Environment: d.Environment, ZoneID: d.ZoneID, ZoneName: d.ZoneName})
+		out = append(out, Domain{ID: d.ID, Hostname: d.Hostname, Service: d.Service, ZoneID: d.ZoneID, ZoneName: d.ZoneName})
 	}
 	return out, nil
 }

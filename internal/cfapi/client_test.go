@@ -183,7 +183,7 @@ func TestVersionsFollowPagesUntilEmpty(t *testing.T) {
 		items := []any{}
 		for i := (page - 1) * per; i < page*per && i < total; i++ {
 			items = append(items, map[string]any{"id": fmt.Sprintf("v%03d", total-i), "number": total - i,
-				"metadata": map[string]any{"created_on": "2026-11-28T19:27:18.930471Z"},
+				"metadata":    map[string]any{"created_on": "2026-11-28T19:27:18.930471Z"},
 				"annotations": map[string]any{"workers/tag": fmt.Sprint("t", total-i)}})
 		}
 		writeEnv(w, 200, true, map[string]any{"items": items})

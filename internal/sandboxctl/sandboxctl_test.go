@@ -241,4 +241,3 @@ func TestStartFailsWithoutTenants(t *testing.T) {
 		t.Fatal("a failed start left a runtime file")
 	}
 }
-
