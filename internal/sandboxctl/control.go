@@ -136,15 +136,23 @@ type StartOptions struct {
 // session, so it outlives the caller. When the checkout's sandbox already runs it returns
 // its status and changes nothing.
 func Start(ctx context.Context, ws workspace.Workspace, log *slog.Logger, opts StartOptions) (Status, bool, error) {
-	if st, err := GetStatus(ctx, ws); err != nil || st.Running {
-		return st, false, err
-	}
 	paths := PathsFor(ws)
 	if _, err := Accounts(ws); err != nil { // fail here, with the reason, not in a detached log
 		return Status{}, false, err
 	}
 	if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
 		return Status{}, false, fmt.Errorf("sandbox start: %w", err)
+	}
+	// Two starts at once (two terminals, a script) would each spawn a sandbox and the
+	// second runtime file would orphan the first process: starts queue on a file lock,
+	// which the kernel drops if this process dies.
+	unlock, err := lockFile(ctx, filepath.Join(paths.Dir, "start.lock"))
+	if err != nil {
+		return Status{}, false, err
+	}
+	defer unlock()
+	if st, err := GetStatus(ctx, ws); err != nil || st.Running {
+		return st, false, err
 	}
 	bin := opts.Binary
 	if bin == "" {
@@ -198,6 +206,30 @@ func Start(ctx context.Context, ws workspace.Workspace, log *slog.Logger, opts S
 	}
 	_ = cmd.Process.Kill()
 	return Status{}, false, fmt.Errorf("sandbox start: cf-sandbox did not listen within %s; see %s", wait, rel(ws, paths.ServerLog))
+}
+
+// lockFile takes an exclusive flock on path, polling so that ctx can cancel the wait.
+func lockFile(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox start: %w", err)
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("sandbox start: lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // sandboxEnv keeps real Cloudflare credentials out of the sandbox process: it needs none.

@@ -179,11 +179,28 @@ func TestStartStatusStopEndToEnd(t *testing.T) {
 	bin := buildSandbox(t)
 	opts := StartOptions{Binary: bin, Wait: 20 * time.Second}
 
-	st, started, err := Start(ctx, ws, quiet(), opts)
-	if err != nil {
-		t.Fatal(err)
+	// Two starts at once: one process, one winner.
+	type result struct {
+		st      Status
+		started bool
+		err     error
 	}
+	results := make(chan result, 2)
+	for range 2 {
+		go func() {
+			st, started, err := Start(ctx, ws, quiet(), opts)
+			results <- result{st, started, err}
+		}()
+	}
+	r1, r2 := <-results, <-results
 	t.Cleanup(func() { Stop(context.Background(), ws, quiet()) })
+	if r1.err != nil || r2.err != nil {
+		t.Fatal(r1.err, r2.err)
+	}
+	if r1.started == r2.started || r1.st.PID != r2.st.PID {
+		t.Fatalf("concurrent starts: want exactly one to start and both to report one pid: %+v / %+v", r1, r2)
+	}
+	st, started := r1.st, true
 	if !started || !st.Running || st.PID == os.Getpid() || !alive(st.PID) || !strings.HasPrefix(st.URL, "http://127.0.0.1:") {
 		t.Fatalf("start: %+v started=%v", st, started)
 	}
