@@ -44,18 +44,26 @@ export function errorResponse(err: HttpError, requestId?: string): Response {
   return json(body, err.status, err.headers);
 }
 
+// Reads the raw body, refusing more than maxBytes. A declared Content-Length is
+// checked first so that a big upload is refused without reading it; the bytes
+// are checked again because a client may omit or misstate that header.
+export async function readBody(request: Request, maxBytes: number): Promise<ArrayBuffer> {
+  const tooLarge = () => new HttpError(413, "payload_too_large", `the body must be at most ${maxBytes} bytes`);
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) throw tooLarge();
+  const bytes = await request.arrayBuffer();
+  if (bytes.byteLength > maxBytes) throw tooLarge();
+  return bytes;
+}
+
 // Reads a JSON object body, refusing oversized or malformed input before it
-// reaches a binding. The size is checked on the bytes, not on Content-Length,
-// because a client may omit or misstate that header.
+// reaches a binding.
 export async function readJsonObject(request: Request, maxBytes: number): Promise<Record<string, unknown>> {
   const type = request.headers.get("content-type") ?? "";
   if (!type.toLowerCase().startsWith("application/json")) {
     throw new HttpError(415, "unsupported_media_type", "send the body as application/json");
   }
-  const bytes = await request.arrayBuffer();
-  if (bytes.byteLength > maxBytes) {
-    throw new HttpError(413, "payload_too_large", `the body must be at most ${maxBytes} bytes`);
-  }
+  const bytes = await readBody(request, maxBytes);
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder().decode(bytes));

@@ -31,6 +31,7 @@ describe("notes (KV)", () => {
     ["a JSON array", "/notes/k", "[1,2]", { "content-type": "application/json" }, 400, "invalid_json"],
     ["a non-JSON content type", "/notes/k", "text", { "content-type": "text/plain" }, 415, "unsupported_media_type"],
     ["a body over the size cap", "/notes/k", { text: "x".repeat(20000) }, {}, 413, "payload_too_large"],
+    ["a declared Content-Length over the cap", "/notes/k", { text: "x" }, { "content-type": "application/json", "content-length": "999999" }, 413, "payload_too_large"],
   ];
   for (const [what, path, body, headers, status, code] of refusals) {
     it(`refuses ${what} and stores nothing`, async () => {
@@ -51,6 +52,14 @@ describe("counters (Durable Object)", () => {
     assert.equal((await send(env, "POST", "/counters/hits/increment", { body: { by: 5 } })).json.value, 6);
     assert.equal((await send(env, "POST", "/counters/other/increment")).json.value, 1);
     assert.equal((await send(env, "GET", "/counters/hits")).json.value, 6);
+  });
+
+  it("refuses a body over 1 KiB with 413 before it reaches the object", async () => {
+    const env = newEnv();
+    const res = await send(env, "POST", "/counters/hits/increment", { body: { by: 1, pad: "x".repeat(1100) } });
+    assert.equal(res.status, 413);
+    assert.equal(res.json.error, "payload_too_large");
+    assert.equal(env.COUNTER.objects.size, 0);
   });
 
   for (const by of [0, -1, 1001, 1.5, "3"]) {

@@ -1,4 +1,4 @@
-import { HttpError, json } from "../http.js";
+import { json, readBody } from "../http.js";
 import { checkName } from "../names.js";
 import type { Context } from "../router.js";
 
@@ -12,10 +12,7 @@ export async function getCounter(_request: Request, c: Context): Promise<Respons
 
 export async function incrementCounter(request: Request, c: Context): Promise<Response> {
   const name = checkName("name", c.params["name"]);
-  const body = await request.text();
-  if (body.length > 1024) {
-    throw new HttpError(413, "payload_too_large", "the body must be at most 1024 bytes");
-  }
+  const body = await readBody(request, 1024);
   const res = await stub(c, name).fetch("https://counter/increment", { method: "POST", body });
   return relay(res, name, c.requestId);
 }

@@ -1,4 +1,4 @@
-import { HttpError, json } from "../http.js";
+import { HttpError, json, readBody } from "../http.js";
 import type { Context } from "../router.js";
 
 // POST /webhooks accepts events signed with the tenant's WEBHOOK_SIGNING_KEY
@@ -15,10 +15,7 @@ export async function receiveWebhook(request: Request, c: Context): Promise<Resp
       hint: "set the WEBHOOK_SIGNING_KEY secret (wrangler secret put, or .dev.vars for local dev)",
     });
   }
-  const body = await request.arrayBuffer();
-  if (body.byteLength > maxWebhookBytes) {
-    throw new HttpError(413, "payload_too_large", `the body must be at most ${maxWebhookBytes} bytes`);
-  }
+  const body = await readBody(request, maxWebhookBytes);
   const signature = parseSignature(request.headers.get(signatureHeader));
   if (signature === null || !(await verify(secret, body, signature))) {
     throw new HttpError(401, "bad_signature", `the ${signatureHeader} header does not match the body`);
