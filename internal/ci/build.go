@@ -1,0 +1,120 @@
+package ci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
+)
+
+// Built is one tenant environment bundled by a dry run.
+type Built struct {
+	Tenant string
+	Env    tenant.Env
+	Bundle wrangler.Bundle
+}
+
+// BuildDir is where the bundle of one tenant environment goes: .build/<tenant>/<env>.
+func BuildDir(ws workspace.Workspace, name string, env tenant.Env) string {
+	return filepath.Join(ws.BuildDir(), name, string(env))
+}
+
+// buildParallel is how many wrangler builds run at once: each is mostly one busy core
+// (esbuild), and CI machines have two.
+const buildParallel = 2
+
+// BuildTenants bundles every environment that target's wrangler.jsonc defines (target is a
+// tenant name or "all") with `wrangler deploy --dry-run` into BuildDir. It uses no token and
+// no network. Every build is attempted; the error joins all failures, each naming its
+// tenant/env. The caller must have run npmdeps.Ensure.
+func BuildTenants(ctx context.Context, ws workspace.Workspace, wr wrangler.Runner, target string, out io.Writer) ([]Built, error) {
+	names, err := targets(ws, target)
+	if err != nil {
+		return nil, err
+	}
+	type job struct {
+		t   *tenant.Tenant
+		env tenant.Env
+	}
+	var jobs []job
+	for _, n := range names {
+		t, err := tenant.Load(ctx, ws, n)
+		if err != nil {
+			return nil, fmt.Errorf("build %s: %w; run `go tool mage validate %s` for every problem", n, err, n)
+		}
+		for _, env := range tenant.Envs {
+			if env == tenant.Dev || slices.Contains(t.EnvNames(), string(env)) {
+				jobs = append(jobs, job{t, env})
+			}
+		}
+	}
+
+	var (
+		built = make([]Built, len(jobs))
+		errs  = make([]error, len(jobs))
+		lines = make([]string, len(jobs))
+		sem   = make(chan struct{}, buildParallel)
+		wg    sync.WaitGroup
+	)
+	for i, j := range jobs {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				errs[i] = fmt.Errorf("build %s/%s: %w", j.t.Name, j.env, ctx.Err())
+				return
+			}
+			start := time.Now()
+			inv := wrangler.Invocation{ConfigPath: j.t.WranglerPath(), Env: j.env.WranglerEnv(), AccountID: j.t.Config.AccountID}
+			b, err := wr.Build(ctx, inv, BuildDir(ws, j.t.Name, j.env))
+			if err != nil {
+				errs[i] = fmt.Errorf("build %s/%s: %w", j.t.Name, j.env, err)
+				lines[i] = fmt.Sprintf("    FAIL  %s/%s (%s)", j.t.Name, j.env, round(time.Since(start)))
+				return
+			}
+			built[i] = Built{Tenant: j.t.Name, Env: j.env, Bundle: b}
+			rel, _ := filepath.Rel(ws.Root, b.Dir)
+			lines[i] = fmt.Sprintf("    built %s/%s -> %s  worker %s  sha256 %s  (%s)",
+				j.t.Name, j.env, filepath.ToSlash(rel), b.WorkerName, b.SHA256[:12], round(time.Since(start)))
+		})
+	}
+	wg.Wait()
+	// Printed in tenant/env order once all are done: a few seconds, and a stable log.
+	for _, l := range lines {
+		if l != "" {
+			fmt.Fprintln(out, l)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return built, nil
+}
+
+// targets turns "all" or one name into the tenant names to work on, checking a single name
+// before touching the disk.
+func targets(ws workspace.Workspace, target string) ([]string, error) {
+	if target != "all" {
+		if err := tenant.Check(ws, target); err != nil {
+			return nil, fmt.Errorf("build: %w (or use \"all\")", err)
+		}
+		return []string{target}, nil
+	}
+	names, err := tenant.List(ws)
+	if err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("build: no tenants under %s", ws.TenantsDir())
+	}
+	return names, nil
+}

@@ -1,0 +1,8 @@
+// Package ci is what `mage ci` runs: an ordered list of named steps (lint, typecheck, test,
+// validate, build), each announced with its duration, stopping at the first failure and
+// naming it. It also holds the dry-run build of every tenant and environment, which
+// `mage build` runs on its own.
+//
+// Steps shell out to the same tools a developer would run by hand (go vet, staticcheck,
+// actionlint, tsc, go test) and stream their output, so a CI log reads like a terminal.
+package ci
