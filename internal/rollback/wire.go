@@ -2,6 +2,7 @@ package rollback
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -78,6 +79,9 @@ type reads struct {
 
 func (r reads) Deployments(ctx context.Context) ([]Deployment, error) {
 	ds, err := r.c.Deployments(ctx, r.script)
+	if errors.Is(err, cfapi.ErrNotFound) {
+		return nil, nil // the Worker does not exist: no deployments, which Run reports
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,194 @@
+package rollback_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/rollback"
+	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+const (
+	tenantA  = "mrrainbowsmoke"
+	accountA = "4f1c2b7e9a0d43c8b6e5f70192a3b4c5"
+	workerA  = "mrrainbowsmoke-api-staging"
+	tenantB  = "rainbowsmokeofficial"
+)
+
+type world struct {
+	t   *testing.T
+	ws  workspace.Workspace
+	sb  *rollbacktest.Sandbox
+	log *slog.Logger
+}
+
+func newWorld(t *testing.T) *world {
+	repo := rollbacktest.Repo(t)
+	rollbacktest.NeedWrangler(t, repo)
+	ws := rollbacktest.Copy(t, repo, false)
+	return &world{t: t, ws: ws, sb: rollbacktest.StartSandbox(t, ws), log: slog.New(slog.DiscardHandler)}
+}
+
+// deploy runs the real deploy pipeline (real wrangler) and returns the version it put live.
+func (w *world) deploy(tenant, env string) string {
+	w.t.Helper()
+	out, err := deploy.Run(context.Background(), deploy.Options{
+		Workspace: w.ws, Tenant: tenant, Env: env, Force: true,
+		APIBaseURL: w.sb.APIBaseURL(), HTTPClient: w.sb.Edge,
+		SandboxToken:   func(a string) (string, bool) { tok := w.sb.Server.Token(a); return tok, tok != "" },
+		HealthDeadline: 15 * time.Second, Log: w.log,
+	})
+	if err != nil {
+		w.t.Fatalf("deploy %s/%s: %v", tenant, env, err)
+	}
+	if out.Record.VersionID == "" {
+		w.t.Fatalf("deploy %s/%s: no version id in %+v", tenant, env, out.Record)
+	}
+	return out.Record.VersionID
+}
+
+func (w *world) rollback(tenant, env string, opt rollback.Options) (rollback.Outcome, error) {
+	return rollback.Command(context.Background(), w.ws, w.log, tenant, env, opt)
+}
+
+// api calls the sandbox's Cloudflare API as account A.
+func (w *world) api(method, path string, body any) map[string]any {
+	w.t.Helper()
+	var rd *bytes.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req, _ := http.NewRequest(method, w.sb.APIBaseURL()+"/accounts/"+accountA+path, rd)
+	req.Header.Set("Authorization", "Bearer "+w.sb.Server.Token(accountA))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var env map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&env); err != nil || env["success"] != true {
+		w.t.Fatalf("%s %s: %v %v", method, path, env, err)
+	}
+	return env
+}
+
+// live is the version serving account A's staging Worker, from the API.
+func (w *world) live() string {
+	w.t.Helper()
+	res := w.api("GET", "/workers/scripts/"+workerA+"/deployments", nil)["result"].(map[string]any)
+	d := res["deployments"].([]any)[0].(map[string]any)
+	return d["versions"].([]any)[0].(map[string]any)["version_id"].(string)
+}
+
+func (w *world) records(tenant, env string) []history.Entry {
+	w.t.Helper()
+	es, err := history.Open(w.ws.DeploymentsDir()).List(tenant, env)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return es
+}
+
+func TestRollbackEndToEnd(t *testing.T) {
+	w := newWorld(t)
+	v1 := w.deploy(tenantA, "staging")
+	v2 := w.deploy(tenantA, "staging")
+	if v1 == v2 || w.live() != v2 {
+		t.Fatalf("setup: v1 %s v2 %s live %s", v1, v2, w.live())
+	}
+
+	// Back to the previous good version: v1 live, health verified, record written.
+	start := time.Now()
+	o, err := w.rollback(tenantA, "staging", rollback.Options{Reason: "v2 breaks checkout"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("rollback took %s", time.Since(start).Round(time.Millisecond))
+	if w.live() != v1 || o.ToVersionID != v1 || o.FromVersionID != v2 || o.Source != rollback.FromHistory {
+		t.Fatalf("live %s, outcome %+v; want v1 %s from history", w.live(), o, v1)
+	}
+	if o.Health == nil || !o.Health.OK || o.Health.SeenVersion != v1 {
+		t.Fatalf("health not verified on v1: %+v", o.Health)
+	}
+	recs := w.records(tenantA, "staging")
+	r := recs[0].Record
+	if r.Kind != history.KindRollback || r.Status != history.StatusSucceeded || r.PreviousVersionID != v2 || r.VersionID != v1 ||
+		r.Actor == "" || !strings.Contains(r.Reason, "v2 breaks checkout") || r.Health == nil || !r.Health.OK {
+		t.Fatalf("rollback record = %+v", r)
+	}
+
+	// The same again with -to naming the live version: already live, nothing changed.
+	o, err = w.rollback(tenantA, "staging", rollback.Options{To: v1})
+	if err != nil || o.Status != rollback.StatusAlreadyLive || len(w.records(tenantA, "staging")) != len(recs) {
+		t.Fatalf("already live: %+v %v", o, err)
+	}
+
+	// -to puts v2 back.
+	if _, err := w.rollback(tenantA, "staging", rollback.Options{To: v2}); err != nil {
+		t.Fatal(err)
+	}
+	if w.live() != v2 {
+		t.Fatalf("live %s after -to=%s", w.live(), v2)
+	}
+
+	// A secret changes (a new version goes live); rolling back to v1 is refused and names it.
+	w.api("PUT", "/workers/scripts/"+workerA+"/secrets", map[string]string{"name": "WEBHOOK_SIGNING_KEY", "text": "rotated-value", "type": "secret_text"})
+	afterSecret := w.live()
+	before := len(w.records(tenantA, "staging"))
+	_, err = w.rollback(tenantA, "staging", rollback.Options{To: v1})
+	if !errors.Is(err, rollback.ErrSecretsChanged) || !strings.Contains(err.Error(), "WEBHOOK_SIGNING_KEY") || !strings.Contains(err.Error(), "-force=true") {
+		t.Fatalf("secret change not refused by name: %v", err)
+	}
+	if w.live() != afterSecret || len(w.records(tenantA, "staging")) != before {
+		t.Fatal("a refused rollback changed something")
+	}
+	o, err = w.rollback(tenantA, "staging", rollback.Options{To: v1, Force: true})
+	if err != nil || w.live() != v1 || strings.Join(o.OverriddenSecrets, ",") != "WEBHOOK_SIGNING_KEY" {
+		t.Fatalf("forced rollback: live %s, %+v, %v", w.live(), o, err)
+	}
+	if r := w.records(tenantA, "staging")[0].Record; !strings.Contains(r.Reason, "WEBHOOK_SIGNING_KEY") {
+		t.Errorf("forced record does not say which secrets it went past: %q", r.Reason)
+	}
+
+	if probs, err := history.Verify(w.ws.DeploymentsDir()); err != nil || len(probs) != 0 {
+		t.Fatalf("records written by deploy and rollback do not verify: %v %v", probs, err)
+	}
+}
+
+func TestRollbackWithoutEarlierVersion(t *testing.T) {
+	w := newWorld(t)
+	// Never deployed.
+	_, err := w.rollback(tenantB, "production", rollback.Options{})
+	if !errors.Is(err, rollback.ErrNotDeployed) {
+		t.Fatalf("never deployed: %v", err)
+	}
+	// One deployment, and its record gone: no history, no earlier deployment.
+	w.deploy(tenantB, "staging")
+	files, _ := filepath.Glob(filepath.Join(w.ws.DeploymentsDir(), tenantB+"-staging-*.json"))
+	for _, f := range files {
+		os.Remove(f)
+	}
+	_, err = w.rollback(tenantB, "staging", rollback.Options{})
+	if !errors.Is(err, rollback.ErrNoTarget) || !strings.Contains(err.Error(), "-to=") {
+		t.Fatalf("no target: %v", err)
+	}
+	if es := w.records(tenantB, "staging"); len(es) != 0 {
+		t.Fatalf("a refused rollback wrote %d records", len(es))
+	}
+}
