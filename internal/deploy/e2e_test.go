@@ -462,3 +462,74 @@ func around(s, sub string) string {
 	i := strings.Index(s, sub)
 	return s[max(0, i-200):min(len(s), i+len(sub)+50)]
 }
+
+// progressHook calls fn once when a progress line contains trigger.
+type progressHook struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	trigger string
+	fn      func()
+	done    bool
+}
+
+func (p *progressHook) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf.Write(b)
+	if !p.done && strings.Contains(p.buf.String(), p.trigger) {
+		p.done = true
+		go p.fn()
+	}
+	return len(b), nil
+}
+
+// processesIn lists live processes whose working directory is under dir.
+func processesIn(dir string) []string {
+	var out []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if err == nil && strings.HasPrefix(cwd, dir) {
+			cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			out = append(out, e.Name()+": "+strings.ReplaceAll(string(cmd), "\x00", " "))
+		}
+	}
+	return out
+}
+
+func TestDeployInterrupted(t *testing.T) {
+	w := newWorld(t)
+	// The upload hangs, so the interrupt lands while wrangler is deploying.
+	w.sb.AddFault(sandbox.Fault{Path: "/accounts/*/workers/scripts/*", Method: "PUT", Latency: 4 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cancelledAt time.Time
+	var mu sync.Mutex
+	hook := &progressHook{trigger: " lock ", fn: func() {
+		time.Sleep(time.Second)
+		mu.Lock()
+		cancelledAt = time.Now()
+		mu.Unlock()
+		cancel()
+	}}
+	out, err := Run(ctx, w.opts(t, "mrrainbowsmoke", "staging", hook))
+	mu.Lock()
+	stopTook := time.Since(cancelledAt)
+	mu.Unlock()
+	if !errors.Is(err, ErrFailed) || out.Record.Status != history.StatusInterrupted {
+		t.Fatalf("err %v, status %s (%s)", err, out.Record.Status, out.Record.Error)
+	}
+	// wrangler gets SIGTERM, then SIGKILL after the runner's grace period.
+	if stopTook > 8*time.Second {
+		t.Fatalf("stopping took %s after the interrupt", stopTook)
+	}
+	if _, err := os.Stat(out.RecordFile); err != nil {
+		t.Fatalf("no interrupted record: %v", err)
+	}
+	if _, err := os.Stat(lock.Path(filepath.Join(w.ws.StateDir(), "locks"), "mrrainbowsmoke", "staging")); !os.IsNotExist(err) {
+		t.Fatalf("lock left behind: %v", err)
+	}
+	if ps := processesIn(w.ws.Root); len(ps) > 0 {
+		t.Fatalf("wrangler processes left running: %v", ps)
+	}
+}
