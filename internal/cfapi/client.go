@@ -439,6 +439,15 @@ func (c *Client) Script(ctx context.Context, script string) (Script, error) {
 	return Script{}, fmt.Errorf("script %s: %w in account %s", script, ErrNotFound, c.account)
 }
 
+// Routes lists the zone routes attached to the Worker (from the account's script list).
+func (c *Client) Routes(ctx context.Context, script string) ([]Route, error) {
+	s, err := c.Script(ctx, script)
+	if err != nil {
+		return nil, err
+	}
+	return s.Routes, nil
+}
+
 // Domains lists the custom domains that serve the Worker.
 func (c *Client) Domains(ctx context.Context, script string) ([]Domain, error) {
 	var q workers.DomainListParams

@@ -41,7 +41,7 @@ func uniqueToken(t *testing.T) string {
 	return fmt.Sprintf("tok-%s-%d", t.Name(), time.Now().UnixNano())
 }
 
-func newClient(t *testing.T, base, token string, mut func(*Config)) *Client {
+func newClient(t testing.TB, base, token string, mut func(*Config)) *Client {
 	t.Helper()
 	cfg := Config{BaseURL: base, Token: token, AccountID: testAccount, Timeout: 5 * time.Second}
 	if mut != nil {

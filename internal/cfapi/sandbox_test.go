@@ -227,3 +227,92 @@ func TestBudgetStaysUnderTheSandboxRateLimit(t *testing.T) {
 		t.Fatalf("sandbox saw %d requests, want 12", n)
 	}
 }
+
+// deployFixture deploys the fixture once with wrangler and returns the sandbox, its base URL
+// and the account's token.
+func deployFixture(t testing.TB) (*sandbox.Server, string, string) {
+	srv, base := sandboxFor(t)
+	if _, err := srv.AddZone("example.com"); err != nil {
+		t.Fatal(err)
+	}
+	token := srv.Token(testAccount)
+	wrangler(t, base, token, fixture(t, testAccount), "", "deploy", "--env", "staging")
+	return srv, base, token
+}
+
+func TestReadLiveStateIsSevenRequests(t *testing.T) {
+	srv, base, token := deployFixture(t)
+	c := newClient(t, base, token, nil)
+	before := srv.RequestCount(token)
+	ls, err := ReadLiveState(context.Background(), c, script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.RequestCount(token) - before; n != 7 {
+		t.Fatalf("ReadLiveState made %d requests, want 7 (drift's budget is 8 per tenant)", n)
+	}
+	if ls.Version.ID != ls.Deployment.Primary().VersionID || len(ls.Version.Bindings) == 0 || len(ls.ContentSHA256) != 64 ||
+		len(ls.Schedules) != 2 || ls.Script.MigrationTag != "v1" || len(ls.Domains) != 1 {
+		t.Fatalf("live state: %+v", ls)
+	}
+}
+
+func TestReadLiveStateFailsWithTheCause(t *testing.T) {
+	srv, base, token := deployFixture(t)
+	srv.AddFault(sandbox.Fault{Method: "GET", Path: "/accounts/*/workers/scripts/*/schedules", Status: 400, Code: 10021, Message: "bad cron"})
+	_, err := ReadLiveState(context.Background(), newClient(t, base, token, nil), script)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code() != 10021 {
+		t.Fatalf("want the schedules error, got %v", err)
+	}
+}
+
+// BenchmarkReadLiveState reads one Worker's live state with 20 ms of injected API latency,
+// side by side: the seven reads one after another, and ReadLiveState (1 + 6 at once).
+// It reports requests per read and the time ratio parallel/sequential.
+func BenchmarkReadLiveState(b *testing.B) {
+	srv, base, token := deployFixture(b)
+	srv.SetLatency(20 * time.Millisecond)
+	c := newClient(b, base, token, func(c *Config) { c.Budget = Budget{Requests: -1} })
+	ctx := context.Background()
+	sequential := func() error {
+		dep, err := c.LiveDeployment(ctx, script)
+		if err != nil {
+			return err
+		}
+		vid := dep.Primary().VersionID
+		if _, err := c.Version(ctx, script, vid); err != nil {
+			return err
+		}
+		if _, err := c.ContentSHA256(ctx, script, vid); err != nil {
+			return err
+		}
+		if _, err := c.Schedules(ctx, script); err != nil {
+			return err
+		}
+		if _, err := c.Secrets(ctx, script); err != nil {
+			return err
+		}
+		if _, err := c.Script(ctx, script); err != nil {
+			return err
+		}
+		_, err = c.Domains(ctx, script)
+		return err
+	}
+	var seq, par time.Duration
+	startReqs := srv.RequestCount(token)
+	for b.Loop() {
+		t0 := time.Now()
+		if err := sequential(); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := ReadLiveState(ctx, c, script); err != nil {
+			b.Fatal(err)
+		}
+		seq, par = seq+t1.Sub(t0), par+time.Since(t1)
+	}
+	b.ReportMetric(float64(srv.RequestCount(token)-startReqs)/float64(2*b.N), "requests/read")
+	b.ReportMetric(float64(par)/float64(seq), "parallel/sequential")
+	b.ReportMetric(float64(par.Milliseconds())/float64(b.N), "ms/parallel-read")
+}

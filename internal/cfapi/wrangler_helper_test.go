@@ -34,7 +34,7 @@ var (
 
 // wranglerBin is the pinned wrangler, installed with npm ci when missing. Without it the
 // test fails when CI=true and is skipped on a laptop without node.
-func wranglerBin(t *testing.T) string {
+func wranglerBin(t testing.TB) string {
 	t.Helper()
 	wranglerOnce.Do(func() {
 		ws, err := workspace.Cwd()
@@ -60,7 +60,7 @@ func wranglerBin(t *testing.T) string {
 }
 
 // fixture copies testdata/worker into a scratch folder with accountID filled in.
-func fixture(t *testing.T, accountID string) string {
+func fixture(t testing.TB, accountID string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, f := range []string{"wrangler.jsonc", "src/index.js"} {
@@ -84,7 +84,7 @@ var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 // wrangler runs the real wrangler in dir with an environment built from scratch (contract
 // §8): only the sandbox as API and one token, metrics, banner and error reports off, the
 // update check seeded, its own HOME and TMPDIR. It fails the test unless wrangler exits 0.
-func wrangler(t *testing.T, base, token, dir, stdin string, args ...string) string {
+func wrangler(t testing.TB, base, token, dir, stdin string, args ...string) string {
 	t.Helper()
 	bin := wranglerBin(t)
 	run := t.TempDir()
@@ -184,7 +184,7 @@ func uploadBindings(t *testing.T, path string) Bindings {
 }
 
 // sandboxFor starts an in-memory sandbox with two accounts on loopback.
-func sandboxFor(t *testing.T) (*sandbox.Server, string) {
+func sandboxFor(t testing.TB) (*sandbox.Server, string) {
 	t.Helper()
 	s, err := sandbox.New(sandbox.Options{Accounts: []sandbox.Account{
 		{ID: testAccount, Name: "Read-back A", Subdomain: "readback-a"},
