@@ -1,0 +1,92 @@
+package ci
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRunStopsAtTheFailingStepAndNamesIt(t *testing.T) {
+	t.Setenv("GITHUB_ACTIONS", "")
+	var ran []string
+	step := func(name string, err error) Step {
+		return Step{Name: name, Run: func(ctx context.Context, out io.Writer) error {
+			ran = append(ran, name)
+			_, _ = io.WriteString(out, "working on "+name+"\n")
+			return err
+		}}
+	}
+	boom := errors.New("boom")
+	var out strings.Builder
+	err := Run(context.Background(), &out, []Step{step("lint", nil), step("test", boom), step("build", nil)})
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != "test" || !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want StepError for test wrapping boom", err)
+	}
+	if strings.Join(ran, ",") != "lint,test" {
+		t.Errorf("ran %v, want lint then test only", ran)
+	}
+	for _, want := range []string{"==> [1/3] lint", "<== lint ok (", "==> [2/3] test", "<== test FAILED after "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "build") {
+		t.Errorf("build was announced after a failure:\n%s", out.String())
+	}
+	if !strings.Contains(err.Error(), `step "test" failed`) {
+		t.Errorf("error does not name the step: %v", err)
+	}
+}
+
+func TestRunReportsEveryDuration(t *testing.T) {
+	t.Setenv("GITHUB_ACTIONS", "true")
+	var out strings.Builder
+	slow := Step{Name: "slow", Run: func(ctx context.Context, out io.Writer) error { time.Sleep(20 * time.Millisecond); return nil }}
+	if err := Run(context.Background(), &out, []Step{slow, {Name: "fast", Run: func(context.Context, io.Writer) error { return nil }}}); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{"::group::slow", "::endgroup::", "ci: all 2 steps passed in ", "slow 2", "fast "} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestRunHonoursCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	called := false
+	err := Run(ctx, io.Discard, []Step{{Name: "lint", Run: func(context.Context, io.Writer) error { called = true; return nil }}})
+	if called || !errors.Is(err, context.Canceled) {
+		t.Errorf("called=%v err=%v", called, err)
+	}
+}
+
+func TestCommandRunNamesTheCommand(t *testing.T) {
+	var out strings.Builder
+	err := command{dir: t.TempDir(), name: "sh", args: []string{"-c", "echo hi; exit 3"}}.run(context.Background(), &out)
+	if err == nil || !strings.Contains(err.Error(), "sh -c echo hi; exit 3") {
+		t.Errorf("err = %v", err)
+	}
+	if !strings.Contains(out.String(), "    $ sh -c") || !strings.Contains(out.String(), "hi\n") {
+		t.Errorf("out = %q", out.String())
+	}
+}
+
+func TestCommandRunStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := command{dir: t.TempDir(), name: "sleep", args: []string{"30"}}.run(ctx, io.Discard)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v", err)
+	}
+	if time.Since(start) > 15*time.Second {
+		t.Errorf("took %v", time.Since(start))
+	}
+}
