@@ -39,8 +39,9 @@ type Endpoint struct {
 	root   string
 }
 
-// TokenFor is the sandbox's token for accountID; ok is false outside the sandbox (use the
-// tenant's credentials) or for an account the sandbox does not know.
+// TokenFor is the sandbox's token for accountID. With the sandbox, callers use it instead of
+// the tenant's credentials (none are needed to rehearse); ok is false outside the sandbox
+// (use the tenant's credentials) or for an account the sandbox does not know.
 func (e Endpoint) TokenFor(accountID string) (string, bool) {
 	t, ok := e.tokens[accountID]
 	return t, ok && t != ""
@@ -102,11 +103,25 @@ func Resolve(ctx context.Context, ws workspace.Workspace, log *slog.Logger) (End
 	if err := json.Unmarshal(raw, &tokens); err != nil {
 		return Endpoint{}, fmt.Errorf("sandbox at %s: tokens answer is not a JSON object of strings: %w", rt.URL, err)
 	}
+	ep := SandboxEndpoint(rt.URL, rt.State, tokens)
+	ep.root = ws.Root
+	return ep, nil
+}
+
+// SandboxEndpoint describes a sandbox listening at serverURL (http://127.0.0.1:PORT, as
+// httptest gives it) that issued tokens (account id -> token). Tests of deploy, drift and
+// fleet use it with an in-process sandbox.Server; Resolve uses it for the running one.
+func SandboxEndpoint(serverURL, statePath string, tokens map[string]string) Endpoint {
+	serverURL = strings.TrimRight(serverURL, "/")
+	own := make(map[string]string, len(tokens))
+	for k, v := range tokens {
+		own[k] = v
+	}
 	return Endpoint{
-		APIBaseURL: rt.APIBaseURL(), Sandbox: true, StatePath: rt.State,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: edgeTransport(rt.URL)},
-		tokens:     tokens, root: ws.Root,
-	}, nil
+		APIBaseURL: serverURL + "/client/v4", Sandbox: true, StatePath: statePath,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: edgeTransport(serverURL)},
+		tokens:     own,
+	}
 }
 
 func plainClient() *http.Client { return &http.Client{Timeout: 30 * time.Second} }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -256,5 +258,32 @@ func TestStartFailsWithoutTenants(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, ".state", "sandbox", "runtime.json")); !os.IsNotExist(err) {
 		t.Fatal("a failed start left a runtime file")
+	}
+}
+
+func TestSandboxEndpointForAnInProcessSandbox(t *testing.T) {
+	srv, err := sandbox.New(sandbox.Options{Accounts: []sandbox.Account{{ID: acctA, Subdomain: "alpha"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	ep := SandboxEndpoint(ts.URL+"/", "", srv.Tokens())
+	if ep.APIBaseURL != ts.URL+"/client/v4" || !ep.Sandbox {
+		t.Fatalf("endpoint: %+v", ep)
+	}
+	if tok, ok := ep.TokenFor(acctA); !ok || tok != srv.Token(acctA) {
+		t.Fatal("token not carried")
+	}
+	if _, ok := ep.TokenFor(acctB); ok {
+		t.Fatal("a token for an account the sandbox does not know")
+	}
+	res, err := ep.HTTPClient.Get("https://w.alpha.workers.dev/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode < 400 {
+		t.Fatalf("undeployed script answered %d", res.StatusCode)
 	}
 }
