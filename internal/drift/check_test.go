@@ -120,7 +120,7 @@ func TestReadLiveNotDeployedIsOneRequest(t *testing.T) {
 func TestReadLiveErrorNamesWhatFailed(t *testing.T) {
 	f := &fakeReader{live: live(t), fail: "Secrets"}
 	_, err := ReadLive(context.Background(), f, "w")
-	if err == nil || !strings.Contains(err.Error(), "read secrets") {
+	if err == nil || !strings.Contains(err.Error(), "read live state: ") || !strings.Contains(err.Error(), "Secrets: boom") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -145,7 +145,7 @@ func TestCheckAll(t *testing.T) {
 			t.Errorf("%s: %s, want %s (%s)", r.Tenant, r.Status, want[i], r.Error)
 		}
 	}
-	if !strings.Contains(reps[4].Error, "CLOUDFLARE_API_TOKEN_E") || !strings.Contains(reps[3].Error, "drift d/staging (d-api-staging): read code") {
+	if !strings.Contains(reps[4].Error, "CLOUDFLARE_API_TOKEN_E") || !strings.Contains(reps[3].Error, "drift d/staging (d-api-staging): read live state: ") {
 		t.Errorf("errors: %q / %q", reps[3].Error, reps[4].Error)
 	}
 	if ExitCode(reps) != ExitError || ExitCode(reps[:3]) != ExitDrift || ExitCode(reps[:1]) != ExitInSync || ExitCode(nil) != ExitInSync {

@@ -1,0 +1,86 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
+	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
+	"github.com/rainbowsmoke/crispy-enigma/internal/report"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+)
+
+// DeployAllOptions is one `deploy:all` request.
+type DeployAllOptions struct {
+	Env, Only, Canary string
+	Parallel          int
+	ContinueOnError   bool
+	// JSON puts the summary document on Stdout and everything else on Stderr.
+	JSON bool
+	// Deploy holds what every tenant's deploy shares: workspace, API endpoint, HTTP client,
+	// token lookup, validation, logger. Tenant, Env, Progress and Command are set per tenant.
+	Deploy         deploy.Options
+	Stdout, Stderr io.Writer
+}
+
+// DeployAll deploys every selected tenant and prints the summary. The error is non-nil when
+// the selection is refused (nothing ran) or any tenant failed; the Summary is filled either
+// way once something ran.
+func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
+	ws := o.Deploy.Workspace
+	names, err := tenant.List(ws)
+	if err != nil {
+		return Summary{}, fmt.Errorf("deploy:all: %w", err)
+	}
+	sel, err := Select(names, o.Env, o.Only, o.Canary)
+	if err != nil {
+		return Summary{}, fmt.Errorf("deploy:all: %w", err)
+	}
+	if err := npmdeps.Ensure(ctx, o.Deploy.Log, ws.Root); err != nil {
+		return Summary{}, fmt.Errorf("deploy:all %s: %w", sel.Env, err)
+	}
+	fmt.Fprintf(o.Stderr, "deploy:all %s: %d tenant(s) [%s], %s\n", sel.Env, len(sel.Tenants), strings.Join(sel.Tenants, ", "), describe(sel, o))
+
+	base := o.Deploy
+	base.Env = sel.Env
+	sum := Run(ctx, sel, DeployTask(base), Options{
+		Parallel: o.Parallel, ContinueOnError: o.ContinueOnError,
+		Progress: report.NewProgress(o.Stderr, sel.Tenants),
+	})
+
+	human := o.Stdout
+	if o.JSON {
+		human = o.Stderr
+		if err := sum.WriteJSON(o.Stdout); err != nil {
+			return sum, err
+		}
+	}
+	fmt.Fprintln(human)
+	if err := sum.WriteText(human, report.Colour(human)); err != nil {
+		return sum, err
+	}
+	if err := report.AppendStepSummary(sum.Markdown()); err != nil {
+		fmt.Fprintf(o.Stderr, "warning: %v\n", err)
+	}
+	return sum, sum.Err()
+}
+
+func describe(sel Selection, o DeployAllOptions) string {
+	var parts []string
+	if sel.Canary != "" {
+		parts = append(parts, "canary "+sel.Canary+" first")
+	}
+	if o.Parallel > 1 {
+		parts = append(parts, fmt.Sprintf("%d at a time", o.Parallel))
+	} else {
+		parts = append(parts, "one at a time")
+	}
+	if o.ContinueOnError {
+		parts = append(parts, "continuing after failures")
+	} else {
+		parts = append(parts, "stopping at the first failure")
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,273 @@
+package fleet_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
+	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
+	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
+)
+
+const (
+	first  = "mrrainbowsmoke" // sorted first: runs first
+	second = "rainbowsmokeofficial"
+)
+
+type run struct {
+	sum            fleet.Summary
+	err            error
+	stdout, stderr string
+}
+
+func deployAll(t *testing.T, w *fleettest.World, o fleet.DeployAllOptions) run {
+	t.Helper()
+	var logs bytes.Buffer
+	base, err := w.DeployOptions(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if o.Env == "" {
+		o.Env = "staging"
+	}
+	o.Deploy, o.Stdout, o.Stderr = base, &stdout, &stderr
+	sum, err := fleet.DeployAll(context.Background(), o)
+	r := run{sum: sum, err: err, stdout: stdout.String(), stderr: stderr.String() + logs.String()}
+	t.Logf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	return r
+}
+
+func (r run) status(t *testing.T, tenant string) fleet.Outcome {
+	t.Helper()
+	for _, o := range r.sum.Outcomes {
+		if o.Tenant == tenant {
+			return o
+		}
+	}
+	t.Fatalf("no outcome for %s in %+v", tenant, r.sum.Outcomes)
+	return fleet.Outcome{}
+}
+
+func liveVersion(t *testing.T, w *fleettest.World, tenant string) string {
+	t.Helper()
+	d, err := w.API(tenant).LiveDeployment(context.Background(), tenant+"-api-staging")
+	if errors.Is(err, cfapi.ErrNotDeployed) {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Primary().VersionID
+}
+
+func versionCount(t *testing.T, w *fleettest.World, tenant string) int {
+	t.Helper()
+	vs, err := w.API(tenant).Versions(context.Background(), tenant+"-api-staging", 0)
+	if errors.Is(err, cfapi.ErrNotFound) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(vs)
+}
+
+// TestDeployAllEndToEnd drives deploy:all with the real wrangler against the sandbox through
+// the acceptance scenarios, in order, in one world (each step builds on the last).
+func TestDeployAllEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs wrangler many times")
+	}
+	w := fleettest.NewT(t, fleettest.Options{})
+	summaryFile := filepath.Join(t.TempDir(), "step-summary.md")
+	t.Setenv("GITHUB_STEP_SUMMARY", summaryFile)
+	t.Setenv("NO_COLOR", "1")
+
+	t.Run("both tenants deploy", func(t *testing.T) {
+		r := deployAll(t, w, fleet.DeployAllOptions{})
+		if r.err != nil {
+			t.Fatalf("deploy:all failed: %v", r.err)
+		}
+		for _, tn := range []string{first, second} {
+			o := r.status(t, tn)
+			if o.Status != fleet.Succeeded || o.Version == "" || o.Version != liveVersion(t, w, tn) {
+				t.Errorf("%s: %+v; live %s", tn, o, liveVersion(t, w, tn))
+			}
+			if !strings.Contains(o.URL, tn+"-api-staging."+tn+".workers.dev") {
+				t.Errorf("%s: url %q", tn, o.URL)
+			}
+			if _, err := os.Stat(o.RecordPath); err != nil || !strings.HasPrefix(o.RecordPath, w.WS.DeploymentsDir()) {
+				t.Errorf("%s: record %q: %v", tn, o.RecordPath, err)
+			}
+		}
+		for _, want := range []string{"TENANT", "STATUS", "VERSION", "DURATION", "URL", first, second, "2 succeeded"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("summary lacks %q", want)
+			}
+		}
+		if !strings.Contains(r.stderr, "] "+first) || !strings.Contains(r.stderr, "started") {
+			t.Errorf("no tenant-prefixed progress on stderr")
+		}
+		md, _ := os.ReadFile(summaryFile)
+		if !strings.Contains(string(md), "| "+first+" | succeeded |") {
+			t.Errorf("step summary:\n%s", md)
+		}
+	})
+
+	t.Run("again: both unchanged, no new version", func(t *testing.T) {
+		before := map[string]int{first: versionCount(t, w, first), second: versionCount(t, w, second)}
+		r := deployAll(t, w, fleet.DeployAllOptions{JSON: true})
+		if r.err != nil {
+			t.Fatalf("deploy:all failed: %v", r.err)
+		}
+		var doc struct {
+			Env     string `json:"env"`
+			OK      bool   `json:"ok"`
+			Tenants []struct {
+				Tenant, Status string
+			} `json:"tenants"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+			t.Fatalf("stdout is not only the JSON document: %v", err)
+		}
+		if !doc.OK || doc.Env != "staging" || len(doc.Tenants) != 2 {
+			t.Errorf("JSON: %+v", doc)
+		}
+		for _, d := range doc.Tenants {
+			if d.Status != "unchanged" {
+				t.Errorf("%s: %s, want unchanged", d.Tenant, d.Status)
+			}
+			if n := versionCount(t, w, d.Tenant); n != before[d.Tenant] {
+				t.Errorf("%s: %d versions, had %d", d.Tenant, n, before[d.Tenant])
+			}
+		}
+	})
+
+	t.Run("parallel=2 after a code change", func(t *testing.T) {
+		if err := w.ChangeCode("parallel"); err != nil {
+			t.Fatal(err)
+		}
+		old := liveVersion(t, w, first)
+		r := deployAll(t, w, fleet.DeployAllOptions{Parallel: 2})
+		if r.err != nil {
+			t.Fatalf("deploy:all failed: %v", r.err)
+		}
+		if r.sum.Parallel != 2 || r.status(t, first).Status != fleet.Succeeded || r.status(t, second).Status != fleet.Succeeded {
+			t.Errorf("summary %+v", r.sum)
+		}
+		if liveVersion(t, w, first) == old {
+			t.Error("no new version went live")
+		}
+	})
+
+	t.Run("only one tenant", func(t *testing.T) {
+		if err := w.ChangeCode("only"); err != nil {
+			t.Fatal(err)
+		}
+		before := versionCount(t, w, first)
+		r := deployAll(t, w, fleet.DeployAllOptions{Only: second})
+		if r.err != nil {
+			t.Fatalf("deploy:all failed: %v", r.err)
+		}
+		if len(r.sum.Outcomes) != 1 || r.sum.Outcomes[0].Tenant != second || r.sum.Outcomes[0].Status != fleet.Succeeded {
+			t.Errorf("outcomes %+v", r.sum.Outcomes)
+		}
+		if versionCount(t, w, first) != before {
+			t.Errorf("%s was deployed although not selected", first)
+		}
+	})
+
+	t.Run("unknown only name refused before anything runs", func(t *testing.T) {
+		before := versionCount(t, w, second)
+		r := deployAll(t, w, fleet.DeployAllOptions{Only: second + ",ghost"})
+		if r.err == nil || !strings.Contains(r.err.Error(), "ghost") || len(r.sum.Outcomes) != 0 {
+			t.Fatalf("err=%v outcomes=%+v", r.err, r.sum.Outcomes)
+		}
+		if versionCount(t, w, second) != before {
+			t.Error("something was deployed")
+		}
+	})
+
+	t.Run("missing token stops the fleet by default", func(t *testing.T) {
+		if err := w.ChangeCode("token"); err != nil {
+			t.Fatal(err)
+		}
+		w.Withhold(first, true)
+		defer w.Withhold(first, false)
+		before := versionCount(t, w, second)
+		r := deployAll(t, w, fleet.DeployAllOptions{})
+		if r.err == nil {
+			t.Fatal("exit 0 with a failed tenant")
+		}
+		o := r.status(t, first)
+		if o.Status != fleet.Failed || !strings.Contains(o.Error, "CLOUDFLARE_API_TOKEN_MRRAINBOWSMOKE") {
+			t.Errorf("%s: %+v", first, o)
+		}
+		if s := r.status(t, second); s.Status != fleet.Skipped {
+			t.Errorf("%s: %s, want skipped", second, s.Status)
+		}
+		if versionCount(t, w, second) != before {
+			t.Errorf("%s was deployed after the first failure", second)
+		}
+		if !strings.Contains(r.stdout, "1 failed, 1 skipped") {
+			t.Errorf("summary counts wrong")
+		}
+	})
+
+	t.Run("missing token with continueOnError deploys the rest", func(t *testing.T) {
+		w.Withhold(first, true)
+		defer w.Withhold(first, false)
+		r := deployAll(t, w, fleet.DeployAllOptions{ContinueOnError: true})
+		if r.err == nil {
+			t.Fatal("exit 0 with a failed tenant")
+		}
+		if r.status(t, first).Status != fleet.Failed || r.status(t, second).Status != fleet.Succeeded {
+			t.Errorf("outcomes %+v", r.sum.Outcomes)
+		}
+		if !strings.Contains(r.stdout, "1 succeeded, 1 failed") {
+			t.Errorf("summary counts wrong")
+		}
+	})
+
+	t.Run("failing canary deploys nothing else", func(t *testing.T) {
+		if err := w.ChangeCode("canary"); err != nil {
+			t.Fatal(err)
+		}
+		w.Withhold(second, true)
+		defer w.Withhold(second, false)
+		before := versionCount(t, w, first)
+		r := deployAll(t, w, fleet.DeployAllOptions{Canary: second, ContinueOnError: true, Parallel: 2})
+		if r.err == nil {
+			t.Fatal("exit 0 with a failed canary")
+		}
+		if r.status(t, second).Status != fleet.Failed || r.status(t, first).Status != fleet.Skipped {
+			t.Errorf("outcomes %+v", r.sum.Outcomes)
+		}
+		if !strings.Contains(r.status(t, first).Error, "canary "+second) {
+			t.Errorf("skip reason %q", r.status(t, first).Error)
+		}
+		if versionCount(t, w, first) != before {
+			t.Errorf("%s was deployed after the canary failed", first)
+		}
+	})
+
+	t.Run("dev refused", func(t *testing.T) {
+		r := deployAll(t, w, fleet.DeployAllOptions{Env: "dev"})
+		if r.err == nil || !strings.Contains(r.err.Error(), "deploy:tenant <tenant> dev") {
+			t.Fatalf("err = %v", r.err)
+		}
+	})
+
+	// The records stayed in the temporary workspace.
+	if ents, _ := os.ReadDir(w.WS.DeploymentsDir()); len(ents) == 0 {
+		t.Error("no records written to the world's deployments/")
+	}
+}

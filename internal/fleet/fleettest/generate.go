@@ -1,0 +1,80 @@
+package fleettest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+func readTenantFile(path string) (tenantFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return tenantFile{}, fmt.Errorf("fleettest: %w", err)
+	}
+	var tf tenantFile
+	if err := json.Unmarshal(b, &tf); err != nil {
+		return tenantFile{}, fmt.Errorf("fleettest: %s: %w", path, err)
+	}
+	return tf, nil
+}
+
+// generate writes n tenants cloned from the template: every occurrence of the template's
+// name, account id and dev port is replaced, so each clone has its own Workers, account and
+// port and passes validation like the original.
+func generate(repo, ws workspace.Workspace, o Options) ([]Tenant, error) {
+	tpl := o.TemplateTenant
+	if tpl == "" {
+		tpl = "mrrainbowsmoke"
+	}
+	srcDir := repo.TenantDir(tpl)
+	tf, err := readTenantFile(filepath.Join(srcDir, "tenant.config.json"))
+	if err != nil {
+		return nil, err
+	}
+	var cfg struct {
+		Dev struct {
+			Port int `json:"port"`
+		} `json:"dev"`
+	}
+	raw, err := os.ReadFile(filepath.Join(srcDir, "tenant.config.json"))
+	if err != nil {
+		return nil, err
+	}
+	_ = json.Unmarshal(raw, &cfg)
+	files := map[string][]byte{}
+	for _, f := range []string{"tenant.config.json", "wrangler.jsonc"} {
+		b, err := os.ReadFile(filepath.Join(srcDir, f))
+		if err != nil {
+			return nil, fmt.Errorf("fleettest: template %s: %w", tpl, err)
+		}
+		files[f] = b
+	}
+	out := make([]Tenant, 0, o.Generate)
+	for i := 1; i <= o.Generate; i++ {
+		name := fmt.Sprintf("gen-%03d", i)
+		sum := sha256.Sum256([]byte(name))
+		account := hex.EncodeToString(sum[:16])
+		pairs := []string{tpl, name, tf.AccountID, account}
+		if cfg.Dev.Port != 0 {
+			pairs = append(pairs, fmt.Sprint(cfg.Dev.Port), fmt.Sprint(20000+i))
+		}
+		rep := strings.NewReplacer(pairs...)
+		dir := ws.TenantDir(name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		for f, b := range files {
+			if err := os.WriteFile(filepath.Join(dir, f), []byte(rep.Replace(string(b))), 0o644); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, Tenant{Name: name, AccountID: account, Subdomain: strings.ReplaceAll(tf.Subdomain, tpl, name)})
+	}
+	return out, nil
+}

@@ -1,0 +1,230 @@
+package fleettest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
+	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// Tenant is one tenant of the world and its sandbox account.
+type Tenant struct {
+	Name, AccountID, Subdomain string
+	// Token is the sandbox token issued for the account (recognisable, unique per world).
+	Token string
+}
+
+// Options shape a World.
+type Options struct {
+	// Generate, when above zero, replaces the repository's tenants with that many generated
+	// ones (gen-001, gen-002, …), each in its own account, cloned from TemplateTenant.
+	Generate int
+	// TemplateTenant is the tenant the generated ones are cloned from; default mrrainbowsmoke.
+	TemplateTenant string
+	// RequestLog receives the sandbox's request log (one JSON line per request).
+	RequestLog io.Writer
+}
+
+// World is a temporary workspace with a sandbox serving its tenants.
+type World struct {
+	WS         workspace.Workspace
+	Sandbox    *sandbox.Server
+	Server     *httptest.Server
+	APIBaseURL string
+	// HTTPClient sends https://*.workers.dev requests to the sandbox's edge, keeping the Host.
+	HTTPClient *http.Client
+	Tenants    []Tenant
+
+	mu       sync.Mutex
+	withheld map[string]bool
+}
+
+// New builds a world in dir (normally t.TempDir()) from the repository at repo.
+func New(repo workspace.Workspace, dir string, o Options) (*World, error) {
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"apps/worker-api", "schemas"} {
+		if err := copyTree(filepath.Join(repo.Root, d), filepath.Join(root, d)); err != nil {
+			return nil, fmt.Errorf("fleettest: copy %s: %w", d, err)
+		}
+	}
+	// Linked, not copied: a copy of package-lock.json would be newer than the installed
+	// node_modules and make npmdeps run npm ci into the shared folder.
+	for _, f := range []string{"go.mod", "package.json", "package-lock.json", "node_modules"} {
+		if err := os.Symlink(filepath.Join(repo.Root, f), filepath.Join(root, f)); err != nil {
+			return nil, fmt.Errorf("fleettest: link %s: %w", f, err)
+		}
+	}
+	ws := workspace.Workspace{Root: root}
+	var tenants []Tenant
+	if o.Generate > 0 {
+		tenants, err = generate(repo, ws, o)
+	} else {
+		tenants, err = copyTenants(repo, ws)
+	}
+	if err != nil {
+		return nil, err
+	}
+	run := randomHex(4)
+	var accts []sandbox.Account
+	for i := range tenants {
+		tenants[i].Token = "fleettest-" + run + "-" + tenants[i].Name + "-" + randomHex(8)
+		accts = append(accts, sandbox.Account{ID: tenants[i].AccountID, Name: tenants[i].Name, Subdomain: tenants[i].Subdomain, Token: tenants[i].Token})
+	}
+	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: o.RequestLog})
+	if err != nil {
+		return nil, fmt.Errorf("fleettest: %w", err)
+	}
+	srv := httptest.NewServer(sb.Handler())
+	target, _ := url.Parse(srv.URL)
+	transport := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+		if !strings.HasSuffix(r.URL.Hostname(), ".workers.dev") {
+			return transport.RoundTrip(r)
+		}
+		r2 := r.Clone(r.Context())
+		r2.Host = r.URL.Host
+		r2.URL.Scheme, r2.URL.Host = target.Scheme, target.Host
+		return transport.RoundTrip(r2)
+	})}
+	return &World{WS: ws, Sandbox: sb, Server: srv, APIBaseURL: srv.URL + "/client/v4", HTTPClient: client,
+		Tenants: tenants, withheld: map[string]bool{}}, nil
+}
+
+// Close stops the sandbox's listener.
+func (w *World) Close() { w.Server.Close() }
+
+// Tenant finds a tenant by name.
+func (w *World) Tenant(name string) Tenant {
+	for _, t := range w.Tenants {
+		if t.Name == name {
+			return t
+		}
+	}
+	panic("fleettest: no tenant " + name)
+}
+
+// Names lists the tenants' names in order.
+func (w *World) Names() []string {
+	out := make([]string, len(w.Tenants))
+	for i, t := range w.Tenants {
+		out[i] = t.Name
+	}
+	return out
+}
+
+// Withhold makes the tenant's token variable unset, as on a machine where it was never
+// configured.
+func (w *World) Withhold(name string, withheld bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.withheld[name] = withheld
+}
+
+// Lookup is the process environment as deploys in this world see it: one
+// CLOUDFLARE_API_TOKEN_<TENANT> per tenant that is not withheld, nothing else.
+func (w *World) Lookup(key string) (string, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, t := range w.Tenants {
+		if creds.VarName(t.Name) == key && !w.withheld[t.Name] {
+			return t.Token, true
+		}
+	}
+	return "", false
+}
+
+// API is a cfapi client for the tenant's account, outside any budget, for assertions.
+func (w *World) API(name string) *cfapi.Client {
+	t := w.Tenant(name)
+	c, err := cfapi.New(cfapi.Config{BaseURL: w.APIBaseURL, Token: t.Token + "", AccountID: t.AccountID,
+		HTTPClient: w.HTTPClient, Budget: cfapi.Budget{Requests: -1}})
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// copyTree copies regular files and folders, skipping node_modules and build output.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			switch d.Name() {
+			case "node_modules", ".wrangler", ".test-build", "dist":
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(target, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+}
+
+// tenantFile is the part of tenant.config.json the world needs.
+type tenantFile struct {
+	AccountID string `json:"account_id"`
+	Subdomain string `json:"workers_dev_subdomain"`
+}
+
+func copyTenants(repo, ws workspace.Workspace) ([]Tenant, error) {
+	if err := copyTree(repo.TenantsDir(), ws.TenantsDir()); err != nil {
+		return nil, fmt.Errorf("fleettest: copy tenants: %w", err)
+	}
+	entries, err := os.ReadDir(ws.TenantsDir())
+	if err != nil {
+		return nil, err
+	}
+	var out []Tenant
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		tf, err := readTenantFile(filepath.Join(ws.TenantDir(e.Name()), "tenant.config.json"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Tenant{Name: e.Name(), AccountID: tf.AccountID, Subdomain: tf.Subdomain})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("fleettest: the repository has no tenants to copy")
+	}
+	return out, nil
+}
