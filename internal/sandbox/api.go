@@ -251,13 +251,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeFault(rec, f)
 		return
 	}
+	s.countRequest(token)
 	if retry, limited := s.rateLimited(token); limited {
 		faulted = true
 		rec.Header().Set("Retry-After", retry)
 		writeError(rec, errf(http.StatusTooManyRequests, codeRateLimited, "Please wait and consider throttling your request speed"))
 		return
 	}
-	s.countRequest(token)
 
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = rest
@@ -286,7 +286,8 @@ func (s *Server) countRequest(token string) {
 	}
 }
 
-// RequestCount is how many API requests carried token (including refused and faulted ones).
+// RequestCount is how many API requests carried token, including refused, faulted and
+// rate-limited ones: it measures what a client spent, not what succeeded.
 func (s *Server) RequestCount(token string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

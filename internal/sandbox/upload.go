@@ -8,6 +8,8 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"slices"
 	"strings"
@@ -71,10 +73,7 @@ func parseUpload(r *http.Request) (*uploadMetadata, []Module, error) {
 			}
 			continue
 		}
-		name := part.FileName()
-		if name == "" {
-			name = part.FormName()
-		}
+		name := partFileName(part)
 		mods = append(mods, Module{Name: name, ContentType: part.Header.Get("Content-Type"), Data: data})
 	}
 	if meta == nil {
@@ -92,6 +91,15 @@ func parseUpload(r *http.Request) (*uploadMetadata, []Module, error) {
 	}
 	meta.MainModule = main
 	return meta, mods, nil
+}
+
+// partFileName is the part's filename as sent. multipart.Part.FileName would cut it to its
+// last path element, but module names such as "lib/util.js" must survive whole.
+func partFileName(p *multipart.Part) string {
+	if _, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition")); err == nil && params["filename"] != "" {
+		return params["filename"]
+	}
+	return p.FormName()
 }
 
 func (s *Server) ensureScriptLocked(acct *accountState, name string) *scriptState {

@@ -434,8 +434,12 @@ func TestWranglerWrongAccountTokenRefused(t *testing.T) {
 	if res.exit != 1 {
 		t.Fatalf("exit = %d, want 1", res.exit)
 	}
+	t.Logf("wrangler stderr:\n%s\nND-JSON: %v", res.stderr, res.entries)
 	if !strings.Contains(res.stderr, "Authentication error") {
 		t.Errorf("stderr lacks the auth error:\n%s", res.stderr)
+	}
+	if f := res.entry("command-failed"); f == nil || f["code"] != float64(codeAuth) {
+		t.Errorf("command-failed = %v, want code %d", f, codeAuth)
 	}
 	if names := s.ScriptNames(acctA); len(names) != 0 {
 		t.Errorf("scripts created with a foreign token: %v", names)

@@ -282,3 +282,5 @@ func (l *requestLog) all() []requestLogLine {
 	defer l.mu.Unlock()
 	return append([]requestLogLine(nil), l.lines...)
 }
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
