@@ -1,0 +1,71 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/devserver"
+	"github.com/rainbowsmoke/crispy-enigma/internal/report"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+)
+
+// Dev manages the local wrangler dev servers that `deploy:tenant <tenant> dev` starts.
+type Dev mg.Namespace
+
+// Stop stops the local dev server of a tenant, or of every tenant with "all".
+func (Dev) Stop(ctx context.Context, target string) error {
+	if target != "all" {
+		if err := tenant.ValidName(target); err != nil {
+			return fmt.Errorf("dev:stop: %w (or use \"all\")", err)
+		}
+	}
+	ws, _, err := setup()
+	if err != nil {
+		return err
+	}
+	stopped, err := devserver.Stop(ctx, ws, target)
+	if len(stopped) == 0 && err == nil {
+		fmt.Println("no dev server was running for " + target)
+		return nil
+	}
+	if len(stopped) > 0 {
+		fmt.Println("stopped: " + strings.Join(stopped, ", "))
+	}
+	return err
+}
+
+// Status lists the local dev servers: tenant, URL, pid, whether it still runs, and its log (-json=true for machines).
+func (Dev) Status(jsonOut *bool) error {
+	ws, _, err := setup()
+	if err != nil {
+		return err
+	}
+	servers, err := devserver.List(ws)
+	if err != nil {
+		return err
+	}
+	if flag(jsonOut, false) {
+		if servers == nil {
+			servers = []devserver.Server{}
+		}
+		return report.JSON(os.Stdout, servers)
+	}
+	if len(servers) == 0 {
+		fmt.Println("no dev servers (start one with `go tool mage deploy:tenant <tenant> dev`)")
+		return nil
+	}
+	for _, s := range servers {
+		state := "running"
+		if !s.Alive {
+			state = "gone (stale pidfile)"
+		}
+		fmt.Printf("%-22s %-24s pid %-7d %-20s since %s  log %s\n", s.Tenant, s.URL, s.PID, state, s.StartedAt.Local().Format("15:04:05"), s.LogPath)
+	}
+	return nil
+}
