@@ -15,13 +15,13 @@ import (
 // Sandbox runs the local Cloudflare API that deploy, drift and rollback rehearse against.
 type Sandbox mg.Namespace
 
-// Start starts the local Cloudflare API in the background and prints its URL, state file and request log.
-func (Sandbox) Start(ctx context.Context) error {
+// Start starts the local Cloudflare API in the background and prints its URL, state file and request log (-addr=127.0.0.1:PORT to pick the port).
+func (Sandbox) Start(ctx context.Context, addr *string) error {
 	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
-	st, started, err := sandboxctl.Start(ctx, ws, log, sandboxctl.StartOptions{})
+	st, started, err := sandboxctl.Start(ctx, ws, log, sandboxctl.StartOptions{Addr: flag(addr, "")})
 	if err != nil {
 		return err
 	}

@@ -136,6 +136,13 @@ type StartOptions struct {
 // session, so it outlives the caller. When the checkout's sandbox already runs it returns
 // its status and changes nothing.
 func Start(ctx context.Context, ws workspace.Workspace, log *slog.Logger, opts StartOptions) (Status, bool, error) {
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if err := checkLoopback(addr); err != nil {
+		return Status{}, false, err
+	}
 	paths := PathsFor(ws)
 	if _, err := Accounts(ws); err != nil { // fail here, with the reason, not in a detached log
 		return Status{}, false, err
@@ -168,10 +175,6 @@ func Start(ctx context.Context, ws workspace.Workspace, log *slog.Logger, opts S
 		return Status{}, false, fmt.Errorf("sandbox start: %w", err)
 	}
 	defer logf.Close()
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
 	// Not CommandContext: the process must survive the end of this mage run.
 	cmd := exec.Command(bin, "-root", ws.Root, "-addr", addr)
 	cmd.Dir = ws.Root

@@ -19,13 +19,8 @@ import (
 // tenants/, listens on addr (loopback only), writes the runtime file once it listens and
 // removes it when it stops. cmd/cf-sandbox is a thin wrapper around it.
 func Serve(ctx context.Context, ws workspace.Workspace, log *slog.Logger, addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("sandbox: listen address %q: %w (use 127.0.0.1:PORT)", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		// The control API has no auth and hands out tokens: never expose it.
-		return fmt.Errorf("sandbox: listen address %q is not loopback; use 127.0.0.1:PORT", addr)
+	if err := checkLoopback(addr); err != nil {
+		return err
 	}
 	paths := PathsFor(ws)
 	if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
@@ -74,6 +69,19 @@ func Serve(ctx context.Context, ws workspace.Workspace, log *slog.Logger, addr s
 		return fmt.Errorf("sandbox: shutdown: %w", err)
 	}
 	log.Info("sandbox stopped")
+	return nil
+}
+
+// checkLoopback refuses any address but loopback: the control API has no auth and hands out
+// tokens, so it must never be reachable from another machine.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("sandbox: listen address %q: %w (use 127.0.0.1:PORT)", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("sandbox: listen address %q is not loopback; use 127.0.0.1:PORT", addr)
+	}
 	return nil
 }
 
