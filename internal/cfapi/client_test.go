@@ -201,3 +201,45 @@ func TestVersionsFollowPagesUntilEmpty(t *testing.T) {
 		t.Fatalf("n=5: %d versions, %v", len(few), err)
 	}
 }
+
+func TestEachAttemptHasItsOwnTimeout(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	base := stub(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		select { // hang until the client gives up or the test ends
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	c := newClient(t, base, uniqueToken(t), func(c *Config) { c.Timeout = 100 * time.Millisecond; c.MaxRetries = 1 })
+	c.pacer.sleep = func(context.Context, time.Duration) error { return nil }
+	start := time.Now()
+	_, err := c.Secrets(context.Background(), "w")
+	if !errors.Is(err, context.DeadlineExceeded) || calls.Load() != 2 {
+		t.Fatalf("want a deadline error after 2 attempts, got %v after %d", err, calls.Load())
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("two 100 ms attempts took %s", took)
+	}
+}
+
+// The SDK's root client reads CLOUDFLARE_* from the environment; this package must not.
+func TestAmbientEnvironmentIsIgnored(t *testing.T) {
+	var gotAuth atomic.Value
+	base := stub(t, func(w http.ResponseWriter, r *http.Request) {
+		gotAuth.Store(r.Header.Get("Authorization"))
+		writeEnv(w, 200, true, map[string]any{"subdomain": "here"})
+	})
+	t.Setenv("CLOUDFLARE_BASE_URL", "http://127.0.0.1:1/client/v4")
+	t.Setenv("CLOUDFLARE_API_TOKEN", "ambient-token")
+	token := uniqueToken(t)
+	sub, err := newClient(t, base, token, nil).Subdomain(context.Background())
+	if err != nil || sub != "here" {
+		t.Fatalf("%q %v", sub, err)
+	}
+	if gotAuth.Load() != "Bearer "+token {
+		t.Fatalf("Authorization header was %v", gotAuth.Load())
+	}
+}
