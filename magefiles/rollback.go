@@ -4,8 +4,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback"
 )
@@ -27,6 +30,20 @@ func Rollback(ctx context.Context, tenantName, env string, to *string, force *bo
 		}
 	} else {
 		o.Text(os.Stdout)
+	}
+	return err
+}
+
+// Redeploy deploys to production exactly the tree of a deploy tag (deploy/<tenant>/production/<stamp>), the rollback runbook's option B, and records it in deployments/.
+func Redeploy(ctx context.Context, tenantName, tag string) error {
+	ws, log, err := setup()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	out, err := rollback.Redeploy(ctx, ws, log, tenantName, tag, os.Stderr)
+	if out.Record.Tenant != "" {
+		fmt.Println(deploy.Summary(out, time.Since(start)))
 	}
 	return err
 }

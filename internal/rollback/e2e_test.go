@@ -5,15 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
+	"github.com/rainbowsmoke/crispy-enigma/internal/deploytag"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
@@ -190,5 +193,82 @@ func TestRollbackWithoutEarlierVersion(t *testing.T) {
 	}
 	if es := w.records(tenantB, "staging"); len(es) != 0 {
 		t.Fatalf("a refused rollback wrote %d records", len(es))
+	}
+}
+
+// commit records a change in the copy's git repository.
+func (w *world) commit(msg string) {
+	w.t.Helper()
+	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "-m", msg}} {
+		if out, err := exec.Command("git", append([]string{"-C", w.ws.Root}, args...)...).CombinedOutput(); err != nil {
+			w.t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// tag makes sure the newest production record of tenant A has its deploy tag and returns it.
+func (w *world) tag() string {
+	w.t.Helper()
+	ctx := context.Background()
+	e := w.records(tenantA, "production")[0]
+	if tags, _ := deploytag.List(ctx, w.ws.Root, tenantA); len(tags) > 0 && tags[0].At.Equal(e.Record.FinishedAt.UTC().Truncate(time.Second)) {
+		return tags[0].Name // the deploy pipeline tagged it itself
+	}
+	r := e.Record
+	name, err := deploytag.Create(ctx, w.ws.Root, deploytag.Summary{Tenant: r.Tenant, Env: r.Env, WorkerName: r.WorkerName, Status: string(r.Status),
+		VersionID: r.VersionID, PreviousVersionID: r.PreviousVersionID, GitSHA: r.GitSHA, Actor: r.Actor,
+		RecordFile: "deployments/" + filepath.Base(e.Path), FinishedAt: r.FinishedAt})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return name
+}
+
+func TestRedeployFromTag(t *testing.T) {
+	w := newWorld(t)
+	v1 := w.deploy(tenantA, "production")
+	tag := w.tag()
+	first := w.records(tenantA, "production")[0].Record
+
+	// Production moves on: a config change, committed and deployed.
+	cfg := filepath.Join(w.ws.Root, "tenants", tenantA, "wrangler.jsonc")
+	b, _ := os.ReadFile(cfg)
+	changed := strings.Replace(string(b), `"LOG_LEVEL": "warn"`, `"LOG_LEVEL": "error"`, 1)
+	if changed == string(b) {
+		t.Fatal("setup: production LOG_LEVEL not found in wrangler.jsonc")
+	}
+	os.WriteFile(cfg, []byte(changed), 0o644)
+	w.commit("louder logs")
+	v2 := w.deploy(tenantA, "production")
+	second := w.records(tenantA, "production")[0].Record
+	if second.ConfigFingerprint == first.ConfigFingerprint {
+		t.Fatal("setup: the change did not change the config fingerprint")
+	}
+
+	out, err := rollback.Redeploy(context.Background(), w.ws, w.log, tenantA, tag, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.Record
+	if got.Status != history.StatusSucceeded || got.VersionID == v1 || got.VersionID == v2 || got.PreviousVersionID != v2 ||
+		got.ConfigFingerprint != first.ConfigFingerprint || got.Reason != "redeploy of "+tag {
+		t.Fatalf("redeploy record = %+v", got)
+	}
+	if e := w.records(tenantA, "production")[0]; e.Path != out.RecordFile || e.Record.VersionID != got.VersionID {
+		t.Fatalf("record not appended to the checkout's deployments/: %s vs %s", e.Path, out.RecordFile)
+	}
+	if probs, _ := history.Verify(w.ws.DeploymentsDir()); len(probs) != 0 {
+		t.Fatalf("chain broken by the copied record: %v", probs)
+	}
+	if _, err := os.Stat(filepath.Join(w.ws.StateDir(), "redeploy", tenantA+"-"+filepath.Base(tag))); !os.IsNotExist(err) {
+		t.Errorf("worktree left behind: %v", err)
+	}
+	// The working tree of the checkout is untouched by the redeploy.
+	if b, _ := os.ReadFile(cfg); string(b) != changed {
+		t.Error("the checkout's files were changed")
+	}
+
+	if _, err := rollback.Redeploy(context.Background(), w.ws, w.log, tenantB, tag, io.Discard); err == nil {
+		t.Error("another tenant's tag was accepted")
 	}
 }

@@ -73,6 +73,14 @@ func Copy(tb testing.TB, repo workspace.Workspace, code bool) workspace.Workspac
 	for _, p := range parts {
 		copyTree(tb, filepath.Join(repo.Root, p), filepath.Join(root, p))
 	}
+	// The copied lock file must not look newer than the shared install: npmdeps would run
+	// `npm ci` through the node_modules link and pull the repository's packages out from
+	// under every other running test.
+	if st, err := os.Stat(filepath.Join(repo.Root, "package-lock.json")); err == nil {
+		if err := os.Chtimes(filepath.Join(root, "package-lock.json"), st.ModTime(), st.ModTime()); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	if err := os.MkdirAll(filepath.Join(root, "deployments"), 0o755); err != nil {
 		tb.Fatal(err)
 	}
