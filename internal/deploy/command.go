@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
@@ -62,6 +63,9 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tena
 			err = jerr
 		}
 		return err
+	}
+	if rel, rerr := filepath.Rel(ws.Root, out.RecordFile); rerr == nil && out.RecordFile != "" {
+		out.RecordFile = rel
 	}
 	fmt.Fprintln(stdout, Summary(out, time.Since(start)))
 	return err

@@ -108,13 +108,6 @@ func newWorld(t *testing.T) *world {
 	for _, d := range []string{"tenants", "apps/worker-api", "schemas"} {
 		copyTree(t, filepath.Join(repo.Root, d), filepath.Join(root, d))
 	}
-	for _, f := range []string{"package.json", "package-lock.json"} {
-		b, err := os.ReadFile(filepath.Join(repo.Root, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(root, f), b, 0o644)
-	}
 	if err := os.Symlink(repo.NodeModules(), filepath.Join(root, "node_modules")); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
@@ -168,10 +170,23 @@ func (buildStep) Run(ctx context.Context, st *State) error {
 	if err := st.openRunDir(); err != nil {
 		return fmt.Errorf("run folder: %w", err)
 	}
-	out := st.Opts.Workspace.BuildDir() + "/" + st.Opts.Tenant + "/" + string(st.Env)
+	out := filepath.Join(st.Opts.Workspace.BuildDir(), st.Opts.Tenant, string(st.Env))
+	inputs, herr := st.inputsHash()
+	if herr == nil && !st.Opts.Force {
+		if b, ok := cachedBundle(out, inputs); ok && b.WorkerName == st.Resolved.WorkerName {
+			st.Opts.Log.Debug("reusing the bundle built from the same inputs", "dir", out)
+			st.Bundle, st.Record.BundleSHA256 = b, b.SHA256
+			return nil
+		}
+	}
+	// A stale stamp must not survive a build that fails half-way.
+	_ = os.Remove(filepath.Join(out, cacheFile))
 	b, err := st.Opts.Runner.Build(ctx, st.invocation(), out)
 	if err != nil {
 		return err
+	}
+	if herr == nil {
+		stampBundle(b, inputs)
 	}
 	if b.WorkerName != st.Resolved.WorkerName {
 		return fmt.Errorf("wrangler built Worker %q but the tenant's config resolves to %q; check name in %s", b.WorkerName, st.Resolved.WorkerName, st.Tenant.WranglerPath())

@@ -1,0 +1,68 @@
+package deploy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
+)
+
+func TestBuildCacheReusesOnlyIdenticalInputs(t *testing.T) {
+	root := t.TempDir()
+	ws := workspace.Workspace{Root: root}
+	write := func(p, s string) {
+		t.Helper()
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(ws.WorkerDir(), "src", "index.ts"), "export default {}")
+	write(filepath.Join(ws.WorkerDir(), "test", "x.test.js"), "ignored")
+	write(filepath.Join(ws.TenantDir("acme"), "wrangler.jsonc"), "{}")
+	st := &State{Opts: Options{Workspace: ws}, Tenant: &tenant.Tenant{Name: "acme", Dir: ws.TenantDir("acme")}, Resolved: tenant.ResolvedEnv{WranglerEnv: "staging"}}
+
+	dir := filepath.Join(ws.BuildDir(), "acme", "staging")
+	write(filepath.Join(dir, "index.js"), "bundled")
+	sum := sha256.Sum256([]byte("bundled"))
+	b := wrangler.Bundle{Dir: dir, WorkerName: "acme-api-staging", MainModule: filepath.Join(dir, "index.js"), SHA256: hex.EncodeToString(sum[:]), Metadata: []byte(`{"main_module":"index.js"}`)}
+	h1, err := st.inputsHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stampBundle(b, h1)
+	got, ok := cachedBundle(dir, h1)
+	if !ok || got.SHA256 != b.SHA256 || got.WorkerName != b.WorkerName || string(got.Metadata) != string(b.Metadata) {
+		t.Fatalf("same inputs not reused: %v %+v", ok, got)
+	}
+	// Tests of the Worker are not build inputs.
+	write(filepath.Join(ws.WorkerDir(), "test", "x.test.js"), "changed")
+	if h, _ := st.inputsHash(); h != h1 {
+		t.Fatal("a test file changed the inputs hash")
+	}
+	// A source change, a tenant change or another env each change the hash.
+	write(filepath.Join(ws.WorkerDir(), "src", "index.ts"), "export default { x: 1 }")
+	h2, _ := st.inputsHash()
+	write(filepath.Join(ws.TenantDir("acme"), "wrangler.jsonc"), `{"name":"x"}`)
+	h3, _ := st.inputsHash()
+	st.Resolved.WranglerEnv = "production"
+	h4, _ := st.inputsHash()
+	for i, h := range []string{h2, h3, h4} {
+		if h == h1 || (i > 0 && h == []string{h2, h3, h4}[i-1]) {
+			t.Fatalf("input change %d did not change the hash", i)
+		}
+		if _, ok := cachedBundle(dir, h); ok {
+			t.Fatalf("stale bundle reused after change %d", i)
+		}
+	}
+	// A bundle edited after the build is not trusted.
+	write(filepath.Join(dir, "index.js"), "tampered")
+	if _, ok := cachedBundle(dir, h1); ok {
+		t.Fatal("a modified bundle was reused")
+	}
+}
