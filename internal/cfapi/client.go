@@ -110,6 +110,9 @@ func New(cfg Config) (*Client, error) {
 	if budget.Requests == 0 {
 		budget = DefaultBudget
 	}
+	if budget.Requests > 0 && budget.Window <= 0 {
+		budget.Window = DefaultBudget.Window
+	}
 	p := &pacer{
 		log:        log,
 		budget:     sharedWindow(cfg.Token, budget),

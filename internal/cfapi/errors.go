@@ -22,13 +22,13 @@ var (
 
 // Cloudflare error codes this package gives a meaning to.
 const (
-	CodeWorkerNotFound   = 10007
-	CodeServiceNotFound  = 10090
-	CodeAuthError        = 10000
-	CodeAuthInvalid      = 9109
-	CodeRateLimited      = 971
-	CodeSecretsChanged   = 10220
-	CodeLatestNotDeployd = 10215
+	CodeWorkerNotFound    = 10007
+	CodeServiceNotFound   = 10090
+	CodeAuthError         = 10000
+	CodeAuthInvalid       = 9109
+	CodeRateLimited       = 971
+	CodeSecretsChanged    = 10220
+	CodeLatestNotDeployed = 10215
 )
 
 // APIError is a refused Cloudflare API call: an HTTP status of 400 or more, or any answer whose
