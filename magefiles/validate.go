@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
@@ -17,7 +18,7 @@ import (
 func Validate(ctx context.Context, target string, json *bool) error {
 	if target != "all" {
 		if err := tenant.ValidName(target); err != nil {
-			return err
+			return fmt.Errorf("validate: %w", err)
 		}
 	}
 	ws, log, err := setup()

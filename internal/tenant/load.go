@@ -53,7 +53,7 @@ func Load(ctx context.Context, ws workspace.Workspace, name string) (*Tenant, er
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("load tenant %s: %w", name, err)
 		}
-		d, err := ReadDocument(filepath.Join(dir, f), RelPath(ws, name, f), f == WranglerFile)
+		d, err := ReadDocument(filepath.Join(dir, f), RelPath(name, f), f == WranglerFile)
 		if err != nil {
 			return nil, fmt.Errorf("load tenant %s: %w", name, err)
 		}
@@ -68,7 +68,7 @@ func Load(ctx context.Context, ws workspace.Workspace, name string) (*Tenant, er
 
 // RelPath is the slash-separated path of a tenant file relative to the workspace root, the
 // form used in every message.
-func RelPath(ws workspace.Workspace, name, file string) string {
+func RelPath(name, file string) string {
 	return "tenants/" + name + "/" + file
 }
 

@@ -261,7 +261,7 @@ func (r *rules) vars(e tenant.ResolvedEnv) {
 				"remove the var: the secret is set with `wrangler secret put "+k+"`")
 		}
 		if why := looksSecret(k, e.Vars[k]); why != "" {
-			r.wr(ptr, false, RuleVarLooksSecret, fmt.Sprintf("vars.%s %s; vars are stored and shown in plain text", k, why),
+			r.wr(ptr, false, RuleVarLooksSecret, fmt.Sprintf("vars.%s looks like a secret (%s); vars are stored and shown in plain text", k, why),
 				fmt.Sprintf("remove it from wrangler.jsonc, rotate it, list %s in required_secrets and run `wrangler secret put %s --env <env>`", k, k))
 		}
 	}
@@ -315,7 +315,7 @@ func (r *rules) sameBindingsEverywhere() {
 					}
 				}
 				r.block(e.Env, RuleBindingMissing, fmt.Sprintf("%s has no %s binding; %s", e.Env.Label(), k, why),
-					fmt.Sprintf("add a %s binding to %s (bindings are not inherited)", k, e.Env.Label()))
+					fmt.Sprintf("add the %s binding to %s (bindings are not inherited)", k, e.Env.Label()))
 			}
 		}
 		for _, s := range all {
@@ -332,7 +332,7 @@ func (r *rules) sameBindingsEverywhere() {
 				continue // vars() has reported it with the value to set
 			}
 			if s.kind == "vars" {
-				r.missingVar(e.Env, s.name, fmt.Sprintf("%s set it; add it here too or remove it there", strings.Join(in, " and ")))
+				r.missingVar(e.Env, s.name, fmt.Sprintf("it is set in %s; add it here too or remove it there", strings.Join(in, " and ")))
 				continue
 			}
 			r.block(e.Env, RuleBindingMissing,

@@ -29,6 +29,7 @@ var tokenShapes = []struct {
 var secretNameWords = []string{"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PRIVATE_KEY", "API_KEY", "APIKEY", "CREDENTIAL", "SIGNING_KEY"}
 
 // looksSecret says why value (of the var called name) looks like a credential, or "".
+// The reason completes "looks like a secret (...)".
 // The entropy test catches random keys with no known prefix: 20+ characters with no spaces,
 // at least three character classes and over 3.5 bits of entropy per character; plain words,
 // ids like "mrrainbowsmoke" and log levels fall far below that.
@@ -36,13 +37,13 @@ func looksSecret(name, value string) string {
 	v := strings.TrimSpace(value)
 	for _, t := range tokenShapes {
 		if t.re.MatchString(v) && (t.what != "a Cloudflare API token" || classes(v) >= 3) {
-			return "looks like " + t.what
+			return "shaped like " + t.what
 		}
 	}
 	upper := strings.ToUpper(name)
 	for _, w := range secretNameWords {
 		if strings.Contains(upper, w) && v != "" {
-			return "its name says it holds a credential (" + w + ")"
+			return "named like a credential (" + w + ")"
 		}
 	}
 	// URLs and paths are long and mixed but not secret (a URL with a password is caught above).
@@ -50,7 +51,7 @@ func looksSecret(name, value string) string {
 		return ""
 	}
 	if len(v) >= 20 && !strings.ContainsAny(v, " \t") && classes(v) >= 3 && entropy(v) > 3.5 {
-		return "is a long random-looking string (high entropy)"
+		return "a long random-looking string"
 	}
 	return ""
 }

@@ -169,7 +169,7 @@ func (v *Validator) checkTenant(ctx context.Context, name string) *checked {
 	dir := v.ws.TenantDir(name)
 	var docs [2]*tenant.Document
 	for i, f := range []string{tenant.ConfigFile, tenant.WranglerFile} {
-		d, err := tenant.ReadDocument(filepath.Join(dir, f), tenant.RelPath(v.ws, name, f), f == tenant.WranglerFile)
+		d, err := tenant.ReadDocument(filepath.Join(dir, f), tenant.RelPath(name, f), f == tenant.WranglerFile)
 		if err != nil {
 			c.problems = append(c.problems, fileProblem(err))
 			continue
