@@ -18,7 +18,7 @@ import (
 type Auth mg.Namespace
 
 // Check verifies each tenant's token (or every tenant's, with "all"): found (naming the variable, never the value), valid, and reaching the tenant's account; exit 1 if any fails (-json=true for machines).
-func (Auth) Check(ctx context.Context, tenantOrAll string, jsonOut *bool) error {
+func (Auth) Check(ctx context.Context, tenantOrAll string, json *bool) error {
 	ws, log, err := setup()
 	if err != nil {
 		return err
@@ -27,7 +27,7 @@ func (Auth) Check(ctx context.Context, tenantOrAll string, jsonOut *bool) error 
 	if err != nil {
 		return err
 	}
-	if flag(jsonOut, false) {
+	if flag(json, false) {
 		err = report.JSON(os.Stdout, results)
 	} else {
 		err = authcheck.Table(results).Text(os.Stdout, report.Colour(os.Stdout))

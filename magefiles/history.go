@@ -21,7 +21,7 @@ import (
 type History mg.Namespace
 
 // List shows the deploy and rollback records of a tenant/env, newest first: time, kind, status, version, actor and git sha (-json=true for machines).
-func (History) List(ctx context.Context, tenantName, env string, jsonOut *bool) error {
+func (History) List(ctx context.Context, tenantName, env string, json *bool) error {
 	ws, _, err := setup()
 	if err != nil {
 		return err
@@ -37,7 +37,7 @@ func (History) List(ctx context.Context, tenantName, env string, jsonOut *bool) 
 	if err != nil {
 		return err
 	}
-	if flag(jsonOut, false) {
+	if flag(json, false) {
 		recs := make([]history.Record, 0, len(entries))
 		for _, en := range entries {
 			recs = append(recs, en.Record)

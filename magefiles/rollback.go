@@ -14,7 +14,7 @@ import (
 )
 
 // Rollback puts a tenant/env back on the previous good version (or -to=<version-id>) at 100%, verifies its health and records it; -force=true goes past changed secrets, -reason="..." is recorded, -json=true prints JSON.
-func Rollback(ctx context.Context, tenantName, env string, to *string, force *bool, reason *string, jsonOut *bool) error {
+func Rollback(ctx context.Context, tenantName, env string, to *string, force *bool, reason *string, json *bool) error {
 	ws, log, err := setup()
 	if err != nil {
 		return err
@@ -22,7 +22,7 @@ func Rollback(ctx context.Context, tenantName, env string, to *string, force *bo
 	o, err := rollback.Command(ctx, ws, log, tenantName, env, rollback.Options{
 		To: flag(to, ""), Force: flag(force, false), Reason: flag(reason, ""), Banner: os.Stderr,
 	})
-	if flag(jsonOut, false) {
+	if flag(json, false) {
 		if o.Status != "" {
 			if jerr := report.JSON(os.Stdout, o); jerr != nil && err == nil {
 				err = jerr
