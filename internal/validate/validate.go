@@ -95,7 +95,7 @@ func (v *Validator) Run(ctx context.Context, target string) (*Report, error) {
 		}
 	}
 	start := time.Now()
-	checked := v.checkAll(ctx, names)
+	checked := v.checkAll(ctx, names, target)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("validate: %w", err)
 	}
@@ -130,15 +130,20 @@ func (v *Validator) Run(ctx context.Context, target string) (*Report, error) {
 }
 
 // checkAll loads and checks every tenant on all cores; output order does not depend on
-// scheduling because problems are sorted afterwards.
-func (v *Validator) checkAll(ctx context.Context, names []string) []*checked {
+// scheduling because problems are sorted afterwards. When target is one tenant, the others
+// are only parsed and resolved (for the cross-tenant rules), not schema-checked.
+func (v *Validator) checkAll(ctx context.Context, names []string, target string) []*checked {
 	out := make([]*checked, len(names))
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), max(len(names), 1)) {
 		wg.Go(func() {
 			for i := range work {
-				out[i] = v.checkTenant(ctx, names[i])
+				if target == "all" || names[i] == target {
+					out[i] = v.checkTenant(ctx, names[i])
+				} else {
+					out[i] = v.peekTenant(ctx, names[i])
+				}
 			}
 		})
 	}
@@ -177,6 +182,22 @@ func (v *Validator) checkTenant(ctx context.Context, name string) *checked {
 		docs[i] = d
 	}
 	c.problems = append(c.problems, v.checkDocuments(c, name, dir, docs[0], docs[1])...)
+	return c
+}
+
+// peekTenant loads another tenant just far enough for the cross-tenant rules; its own
+// problems are not this run's business.
+func (v *Validator) peekTenant(ctx context.Context, name string) *checked {
+	t, err := tenant.Load(ctx, v.ws, name)
+	if err != nil {
+		return &checked{name: name}
+	}
+	c := &checked{name: name, t: t}
+	for _, env := range tenant.Envs {
+		if r, err := t.Resolve(env); err == nil {
+			c.envs = append(c.envs, r)
+		}
+	}
 	return c
 }
 
