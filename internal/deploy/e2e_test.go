@@ -48,7 +48,7 @@ type world struct {
 	knownHealthy map[string]bool
 }
 
-func repoRoot(t *testing.T) workspace.Workspace {
+func repoRoot(t testing.TB) workspace.Workspace {
 	t.Helper()
 	ws, err := workspace.Cwd()
 	if err != nil {
@@ -59,7 +59,7 @@ func repoRoot(t *testing.T) workspace.Workspace {
 
 // needWrangler installs node packages if needed; without wrangler the test is skipped on a
 // laptop and fails in CI.
-func needWrangler(t *testing.T, repo workspace.Workspace) {
+func needWrangler(t testing.TB, repo workspace.Workspace) {
 	t.Helper()
 	err := npmdeps.Ensure(context.Background(), slog.New(slog.DiscardHandler), repo.Root)
 	if err == nil {
@@ -75,7 +75,7 @@ func needWrangler(t *testing.T, repo workspace.Workspace) {
 	}
 }
 
-func copyTree(t *testing.T, src, dst string) {
+func copyTree(t testing.TB, src, dst string) {
 	t.Helper()
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -100,7 +100,7 @@ func copyTree(t *testing.T, src, dst string) {
 	}
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	repo := repoRoot(t)
 	needWrangler(t, repo)
@@ -193,7 +193,7 @@ func (w *world) api(tenantName string) *cfapi.Client {
 	panic("unknown tenant " + tenantName)
 }
 
-func (w *world) opts(t *testing.T, tenantName, env string, progress io.Writer) Options {
+func (w *world) opts(t testing.TB, tenantName, env string, progress io.Writer) Options {
 	v, err := validate.New(w.ws, nil, validate.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +210,7 @@ func (w *world) opts(t *testing.T, tenantName, env string, progress io.Writer) O
 	}
 }
 
-func (w *world) versions(t *testing.T, tenantName, worker string) int {
+func (w *world) versions(t testing.TB, tenantName, worker string) int {
 	t.Helper()
 	vs, err := w.api(tenantName).Versions(context.Background(), worker, 0)
 	if err != nil {
@@ -222,7 +222,7 @@ func (w *world) versions(t *testing.T, tenantName, worker string) int {
 	return len(vs)
 }
 
-func (w *world) live(t *testing.T, tenantName, worker string) string {
+func (w *world) live(t testing.TB, tenantName, worker string) string {
 	t.Helper()
 	d, err := w.api(tenantName).LiveDeployment(context.Background(), worker)
 	if err != nil {
@@ -232,7 +232,7 @@ func (w *world) live(t *testing.T, tenantName, worker string) string {
 }
 
 // bumpCode changes the Worker's code so that the bundle differs.
-func (w *world) bumpCode(t *testing.T, marker string) {
+func (w *world) bumpCode(t testing.TB, marker string) {
 	t.Helper()
 	p := filepath.Join(w.ws.WorkerDir(), "src", "index.ts")
 	b, err := os.ReadFile(p)
