@@ -192,6 +192,7 @@ func TestWrongAccountTokenIsRefusedBySandbox(t *testing.T) {
 }
 
 func TestRateLimitedBySandboxThenSucceeds(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap it with the wrangler runs
 	srv, base := sandboxFor(t)
 	srv.AddFault(sandbox.Fault{Method: "GET", Path: "/accounts/*/workers/scripts/*/deployments", Status: 429, Code: CodeRateLimited, Count: 2, RetryAfter: "1"})
 	c := newClient(t, base, srv.Token(testAccount), nil)
