@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/magefile/mage/mg"
 
@@ -25,6 +27,9 @@ type Deploy mg.Namespace
 // -dryRun=true prints the plan and stops; -force=true deploys even when unchanged;
 // -json=true prints the outcome as JSON on stdout. Exits 1 unless deployed or unchanged.
 func (Deploy) Tenant(ctx context.Context, tenantName, env string, dryRun, force, jsonOut *bool) error {
+	// Mage cancels ctx on Ctrl-C only; CI runners stop jobs with SIGTERM.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	defer stop()
 	if err := tenant.ValidName(tenantName); err != nil {
 		return fmt.Errorf("deploy: %w", err)
 	}

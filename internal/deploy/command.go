@@ -36,6 +36,9 @@ func Prepare(ctx context.Context, ws workspace.Workspace, log *slog.Logger, bann
 		Workspace: ws, APIBaseURL: ep.APIBaseURL, HTTPClient: ep.HTTPClient,
 		Validate: ValidateWith(v), Runner: wrangler.New(ws, log), Log: log, Progress: banner,
 	}
+	// Mage gives a cancelled target 5 s before it exits anyway; wrangler must be gone, the lock
+	// released and the interrupted record written well within that.
+	opts.Runner.Grace = 2 * time.Second
 	if ep.Sandbox {
 		opts.SandboxToken = ep.TokenFor
 	}
