@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
 // DefaultParallel is how many tenants `drift all` checks at once. Each tenant has its own
@@ -22,11 +25,38 @@ type CommandOptions struct {
 	// Target is a tenant name or "all".
 	Target, Env string
 	// JSON puts the reports on Stdout as one JSON array and everything else on Stderr.
-	JSON     bool
-	Parallel int
-	Sources  *Sources
-	Stdout   io.Writer
-	Stderr   io.Writer
+	JSON      bool
+	Parallel  int
+	Workspace workspace.Workspace
+	// Sources is called once the target and env are checked: nothing is built or read
+	// before a request is known to be valid.
+	Sources func(ctx context.Context) (*Sources, error)
+	Stdout  io.Writer
+	Stderr  io.Writer
+}
+
+// Command is `mage drift`: it picks the API (the running sandbox, CLOUDFLARE_API_BASE_URL or
+// Cloudflare; the banner goes to stderr) and runs Main.
+func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, target, env string, asJSON bool, stdout, stderr io.Writer) (int, error) {
+	_, code, err := Main(ctx, CommandOptions{
+		Target: target, Env: env, JSON: asJSON, Workspace: ws, Stdout: stdout, Stderr: stderr,
+		Sources: func(ctx context.Context) (*Sources, error) {
+			if err := npmdeps.Ensure(ctx, log, ws.Root); err != nil {
+				return nil, err
+			}
+			ep, err := sandboxctl.Resolve(ctx, ws, log)
+			if err != nil {
+				return nil, err
+			}
+			ep.PrintBanner(stderr)
+			s := Sources{Workspace: ws, APIBaseURL: ep.APIBaseURL, HTTPClient: ep.HTTPClient, Log: log}
+			if ep.Sandbox {
+				s.SandboxToken = ep.TokenFor
+			}
+			return NewSources(s, 2), nil
+		},
+	})
+	return code, err
 }
 
 // Main checks the requested tenants, prints the result and returns the exit code (ExitInSync,
@@ -40,7 +70,7 @@ func Main(ctx context.Context, o CommandOptions) ([]Report, int, error) {
 	if env == tenant.Dev {
 		return nil, ExitError, fmt.Errorf("drift: dev runs on this machine and has nothing deployed to compare; use staging or production")
 	}
-	ws := o.Sources.Workspace
+	ws := o.Workspace
 	var names []string
 	if o.Target == "all" {
 		if names, err = tenant.List(ws); err != nil {
@@ -55,8 +85,9 @@ func Main(ctx context.Context, o CommandOptions) ([]Report, int, error) {
 		}
 		names = []string{o.Target}
 	}
-	if err := npmdeps.Ensure(ctx, o.Sources.Log, ws.Root); err != nil {
-		return nil, ExitError, fmt.Errorf("drift: %w", err)
+	sources, err := o.Sources(ctx)
+	if err != nil {
+		return nil, ExitError, fmt.Errorf("drift %s: %w", env, err)
 	}
 	parallel := o.Parallel
 	if parallel <= 0 {
@@ -65,7 +96,7 @@ func Main(ctx context.Context, o CommandOptions) ([]Report, int, error) {
 	fmt.Fprintf(o.Stderr, "drift %s: checking %s\n", env, strings.Join(names, ", "))
 	progress := report.NewProgress(o.Stderr, names)
 	prepare := func(ctx context.Context, t, e string) (Input, error) {
-		in, err := o.Sources.Prepare(ctx, t, e)
+		in, err := sources.Prepare(ctx, t, e)
 		if err == nil {
 			progress.Line(t, "reading", report.Plain, in.Worker)
 		}

@@ -86,6 +86,9 @@ type Live struct {
 	Deployed bool
 	// VersionID is the version serving (the largest share of the deployment).
 	VersionID string
+	// TriggeredBy is the serving version's workers/triggered_by annotation ("secret" for the
+	// version Cloudflare makes when a secret is put or deleted).
+	TriggeredBy string
 	// Split lists every version of the deployment when traffic is split between several.
 	Split []cfapi.TrafficSplit
 	// CodeSHA256 is the sha256 of the serving version's entry module.
@@ -137,7 +140,10 @@ func Compare(d Desired, l Live) (Status, Changes) {
 		}
 		c.Changed = append(c.Changed, Change{Field: "deployment", Expected: "one version at 100%", Actual: strings.Join(parts, " ")})
 	}
-	if d.RecordedVersion != "" && l.VersionID != d.RecordedVersion {
+	// Putting a secret (wrangler secret put, the dashboard) makes Cloudflare mint and deploy
+	// a copy of the serving version. That is the normal way to manage secrets, not a deploy
+	// outside this tool; what it changed (secret names) is compared above.
+	if d.RecordedVersion != "" && l.VersionID != d.RecordedVersion && l.TriggeredBy != "secret" {
 		c.Changed = append(c.Changed, Change{Field: "version", Expected: d.RecordedVersion + " (last succeeded record)", Actual: orNone(l.VersionID) + " (deployed outside this tool)"})
 	}
 	if c.Empty() {

@@ -156,6 +156,9 @@ func TestCompare(t *testing.T) {
 		}, want: Changes{Added: []Change{{Field: "routes", Actual: "example.com/*"}}}},
 		{name: "deployed outside the tool", status: Drifted, edit: func(t *testing.T, d *Desired, l *Live) { l.VersionID = "v-2" },
 			want: Changes{Changed: []Change{{Field: "version", Expected: "v-1 (last succeeded record)", Actual: "v-2 (deployed outside this tool)"}}}},
+		{name: "a secret put mints a version: not an outside deploy", status: InSync, edit: func(t *testing.T, d *Desired, l *Live) {
+			l.VersionID, l.TriggeredBy = "v-2", "secret"
+		}},
 		{name: "no record: version not judged", status: InSync, edit: func(t *testing.T, d *Desired, l *Live) { d.RecordedVersion, l.VersionID = "", "v-9" }},
 		{name: "split traffic", status: Drifted, edit: func(t *testing.T, d *Desired, l *Live) {
 			l.Split = []cfapi.TrafficSplit{{VersionID: "v-1", Percentage: 90}, {VersionID: "v-0", Percentage: 10}}

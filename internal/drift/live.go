@@ -26,7 +26,7 @@ func ReadLive(ctx context.Context, r cfapi.Reader, worker string) (Live, error) 
 		return Live{}, fmt.Errorf("read live state: %w", err)
 	}
 	l := Live{
-		Deployed: true, VersionID: ls.Deployment.Primary().VersionID, CodeSHA256: ls.ContentSHA256,
+		Deployed: true, VersionID: ls.Deployment.Primary().VersionID, TriggeredBy: ls.Version.Annotations.TriggeredBy, CodeSHA256: ls.ContentSHA256,
 		Bindings: ls.Version.Bindings, CompatibilityDate: ls.Version.CompatibilityDate, CompatibilityFlags: ls.Version.CompatibilityFlags,
 	}
 	if len(ls.Deployment.Versions) > 1 {

@@ -28,6 +28,9 @@ type Sources struct {
 	HTTPClient *http.Client
 	// Lookup reads tokens from the process environment; nil means os.LookupEnv.
 	Lookup creds.Lookup
+	// SandboxToken, when set and ok for the tenant's account, supplies the sandbox's token
+	// instead of the tenant's real one (sandboxctl.Endpoint.TokenFor), as deploy does.
+	SandboxToken func(accountID string) (string, bool)
 	// Budget and RateLimitWait pass through to cfapi (zero: its defaults).
 	Budget        cfapi.Budget
 	RateLimitWait time.Duration
@@ -66,12 +69,12 @@ func (s *Sources) Prepare(ctx context.Context, name, envName string) (Input, err
 	if err != nil {
 		return Input{}, err
 	}
-	tok, err := creds.Find(name, s.Workspace.Root, s.Lookup)
+	token, err := s.token(name, r.AccountID)
 	if err != nil {
 		return Input{}, err
 	}
 	api, err := cfapi.New(cfapi.Config{
-		BaseURL: s.APIBaseURL, Token: tok.Value.Reveal(), AccountID: r.AccountID, HTTPClient: s.HTTPClient,
+		BaseURL: s.APIBaseURL, Token: token.Reveal(), AccountID: r.AccountID, HTTPClient: s.HTTPClient,
 		Budget: s.Budget, RateLimitWait: s.RateLimitWait, Log: s.Log,
 	})
 	if err != nil {
@@ -113,4 +116,16 @@ func (s *Sources) Prepare(ctx context.Context, name, envName string) (Input, err
 		return Input{}, fmt.Errorf("build: %w", err)
 	}
 	return Input{Worker: r.WorkerName, Desired: d, Reader: api}, nil
+}
+
+// token is the sandbox's token for the account when running against the sandbox, else the
+// tenant's own from the environment or .env.deploy.
+func (s *Sources) token(name, accountID string) (creds.Secret, error) {
+	if s.SandboxToken != nil {
+		if v, ok := s.SandboxToken(accountID); ok {
+			return creds.NewSecret(v), nil
+		}
+	}
+	tok, err := creds.Find(name, s.Workspace.Root, s.Lookup)
+	return tok.Value, err
 }

@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
-	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
 // DeployAllOptions is one `deploy:all` request.
@@ -19,9 +19,12 @@ type DeployAllOptions struct {
 	ContinueOnError   bool
 	// JSON puts the summary document on Stdout and everything else on Stderr.
 	JSON bool
-	// Deploy holds what every tenant's deploy shares: workspace, API endpoint, HTTP client,
-	// token lookup, validation, logger. Tenant, Env, Progress and Command are set per tenant.
-	Deploy         deploy.Options
+	// Workspace holds the tenants.
+	Workspace workspace.Workspace
+	// Prepare returns what every tenant's deploy shares (API endpoint, HTTP client, token
+	// lookup, validation, logger); Tenant, Env, Progress and Command are set per tenant. It
+	// runs once, after the selection is checked, so a refused request has no side effect.
+	Prepare        func(ctx context.Context) (deploy.Options, error)
 	Stdout, Stderr io.Writer
 }
 
@@ -29,8 +32,7 @@ type DeployAllOptions struct {
 // the selection is refused (nothing ran) or any tenant failed; the Summary is filled either
 // way once something ran.
 func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
-	ws := o.Deploy.Workspace
-	names, err := tenant.List(ws)
+	names, err := tenant.List(o.Workspace)
 	if err != nil {
 		return Summary{}, fmt.Errorf("deploy:all: %w", err)
 	}
@@ -38,12 +40,12 @@ func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("deploy:all: %w", err)
 	}
-	if err := npmdeps.Ensure(ctx, o.Deploy.Log, ws.Root); err != nil {
+	base, err := o.Prepare(ctx)
+	if err != nil {
 		return Summary{}, fmt.Errorf("deploy:all %s: %w", sel.Env, err)
 	}
 	fmt.Fprintf(o.Stderr, "deploy:all %s: %d tenant(s) [%s], %s\n", sel.Env, len(sel.Tenants), strings.Join(sel.Tenants, ", "), describe(sel, o))
 
-	base := o.Deploy
 	base.Env = sel.Env
 	sum := Run(ctx, sel, DeployTask(base), Options{
 		Parallel: o.Parallel, ContinueOnError: o.ContinueOnError,

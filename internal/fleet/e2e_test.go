@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
+	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
 )
@@ -38,7 +39,8 @@ func deployAll(t *testing.T, w *fleettest.World, o fleet.DeployAllOptions) run {
 	if o.Env == "" {
 		o.Env = "staging"
 	}
-	o.Deploy, o.Stdout, o.Stderr = base, &stdout, &stderr
+	o.Workspace, o.Stdout, o.Stderr = w.WS, &stdout, &stderr
+	o.Prepare = func(context.Context) (deploy.Options, error) { return base, nil }
 	sum, err := fleet.DeployAll(context.Background(), o)
 	r := run{sum: sum, err: err, stdout: stdout.String(), stderr: stderr.String() + logs.String()}
 	t.Logf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
