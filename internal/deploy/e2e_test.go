@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -423,6 +424,10 @@ func TestDeployConcurrency(t *testing.T) {
 	// tenant's requests (the sandbox logs which account a request was for, never the token).
 	var scan []string
 	scan = append(scan, progress[0].String(), progress[1].String())
+	for _, o := range outs {
+		js, _ := json.Marshal(o)
+		scan = append(scan, Summary(o, time.Second), string(js)) // what stdout shows, as text or -json
+	}
 	filepath.WalkDir(w.ws.Root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() && d.Name() == "node_modules" {
 			if d != nil && d.IsDir() {
