@@ -84,7 +84,14 @@ func ReadDocument(path, rel string, jsonc bool) (*Document, error) {
 	case err != nil:
 		return nil, &FileError{Path: rel, Rule: RuleFileRead, Message: err.Error(), Err: err}
 	case !st.Mode().IsRegular():
-		return nil, &FileError{Path: rel, Rule: RuleFileRead, Message: "not a regular file (" + st.Mode().Type().String() + ")", Hint: "replace the link or folder with the file itself"}
+		what := "a special file"
+		switch {
+		case st.Mode()&fs.ModeSymlink != 0:
+			what = "a symbolic link"
+		case st.IsDir():
+			what = "a folder"
+		}
+		return nil, &FileError{Path: rel, Rule: RuleFileRead, Message: "is " + what + ", not a regular file", Hint: "put the file itself here: links could point outside the repository"}
 	case st.Size() > MaxFileSize:
 		return nil, tooLarge(rel, st.Size())
 	}

@@ -254,11 +254,20 @@ func (r *rules) vars(e tenant.ResolvedEnv) {
 				"the health check compares this value; a copy-pasted block from another tenant or env shows up here")
 		}
 	}
+	plain := map[string]bool{}
+	for _, b := range e.Bindings {
+		if b.Type == "plain_text" {
+			plain[b.Name] = true
+		}
+	}
 	for _, k := range slices.Sorted(maps.Keys(e.Vars)) {
 		ptr := varsPtr + "/" + tenant.EscapeToken(k)
 		if slices.Contains(c.RequiredSecrets, k) {
 			r.wr(ptr, true, RuleSecretVarConflict, fmt.Sprintf("%s is both a var and a required secret", k),
 				"remove the var: the secret is set with `wrangler secret put "+k+"`")
+		}
+		if !plain[k] {
+			continue // JSON-valued vars are structured settings; their encoding is not a token
 		}
 		if why := looksSecret(k, e.Vars[k]); why != "" {
 			r.wr(ptr, false, RuleVarLooksSecret, fmt.Sprintf("vars.%s looks like a secret (%s); vars are stored and shown in plain text", k, why),

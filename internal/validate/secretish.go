@@ -3,6 +3,7 @@ package validate
 import (
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -40,15 +41,19 @@ func looksSecret(name, value string) string {
 			return "shaped like " + t.what
 		}
 	}
-	upper := strings.ToUpper(name)
-	for _, w := range secretNameWords {
-		if strings.Contains(upper, w) && v != "" {
-			return "named like a credential (" + w + ")"
-		}
-	}
 	// URLs and paths are long and mixed but not secret (a URL with a password is caught above).
 	if strings.Contains(v, "://") || strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") {
 		return ""
+	}
+	// A credential-sounding name with a short, numeric or boolean value is a setting such as
+	// TOKEN_TTL_SECONDS=3600, not a credential.
+	if _, err := strconv.ParseFloat(v, 64); err != nil && len(v) >= 8 && v != "true" && v != "false" {
+		upper := strings.ToUpper(name)
+		for _, w := range secretNameWords {
+			if strings.Contains(upper, w) {
+				return "named like a credential (" + w + ")"
+			}
+		}
 	}
 	if len(v) >= 20 && !strings.ContainsAny(v, " \t") && classes(v) >= 3 && entropy(v) > 3.5 {
 		return "a long random-looking string"

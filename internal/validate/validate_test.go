@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
 func TestLooksSecret(t *testing.T) {
@@ -37,6 +38,9 @@ func TestLooksSecret(t *testing.T) {
 		{"X", "q8Zr2Lw9Xv4Tn7Bp1Kd6Hs3M", true},
 		{"CF_API_TOKEN", "anything", true},
 		{"WEBHOOK_SECRET", "", false},
+		{"TOKEN_TTL_SECONDS", "3600", false},
+		{"SECRET_ROTATION_ENABLED", "true", false},
+		{"TOKEN_AUDIENCE", "api", false},
 	} {
 		if got := looksSecret(tc.name, tc.value) != ""; got != tc.secret {
 			t.Errorf("looksSecret(%q, %q) = %v (%q), want %v", tc.name, tc.value, got, looksSecret(tc.name, tc.value), tc.secret)
@@ -153,5 +157,32 @@ func TestRunHonoursCancel(t *testing.T) {
 	cancel()
 	if _, err := v.Run(ctx, "all"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Run with a cancelled context = %v", err)
+	}
+}
+
+// TestStructuredVarsAreNotSecrets: a JSON-valued var is long and mixed once encoded, but it
+// is configuration, not a token.
+func TestStructuredVarsAreNotSecrets(t *testing.T) {
+	root := baseWorkspace(t)
+	p := filepath.Join(root, "tenants", "alpha", "wrangler.jsonc")
+	b, _ := os.ReadFile(p)
+	b = bytes.ReplaceAll(b, []byte(`"LOG_LEVEL": "`), []byte(`"LIMITS": {"perMinute": 120, "burst": 30, "paths": ["/v1/x", "/v2/y"]}, "LOG_LEVEL": "`))
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := validatorFor(t, root).Run(context.Background(), "alpha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() {
+		t.Fatalf("problems: %v", brief(r.Problems))
+	}
+	tn, err := tenant.Load(context.Background(), workspace.Workspace{Root: root}, "alpha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := tn.Resolve(tenant.Production)
+	if res.Vars["LIMITS"] == "" {
+		t.Fatal("the JSON var did not reach the resolved env; the test proves nothing")
 	}
 }
