@@ -149,9 +149,6 @@ type State struct {
 
 	Record  history.Record
 	started time.Time
-	// rolledBack and rollbackErr describe the restore after a failed deploy.
-	rolledBack  bool
-	rollbackErr error
 	// wlog keeps every wrangler run's output (ANSI and token removed) in RunDir/wrangler.log.
 	wlog *os.File
 }

@@ -55,7 +55,6 @@ func (st *State) restore(ctx context.Context) {
 		rec.Error += fmt.Sprintf("; rolled back to %s, but it does not answer healthy either: %v", prev, err)
 		return
 	}
-	st.rolledBack = true
 	rec.Status = history.StatusRolledBack
 	rec.Error += "; rolled back to " + prev + ", which answers healthy"
 }
