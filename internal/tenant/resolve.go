@@ -194,9 +194,10 @@ func (r *ResolvedEnv) fill(t *Tenant) error {
 	r.PreviewURLs = e.PreviewURLs
 	r.Crons = e.Triggers.Crons
 	r.Migrations = e.Migrations
+	// As wrangler's deploy does: routes wins, route is the one-route shorthand.
 	routes := e.Routes
-	if len(e.Route) > 0 && string(e.Route) != "null" {
-		routes = append(routes, e.Route)
+	if routes == nil && len(e.Route) > 0 && string(e.Route) != "null" {
+		routes = []json.RawMessage{e.Route}
 	}
 	for _, raw := range routes {
 		rt, err := parseRoute(raw)

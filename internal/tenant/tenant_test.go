@@ -106,6 +106,7 @@ const testWrangler = `// comment
       "compatibility_date": "2026-02-01",
       "compatibility_flags": [],
       "routes": [{ "pattern": "api.acme.example/*", "zone_name": "acme.example" }],
+      "route": "ignored.example/*",
       "triggers": { "crons": [] },
       "ai": { "binding": "AI" },
       "durable_objects": { "bindings": [{ "name": "COUNTER", "class_name": "Counter" }] }
@@ -177,7 +178,7 @@ func TestResolveInheritance(t *testing.T) {
 	check("production DO target", prd.Bindings[0].Target, "Counter")
 	check("production DO pointer", prd.Bindings[0].Pointer, "/env/production/durable_objects/bindings/0")
 	line, col := tn.WranglerDoc.Position(prd.Bindings[0].Pointer)
-	check("production DO position", [2]int{line, col}, [2]int{25, 41}) // the "{" of the binding object
+	check("production DO position", [2]int{line, col}, [2]int{26, 41}) // the "{" of the binding object
 }
 
 func kinds(bs []Binding) []string {
