@@ -1,0 +1,129 @@
+package runbook_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
+	"github.com/rainbowsmoke/crispy-enigma/internal/deploytag"
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
+	"github.com/rainbowsmoke/crispy-enigma/internal/runbook"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+const tenant = "mrrainbowsmoke"
+
+// TestRollbackRunbookAgainstSandbox runs every tested block of
+// docs/runbooks/rollback-deployment.md, as written, in one shell, in a copy of the checkout
+// whose running sandbox is served by this test, after two production deploys with the real
+// wrangler. It then checks that the runbook did what it says: a verified rollback to the
+// previous version, and a redeploy of the previous deploy tag.
+func TestRollbackRunbookAgainstSandbox(t *testing.T) {
+	repo := rollbacktest.Repo(t)
+	rollbacktest.NeedWrangler(t, repo)
+	ws := rollbacktest.Copy(t, repo, true)
+	sb := rollbacktest.StartSandbox(t, ws)
+
+	var tags []string
+	var versions []string
+	for range 2 {
+		out, err := deploy.Run(context.Background(), deploy.Options{
+			Workspace: ws, Tenant: tenant, Env: "production", Force: true,
+			APIBaseURL: sb.APIBaseURL(), HTTPClient: sb.Edge,
+			SandboxToken:   func(a string) (string, bool) { tok := sb.Server.Token(a); return tok, tok != "" },
+			HealthDeadline: 15 * time.Second, Log: slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatalf("setup deploy: %v", err)
+		}
+		versions = append(versions, out.Record.VersionID)
+		tags = append(tags, tagOf(t, ws, out))
+		time.Sleep(1100 * time.Millisecond) // tags are stamped to the second
+	}
+
+	script, n, err := runbook.Tested(filepath.Join(ws.Root, "docs", "runbooks", "rollback-deployment.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
+	cmd.Dir = ws.Root
+	cmd.Env = cleanEnv()
+	start := time.Now()
+	outb, err := cmd.CombinedOutput()
+	out := string(outb)
+	t.Logf("%d runbook blocks ran in %s", n, time.Since(start).Round(time.Millisecond))
+	if err != nil {
+		t.Fatalf("the runbook's commands failed: %v\n%s", err, out)
+	}
+
+	es, err := history.Open(ws.DeploymentsDir()).List(tenant, "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 4 {
+		t.Fatalf("%d records, want deploy, deploy, rollback, redeploy:\n%s", len(es), out)
+	}
+	redeploy, rb := es[0].Record, es[1].Record
+	if rb.Kind != history.KindRollback || rb.Status != history.StatusSucceeded || rb.PreviousVersionID != versions[1] || rb.VersionID != versions[0] ||
+		!strings.Contains(rb.Reason, "rollback during incident") {
+		t.Errorf("option A record = %+v", rb)
+	}
+	if redeploy.Kind != history.KindDeploy || redeploy.Status != history.StatusSucceeded || redeploy.Reason != "redeploy of "+tags[0] ||
+		redeploy.Health == nil || !redeploy.Health.OK {
+		t.Errorf("option B record = %+v", redeploy)
+	}
+	if strings.Contains(out, "Unknown target") {
+		t.Errorf("the runbook names a target mage does not have:\n%s", out)
+	}
+	if !strings.Contains(out, "already live") {
+		t.Errorf("the -to block did not report the version already live:\n%s", out)
+	}
+	if probs, _ := history.Verify(ws.DeploymentsDir()); len(probs) != 0 {
+		t.Errorf("records after the runbook do not verify: %v", probs)
+	}
+}
+
+// tagOf returns the deploy tag of a production deploy, making it when the pipeline did not.
+func tagOf(t *testing.T, ws workspace.Workspace, out deploy.Outcome) string {
+	t.Helper()
+	r := out.Record
+	ctx := context.Background()
+	want := deploytag.Name(tenant, r.FinishedAt)
+	if tags, err := deploytag.List(ctx, ws.Root, tenant); err == nil {
+		for _, tg := range tags {
+			if tg.Name == want {
+				return tg.Name
+			}
+		}
+	}
+	name, err := deploytag.Create(ctx, ws.Root, deploytag.Summary{Tenant: r.Tenant, Env: r.Env, WorkerName: r.WorkerName,
+		Status: string(r.Status), VersionID: r.VersionID, GitSHA: r.GitSHA, Actor: r.Actor,
+		RecordFile: "deployments/" + filepath.Base(out.RecordFile), FinishedAt: r.FinishedAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// cleanEnv is this process's environment without anything that would point the runbook's
+// commands at another API or account.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "CLOUDFLARE_") || strings.HasPrefix(k, "CF_") || strings.HasPrefix(k, "WRANGLER_") || strings.HasPrefix(k, "MAGEFILE_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
