@@ -233,13 +233,25 @@ func (planStep) Run(ctx context.Context, st *State) error {
 type lockStep struct{}
 
 func (lockStep) Name() string { return "lock" }
-func (lockStep) Run(_ context.Context, st *State) error {
+func (lockStep) Run(ctx context.Context, st *State) error {
 	l, err := lock.Acquire(st.Opts.Workspace.StateDir()+"/locks", st.Opts.Tenant, string(st.Env),
 		lock.Options{Command: st.Opts.Command, Log: st.Opts.Log})
 	if err != nil {
 		return err
 	}
 	st.Lock = l
+	// Another deploy may have finished between our plan and our lock: plan again under the
+	// lock, so that we neither redeploy what it put live nor roll back to what it replaced.
+	p, err := makePlan(ctx, st)
+	if err != nil {
+		return err
+	}
+	st.Plan = p
+	st.Record.PreviousVersionID = p.LiveVersionID
+	if p.Unchanged && !st.Opts.Force {
+		st.Record.VersionID = p.LiveVersionID
+		return errUnchanged
+	}
 	return nil
 }
 
