@@ -272,3 +272,28 @@ func TestRedeployFromTag(t *testing.T) {
 		t.Error("another tenant's tag was accepted")
 	}
 }
+
+func TestRollbackAcrossMigrationRefused(t *testing.T) {
+	w := newWorld(t)
+	v1 := w.deploy(tenantA, "staging")
+	// The next deploy adds a Durable Object migration (tag v2) in staging.
+	cfg := filepath.Join(w.ws.Root, "tenants", tenantA, "wrangler.jsonc")
+	b, _ := os.ReadFile(cfg)
+	const one = `"migrations": [{ "tag": "v1", "new_sqlite_classes": ["Counter"] }],`
+	i := strings.Index(string(b), `"staging"`)
+	j := strings.Index(string(b)[i:], one)
+	if i < 0 || j < 0 {
+		t.Fatal("setup: staging migrations not found in wrangler.jsonc")
+	}
+	two := `"migrations": [{ "tag": "v1", "new_sqlite_classes": ["Counter"] }, { "tag": "v2", "new_sqlite_classes": ["Ledger"] }],`
+	os.WriteFile(cfg, []byte(string(b)[:i+j]+two+string(b)[i+j+len(one):]), 0o644)
+	v2 := w.deploy(tenantA, "staging")
+
+	_, err := w.rollback(tenantA, "staging", rollback.Options{Force: true})
+	if !errors.Is(err, rollback.ErrMigration) || !strings.Contains(err.Error(), rollback.Runbook) || !strings.Contains(err.Error(), v1) {
+		t.Fatalf("rollback across the v2 migration: %v", err)
+	}
+	if w.live() != v2 || w.records(tenantA, "staging")[0].Record.Kind != history.KindDeploy {
+		t.Fatal("a refused rollback changed something")
+	}
+}
