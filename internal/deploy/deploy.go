@@ -60,6 +60,8 @@ type Outcome struct {
 	RecordFile string         `json:"record_file,omitempty"`
 	Plan       Plan           `json:"plan"`
 	RunDir     string         `json:"run_dir,omitempty"`
+	// Tag is the git tag left by a succeeded production deploy (deploy/<tenant>/production/<stamp>).
+	Tag string `json:"tag,omitempty"`
 }
 
 // ErrFailed is matched (errors.Is) by the error of a deploy that ended failed, rolled_back or
@@ -119,6 +121,7 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 	if werr != nil {
 		return out, errors.Join(runErr, werr)
 	}
+	out.Tag = st.tag(ctx, file)
 	switch st.Record.Status {
 	case history.StatusSucceeded, history.StatusUnchanged:
 		return out, nil

@@ -531,3 +531,37 @@ func TestDeployInterrupted(t *testing.T) {
 		t.Fatalf("wrangler processes left running: %v", ps)
 	}
 }
+
+func TestProductionDeployLeavesATag(t *testing.T) {
+	w := newWorld(t)
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", w.ws.Root, "-c", "user.name=Test", "-c", "user.email=test@example.com"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q")
+	git("add", "tenants", "apps")
+	git("commit", "-q", "-m", "tenants")
+	head := git("rev-parse", "HEAD")
+	out, err := Run(context.Background(), w.opts(t, "rainbowsmokeofficial", "prod", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Record.GitSHA != head || out.Tag == "" || !strings.HasPrefix(out.Tag, "deploy/rainbowsmokeofficial/production/") {
+		t.Fatalf("record git %q (HEAD %s), tag %q", out.Record.GitSHA, head, out.Tag)
+	}
+	if got := git("rev-list", "-n", "1", out.Tag); got != head {
+		t.Fatalf("tag points at %s, want %s", got, head)
+	}
+	if msg := git("tag", "-l", "--format=%(contents)", out.Tag); !strings.Contains(msg, out.Record.VersionID) {
+		t.Fatalf("tag message does not name the version: %s", msg)
+	}
+	// Staging deploys and unchanged redeploys leave no tag.
+	if out, err := Run(context.Background(), w.opts(t, "rainbowsmokeofficial", "staging", nil)); err != nil || out.Tag != "" {
+		t.Fatalf("staging: %v, tag %q", err, out.Tag)
+	}
+}

@@ -1,7 +1,11 @@
 package deploy
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/deploytag"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
@@ -20,4 +24,31 @@ func (st *State) writeRecord() (string, error) {
 		return "", fmt.Errorf("deploy %s/%s: writing the record: %w", st.Opts.Tenant, st.Opts.Env, err)
 	}
 	return file, nil
+}
+
+// tag leaves the annotated git tag of a succeeded production deploy, so that the runbook's
+// "redeploy from a tag" has the exact commit. Outside a git checkout there is nothing to tag;
+// a failing tag is a warning: the deploy itself is done and recorded.
+func (st *State) tag(ctx context.Context, recordFile string) string {
+	r := st.Record
+	if r.GitSHA == "" {
+		return ""
+	}
+	rel, err := filepath.Rel(st.Opts.Workspace.Root, recordFile)
+	if err != nil {
+		rel = recordFile
+	}
+	name, err := deploytag.Create(context.WithoutCancel(ctx), st.Opts.Workspace.Root, deploytag.Summary{
+		Tenant: r.Tenant, Env: r.Env, WorkerName: r.WorkerName, Status: string(r.Status), VersionID: r.VersionID,
+		PreviousVersionID: r.PreviousVersionID, URL: r.URL, GitSHA: r.GitSHA, GitDirty: r.GitDirty, Actor: r.Actor,
+		RecordFile: filepath.ToSlash(rel), FinishedAt: r.FinishedAt,
+	})
+	if err != nil {
+		st.Opts.Log.Warn("could not leave the production deploy tag", "tenant", r.Tenant, "err", err)
+		return ""
+	}
+	if name != "" {
+		fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: tagged %s (push it with `git push origin %s`)\n", r.Tenant, r.Env, name, name)
+	}
+	return name
 }
