@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 )
 
 // Prefix starts every deploy tag; the workflow pushes refs/tags/deploy/*.
@@ -178,4 +181,20 @@ func git(ctx context.Context, dir, stdin string, args ...string) (string, error)
 		return "", fmt.Errorf("git %s: %w", args[0], err)
 	}
 	return out.String(), nil
+}
+
+// FromRecord is the summary of a written deploy record; recordPath is where it was written.
+// The deploy pipeline tags a deploy with
+//
+//	deploytag.Create(ctx, ws.Root, deploytag.FromRecord(rec, recordPath))
+//
+// right after writing the record; Create skips everything but succeeded production deploys.
+func FromRecord(rec history.Record, recordPath string) Summary {
+	s := Summary{Tenant: rec.Tenant, Env: rec.Env, WorkerName: rec.WorkerName, Status: string(rec.Status),
+		VersionID: rec.VersionID, PreviousVersionID: rec.PreviousVersionID, URL: rec.URL,
+		GitSHA: rec.GitSHA, GitDirty: rec.GitDirty, Actor: rec.Actor, FinishedAt: rec.FinishedAt}
+	if recordPath != "" {
+		s.RecordFile = "deployments/" + filepath.Base(recordPath)
+	}
+	return s
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 )
 
 // repo makes a git repository with one commit and no committer identity configured.
@@ -122,5 +124,18 @@ func TestCheckoutRefusesOtherRefs(t *testing.T) {
 	}
 	if _, err := Checkout(context.Background(), dir, "deploy/x/production/20260101T000000Z", filepath.Join(t.TempDir(), "x")); err == nil || !strings.Contains(err.Error(), "git fetch --tags") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestFromRecord(t *testing.T) {
+	at := time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
+	rec := history.Record{Tenant: "acme", Env: "production", Status: history.StatusSucceeded, VersionID: "v9", GitSHA: "abc", FinishedAt: at}
+	s := FromRecord(rec, "/x/deployments/acme-production-1.json")
+	if !s.Wanted() || s.RecordFile != "deployments/acme-production-1.json" || s.VersionID != "v9" || !s.FinishedAt.Equal(at) {
+		t.Errorf("FromRecord = %+v", s)
+	}
+	rec.Status = history.StatusRolledBack
+	if FromRecord(rec, "").Wanted() {
+		t.Error("a rolled back deploy wants a tag")
 	}
 }

@@ -214,10 +214,7 @@ func (w *world) tag() string {
 	if tags, _ := deploytag.List(ctx, w.ws.Root, tenantA); len(tags) > 0 && tags[0].At.Equal(e.Record.FinishedAt.UTC().Truncate(time.Second)) {
 		return tags[0].Name // the deploy pipeline tagged it itself
 	}
-	r := e.Record
-	name, err := deploytag.Create(ctx, w.ws.Root, deploytag.Summary{Tenant: r.Tenant, Env: r.Env, WorkerName: r.WorkerName, Status: string(r.Status),
-		VersionID: r.VersionID, PreviousVersionID: r.PreviousVersionID, GitSHA: r.GitSHA, Actor: r.Actor,
-		RecordFile: "deployments/" + filepath.Base(e.Path), FinishedAt: r.FinishedAt})
+	name, err := deploytag.Create(ctx, w.ws.Root, deploytag.FromRecord(e.Record, e.Path))
 	if err != nil {
 		w.t.Fatal(err)
 	}

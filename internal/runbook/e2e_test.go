@@ -105,9 +105,7 @@ func tagOf(t *testing.T, ws workspace.Workspace, out deploy.Outcome) string {
 			}
 		}
 	}
-	name, err := deploytag.Create(ctx, ws.Root, deploytag.Summary{Tenant: r.Tenant, Env: r.Env, WorkerName: r.WorkerName,
-		Status: string(r.Status), VersionID: r.VersionID, GitSHA: r.GitSHA, Actor: r.Actor,
-		RecordFile: "deployments/" + filepath.Base(out.RecordFile), FinishedAt: r.FinishedAt})
+	name, err := deploytag.Create(ctx, ws.Root, deploytag.FromRecord(r, out.RecordFile))
 	if err != nil {
 		t.Fatal(err)
 	}
