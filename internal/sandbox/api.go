@@ -1,9 +1,11 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -127,6 +129,16 @@ const (
 // non-GET requests that succeed have their change persisted before the answer goes out.
 func (s *Server) handle(mux *http.ServeMux, pattern string, mode authMode, fn apiFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		// Read the body before taking the lock, so a slow upload does not stall every other
+		// client of the sandbox.
+		if r.Body != nil && r.Method != http.MethodGet {
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxUpload))
+			if err != nil {
+				writeError(w, errf(http.StatusRequestEntityTooLarge, codeBadRequest, "request body unreadable or over %d MB: %v", maxUpload>>20, err))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		c := &call{r: r}

@@ -493,7 +493,7 @@ func TestTriggersAndSettings(t *testing.T) {
 	}
 	wantErr(t, c.json("POST", base+"/subdomain", map[string]any{}), 400, codeBadRequest)
 	var acct struct{ Subdomain string }
-	ok(t, c.get("/accounts/" + acctA + "/workers/subdomain")).into(t, &acct)
+	ok(t, c.get("/accounts/"+acctA+"/workers/subdomain")).into(t, &acct)
 	if acct.Subdomain != subA {
 		t.Errorf("account subdomain = %q", acct.Subdomain)
 	}
@@ -523,13 +523,13 @@ func TestTriggersAndSettings(t *testing.T) {
 	}
 	ok(t, c.json("PUT", base+"/routes", []map[string]string{{"pattern": "api.example.com/*", "zone_name": "example.com"}}))
 	var routes []Route
-	ok(t, c.get("/zones/" + zid + "/workers/routes")).into(t, &routes)
+	ok(t, c.get("/zones/"+zid+"/workers/routes")).into(t, &routes)
 	if len(routes) != 1 || routes[0].Script != "w" || routes[0].Pattern != "api.example.com/*" {
 		t.Errorf("zone routes = %+v", routes)
 	}
 	ok(t, c.json("PUT", base+"/domains/records", map[string]any{"override_scope": true, "origins": []map[string]string{{"hostname": "api.example.com"}}}))
 	var domains []Domain
-	ok(t, c.get("/accounts/" + acctA + "/workers/domains?service=w")).into(t, &domains)
+	ok(t, c.get("/accounts/"+acctA+"/workers/domains?service=w")).into(t, &domains)
 	if len(domains) != 1 || domains[0].Hostname != "api.example.com" || domains[0].ZoneID != zid || domains[0].ZoneName != "example.com" {
 		t.Errorf("domains = %+v", domains)
 	}

@@ -56,7 +56,10 @@ func newTestServer(t *testing.T, opts Options) (*Server, *httptest.Server) {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 var (
 	wranglerOnce sync.Once
