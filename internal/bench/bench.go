@@ -1,0 +1,126 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// Figure is one reported number.
+type Figure struct {
+	Name  string
+	Value string
+}
+
+// Options size the benchmarks; zero values take the issue's figures.
+type Options struct {
+	DeployTenants  int           // default 20
+	DeployLatency  time.Duration // default 150 ms per API request
+	DeployParallel int           // default 4
+	DeployRounds   int           // default 1 (each round deploys every tenant twice)
+	DriftTenants   int           // default 100
+	DriftLatency   time.Duration // default 100 ms per API request
+	DriftParallel  int           // default drift.DefaultParallel
+	DriftRounds    int           // default 3
+	// Only runs just "deploy" or "drift"; "" runs both.
+	Only string
+	// Dir holds the generated workspaces; "" uses a temporary folder.
+	Dir string
+	Log *slog.Logger
+	// Progress receives a line as each phase starts; nil discards.
+	Progress io.Writer
+}
+
+func (o *Options) defaults() {
+	def := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	defD := func(p *time.Duration, v time.Duration) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	def(&o.DeployTenants, 20)
+	defD(&o.DeployLatency, 150*time.Millisecond)
+	def(&o.DeployParallel, 4)
+	def(&o.DeployRounds, 1)
+	def(&o.DriftTenants, 100)
+	defD(&o.DriftLatency, 100*time.Millisecond)
+	def(&o.DriftParallel, 16)
+	def(&o.DriftRounds, 3)
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+}
+
+// Run runs the selected benchmarks and returns their figures in print order.
+func Run(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, error) {
+	o.defaults()
+	var figs []Figure
+	if o.Only == "" || o.Only == "drift" {
+		f, err := DriftAll(ctx, repo, o)
+		if err != nil {
+			return figs, fmt.Errorf("bench drift: %w", err)
+		}
+		figs = append(figs, f...)
+	}
+	if o.Only == "" || o.Only == "deploy" {
+		f, err := DeployAll(ctx, repo, o)
+		if err != nil {
+			return figs, fmt.Errorf("bench deploy:all: %w", err)
+		}
+		figs = append(figs, f...)
+	}
+	return figs, nil
+}
+
+// Write prints one `name: value` line per figure.
+func Write(w io.Writer, figs []Figure) error {
+	var b strings.Builder
+	for _, f := range figs {
+		fmt.Fprintf(&b, "%s: %s\n", f.Name, f.Value)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+
+func ratio(a, b time.Duration) string {
+	if b <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3f", a.Seconds()/b.Seconds())
+}
+
+func list(ds []time.Duration) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = seconds(d)
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,88 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
+	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// DeployAll measures `deploy:all staging` over o.DeployTenants generated tenants with
+// o.DeployLatency on every API request: -parallel=o.DeployParallel against sequential. Each
+// round changes the Worker's code before each variant, so every tenant really builds, uploads
+// and verifies a new version both times. A first, untimed fleet deploy creates the Workers
+// (wrangler takes another path for a Worker's first upload).
+func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, error) {
+	o.defaults()
+	dir, cleanup, err := workDir(o.Dir, "deploy")
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	w, err := fleettest.New(repo, dir, fleettest.Options{Generate: o.DeployTenants})
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	base, err := w.DeployOptions(o.Log)
+	if err != nil {
+		return nil, err
+	}
+	base.Env = "staging"
+	sel, err := fleet.Select(w.Names(), "staging", "", "")
+	if err != nil {
+		return nil, err
+	}
+	deployAll := func(parallel int) (time.Duration, error) {
+		start := time.Now()
+		sum := fleet.Run(ctx, sel, fleet.DeployTask(base), fleet.Options{Parallel: parallel})
+		took := time.Since(start)
+		if err := sum.Err(); err != nil {
+			return 0, err
+		}
+		for _, oc := range sum.Outcomes {
+			if oc.Status != fleet.Succeeded {
+				return 0, fmt.Errorf("%s ended %s: every tenant must deploy a new version for the figure to mean anything", oc.Tenant, oc.Status)
+			}
+		}
+		return took, nil
+	}
+
+	fmt.Fprintf(o.Progress, "bench deploy:all: first deploy of %d generated tenants (untimed)\n", len(sel.Tenants))
+	if _, err := deployAll(o.DeployParallel); err != nil {
+		return nil, fmt.Errorf("first deploy: %w", err)
+	}
+	w.Sandbox.SetLatency(o.DeployLatency)
+	var seq, par []time.Duration
+	for round := 1; round <= o.DeployRounds; round++ {
+		fmt.Fprintf(o.Progress, "bench deploy:all: round %d/%d: sequential, then -parallel=%d\n", round, o.DeployRounds, o.DeployParallel)
+		if err := w.ChangeCode(fmt.Sprintf("seq%d", round)); err != nil {
+			return nil, err
+		}
+		s, err := deployAll(1)
+		if err != nil {
+			return nil, fmt.Errorf("sequential: %w", err)
+		}
+		if err := w.ChangeCode(fmt.Sprintf("par%d", round)); err != nil {
+			return nil, err
+		}
+		p, err := deployAll(o.DeployParallel)
+		if err != nil {
+			return nil, fmt.Errorf("parallel: %w", err)
+		}
+		seq, par = append(seq, s), append(par, p)
+	}
+	ms, mp := median(seq), median(par)
+	return []Figure{
+		{"deploy_all.tenants", fmt.Sprint(len(sel.Tenants))},
+		{"deploy_all.api_latency", o.DeployLatency.String()},
+		{fmt.Sprintf("deploy_all.parallel%d_vs_sequential", o.DeployParallel), ratio(mp, ms) + " (goal <= 0.4)"},
+		{"deploy_all.sequential.median", seconds(ms)},
+		{fmt.Sprintf("deploy_all.parallel%d.median", o.DeployParallel), seconds(mp)},
+		{"deploy_all.sequential.runs", list(seq)},
+		{fmt.Sprintf("deploy_all.parallel%d.runs", o.DeployParallel), list(par)},
+	}, nil
+}
