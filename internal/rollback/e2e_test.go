@@ -31,13 +31,13 @@ const (
 )
 
 type world struct {
-	t   *testing.T
+	t   testing.TB
 	ws  workspace.Workspace
 	sb  *rollbacktest.Sandbox
 	log *slog.Logger
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	repo := rollbacktest.Repo(t)
 	rollbacktest.NeedWrangler(t, repo)
 	ws := rollbacktest.Copy(t, repo, false)
@@ -292,5 +292,19 @@ func TestRollbackAcrossMigrationRefused(t *testing.T) {
 	}
 	if w.live() != v2 || w.records(tenantA, "staging")[0].Record.Kind != history.KindDeploy {
 		t.Fatal("a refused rollback changed something")
+	}
+}
+
+// BenchmarkRollback measures one rollback against the in-process sandbox: plan, checks, lock,
+// the deployments call, the health check of the target and the record. Each iteration rolls
+// between two real wrangler-deployed versions with -to.
+func BenchmarkRollback(b *testing.B) {
+	w := newWorld(b)
+	v := []string{w.deploy(tenantA, "staging"), w.deploy(tenantA, "staging")}
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := w.rollback(tenantA, "staging", rollback.Options{To: v[i%2]}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
