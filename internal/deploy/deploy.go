@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
@@ -169,7 +171,32 @@ func (st *State) openRunDir() error {
 		return err
 	}
 	st.RunDir, st.wlog = dir, f
+	pruneRuns(filepath.Dir(dir), st.Opts.Tenant+"-"+string(st.Env)+"-", keepRuns)
 	return nil
+}
+
+// keepRuns is how many run folders of one tenant/env are kept for post-mortems.
+const keepRuns = 10
+
+// pruneRuns removes all but the newest keep run folders whose names start with prefix (the
+// names end in a fixed-width UTC stamp, so name order is time order).
+func pruneRuns(parent, prefix string, keep int) {
+	des, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	var runs []string
+	for _, de := range des {
+		rest, ok := strings.CutPrefix(de.Name(), prefix)
+		// "acme-staging-" must not match the runs of tenant "acme-staging-eu": the rest is a stamp.
+		if ok && de.IsDir() && len(rest) > 0 && rest[0] >= '0' && rest[0] <= '9' {
+			runs = append(runs, de.Name())
+		}
+	}
+	slices.Sort(runs)
+	for _, r := range runs[:max(0, len(runs)-keep)] {
+		_ = os.RemoveAll(filepath.Join(parent, r))
+	}
 }
 
 // invocation is the wrangler run description for this tenant/env.
