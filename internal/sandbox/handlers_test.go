@@ -110,7 +110,7 @@ func wantErr(t *testing.T, r apiResp, status, code int) {
 }
 
 // upload builds a module-Worker upload like wrangler's.
-func upload(t *testing.T, meta map[string]any, modules map[string]string) (string, []byte) {
+func upload(t testing.TB, meta map[string]any, modules map[string]string) (string, []byte) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)

@@ -448,3 +448,69 @@ func TestWranglerWrongAccountTokenRefused(t *testing.T) {
 		t.Error("wrangler output shows the token")
 	}
 }
+
+func TestWranglerDeployRoutesAndCustomDomain(t *testing.T) {
+	t.Parallel()
+	s, ts := newTestServer(t, Options{})
+	p := newProject(t, acctA, "")
+	zid, err := s.AddZone("fixture.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := mustWrangler(t, ts.URL, s.Token(acctA), p, "", "deploy", "--env", "routed")
+	targets, _ := res.entry("deploy")["targets"].([]any)
+	for _, want := range []string{"api.fixture.example/* (zone name: fixture.example)", "hooks.fixture.example (custom domain)"} {
+		if !slices.Contains(targets, any(want)) {
+			t.Errorf("targets %v lack %q", targets, want)
+		}
+	}
+	info, _ := s.Script(acctA, "fixture-api-routed")
+	if len(info.Routes) != 1 || info.Routes[0].Pattern != "api.fixture.example/*" || info.Routes[0].ZoneID != zid {
+		t.Errorf("routes = %+v", info.Routes)
+	}
+	if len(info.Domains) != 1 || info.Domains[0].Hostname != "hooks.fixture.example" || info.Domains[0].ZoneID != zid {
+		t.Errorf("domains = %+v", info.Domains)
+	}
+	if info.Subdomain.Enabled {
+		t.Error("workers_dev false must leave workers.dev off")
+	}
+	if st, _ := s.edgeAnswer("fixture-api-routed." + subA + ".workers.dev"); st != http.StatusNotFound {
+		t.Errorf("edge for a Worker without workers.dev: %d, want 404", st)
+	}
+}
+
+// Without the zone, wrangler fails after the upload: the new version is live although the
+// command exits 1. The sandbox reproduces this hazard so the tool's recovery can be tested.
+func TestWranglerUnknownZoneFailsAfterUpload(t *testing.T) {
+	t.Parallel()
+	s, ts := newTestServer(t, Options{})
+	p := newProject(t, acctA, "")
+	res := runWrangler(t, ts.URL, s.Token(acctA), p, "", "deploy", "--env", "routed")
+	if res.exit != 1 || !strings.Contains(res.stderr, "Could not find zone") {
+		t.Fatalf("exit %d, stderr:\n%s", res.exit, res.stderr)
+	}
+	if _, ok := s.Live(acctA, "fixture-api-routed"); !ok {
+		t.Error("the version uploaded before the zone look-up should be live")
+	}
+}
+
+// `secret put` on a Worker that does not exist yet makes wrangler create a draft Worker
+// (a legacy PUT without excludeScript) and then set the secret.
+func TestWranglerSecretPutCreatesDraftWorker(t *testing.T) {
+	t.Parallel()
+	s, ts := newTestServer(t, Options{})
+	p := newProject(t, acctA, "")
+	mustWrangler(t, ts.URL, s.Token(acctA), p, "value", "secret", "put", "FIRST_SECRET", "--env", "staging")
+	if got := s.Secrets(acctA, stagingName); !slices.Equal(got, []string{"FIRST_SECRET"}) {
+		t.Errorf("secrets = %v", got)
+	}
+	vs := s.Versions(acctA, stagingName)
+	if len(vs) != 2 || vs[1].MainModule != stagingName || vs[0].Annotations["workers/triggered_by"] != "secret" {
+		t.Errorf("versions = %+v, want the draft then the secret version", vs)
+	}
+	// The first real deploy (a PUT, as the draft has no migration tag yet) keeps the secret.
+	deployStaging(t, ts.URL, s.Token(acctA), p)
+	if got := s.Secrets(acctA, stagingName); len(got) != 1 {
+		t.Errorf("secret lost by the first deploy: %v", got)
+	}
+}
