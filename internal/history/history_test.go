@@ -184,6 +184,14 @@ func TestVerifyNamesTampering(t *testing.T) {
 			b, _ = json.Marshal(m)
 			os.WriteFile(p[1], b, 0o644)
 		}, 1, "edited"},
+		{"newest reformatted", func(t *testing.T, p []string) {
+			b, _ := os.ReadFile(p[3])
+			var m map[string]any
+			json.Unmarshal(b, &m)
+			m["status"] = "succeeded"
+			b, _ = json.MarshalIndent(m, "", "\t")
+			os.WriteFile(p[3], b, 0o644)
+		}, 3, "edited"},
 		{"middle deleted", func(t *testing.T, p []string) { os.Remove(p[2]) }, 1, "deleted"},
 		{"first deleted", func(t *testing.T, p []string) { os.Remove(p[0]) }, 1, "deleted"},
 		{"two swapped by renaming", func(t *testing.T, p []string) {

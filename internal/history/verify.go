@@ -42,7 +42,8 @@ type chainFile struct {
 // and returns every problem found, sorted by file. The error is for a folder it cannot read.
 //
 // The chain proves every record but the newest of each tenant/env: the newest has no successor
-// that commits to its hash.
+// that commits to its hash, so for it only an edit that changes the file's layout shows (every
+// record is also checked to be exactly what Write produces for its contents).
 func Verify(dir string) ([]Problem, error) {
 	des, err := os.ReadDir(dir)
 	if err != nil {
@@ -76,6 +77,11 @@ func Verify(dir string) ([]Problem, error) {
 			}
 		} else {
 			cf.rec = rec
+			// Write's bytes are a function of the record; any other layout was made by hand.
+			// This is what catches an edit of the newest record, which no successor's hash covers.
+			if !canonical(cf) {
+				problems = append(problems, Problem{n, "edited: not byte for byte what the tool writes for this record"})
+			}
 		}
 		key := m[1] + "-" + m[2]
 		chains[key] = append(chains[key], cf)
