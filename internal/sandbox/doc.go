@@ -14,6 +14,25 @@
 //   - the workers.dev edge: a request whose Host is <script>.<subdomain>.workers.dev is answered
 //     the way the deployed Worker's /health would answer it, naming the version that served it.
 //
+// Control API (plain JSON bodies, answered only to loopback clients):
+//
+//	GET    /__sandbox/status     Status: accounts, scripts, live versions, faults, limits (no tokens)
+//	GET    /__sandbox/tokens     {"<account id>": "<token>"}: how rehearsals get each tenant's token
+//	POST   /__sandbox/reset      empty every account, keep accounts and tokens
+//	GET    /__sandbox/faults     the active faults
+//	POST   /__sandbox/faults     add {"method","path","status","code","count","latency_ms","retry_after","message","body"}
+//	DELETE /__sandbox/faults     remove every fault and the global latency
+//	POST   /__sandbox/latency    {"ms": N}: delay every API request
+//	POST   /__sandbox/ratelimit  {"requests": N, "window_ms": M}: per token; requests 0 turns it off
+//	POST   /__sandbox/unhealthy  {"version_id": "..."}: the edge answers 503 for that version
+//	DELETE /__sandbox/unhealthy  every version healthy again
+//	POST   /__sandbox/zones      {"name": "example.com"}: make a zone known, answers its id
+//	POST   /__sandbox/mutate     Mutation: an out-of-band change (set_var, remove_binding, ...)
+//
+// Where the sandbox has to choose an error code Cloudflare's contract does not pin down, it
+// uses 10026 for invalid requests, 10056 for a missing secret and 10079 for a migration tag
+// mismatch; the codes wrangler tests for (10007, 10090, 10215, 10220, 971, 10000) are Cloudflare's.
+//
 // State lives in memory and, when Options.StatePath is set, in a JSON file written atomically
 // after every change, so a sandbox started by one command and used by later ones is one world.
 package sandbox
