@@ -847,3 +847,30 @@ func TestControlAPIRefusesRemoteClients(t *testing.T) {
 		t.Errorf("remote control request: %d %s", rec.Code, rec.Body)
 	}
 }
+
+func TestPatchSettingsMakesAVersion(t *testing.T) {
+	t.Parallel()
+	s, c := setup(t, Options{})
+	first := putScript(t, c, "w", nil)
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("settings", `{"compatibility_date":"2026-02-02","bindings":[{"name":"CACHE","type":"inherit"},{"name":"ENVIRONMENT","type":"plain_text","text":"prod"}],"tags":["a"]}`)
+	mw.Close()
+	var got struct {
+		CompatibilityDate string `json:"compatibility_date"`
+		Bindings          []Binding
+	}
+	ok(t, c.do("PATCH", "/accounts/"+acctA+"/workers/scripts/w/settings", mw.FormDataContentType(), buf.Bytes())).into(t, &got)
+	live, _ := s.Live(acctA, "w")
+	v, _ := s.Version(acctA, "w", live.Versions[0].VersionID)
+	if v.ID == first || v.CompatibilityDate != "2026-02-02" || len(v.Bindings) != 2 || bindingText(v, "ENVIRONMENT") != "prod" || v.Bindings[0]["namespace_id"] == nil {
+		t.Errorf("live version after PATCH settings = %+v", v)
+	}
+	if got.CompatibilityDate != "2026-02-02" || len(got.Bindings) != 2 {
+		t.Errorf("PATCH answer = %+v", got)
+	}
+	if info, _ := s.Script(acctA, "w"); !slices.Equal(info.Tags, []string{"a"}) {
+		t.Errorf("tags = %v", info.Tags)
+	}
+	wantErr(t, c.do("PATCH", "/accounts/"+acctA+"/workers/scripts/w/settings", "application/json", []byte(`{"bindings":[{"name":"X","type":"inherit"}]}`)), 400, codeBadRequest)
+}

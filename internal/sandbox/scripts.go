@@ -25,6 +25,7 @@ func (s *Server) apiRoutes() *http.ServeMux {
 	h("DELETE "+scr, s.deleteScript)
 	h("GET "+scr+"/content/v2", s.getContent)
 	h("GET "+scr+"/settings", s.getSettings)
+	h("PATCH "+scr+"/settings", s.patchSettings)
 	h("GET "+scr+"/script-settings", s.getScriptSettings)
 	h("PATCH "+scr+"/script-settings", s.patchScriptSettings)
 	h("GET "+scr+"/versions", s.listVersions)
