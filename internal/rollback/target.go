@@ -110,10 +110,18 @@ func Choose(records []Record, deps []Deployment, live, to string) (Target, error
 	recs := slices.Clone(records)
 	slices.SortStableFunc(recs, func(a, b Record) int { return b.At.Compare(a.At) }) // newest first
 
+	// Known bad: every version someone rolled away from (whether or not that rollback then
+	// passed its health check), and the target of a rollback that failed its health check.
 	bad := map[string]bool{}
 	for _, r := range recs {
-		if r.Kind == "rollback" && r.Status == "succeeded" && r.FromVersionID != "" {
+		if r.Kind != "rollback" {
+			continue
+		}
+		if r.FromVersionID != "" && r.Status != "" {
 			bad[r.FromVersionID] = true
+		}
+		if r.Status == "failed" && r.VersionID != "" {
+			bad[r.VersionID] = true
 		}
 	}
 	// Start below the newest record that put the live version on; if no record did (someone

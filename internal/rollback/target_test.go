@@ -55,6 +55,12 @@ func TestChoose(t *testing.T) {
 			rec("3", "deploy", "succeeded", "v2", "", 2),
 			rec("4", "rollback", "succeeded", "v1", "v2", 3),
 		}, live: "v1", want: "v0", source: FromHistory},
+		{name: "after a failed rollback neither its source nor its target is chosen", records: []Record{
+			rec("1", "deploy", "succeeded", "v0", "", 0),
+			rec("2", "deploy", "succeeded", "v1", "", 1),
+			rec("3", "deploy", "succeeded", "v2", "", 2),
+			rec("4", "rollback", "failed", "v1", "v2", 3),
+		}, live: "v1", want: "v0", source: FromHistory},
 		{name: "no records: previous 100% deployment", deps: []Deployment{
 			dep("d3", 3, full("v3")),
 			dep("d2", 2, Share{"v3", 10}, Share{"v2", 90}),

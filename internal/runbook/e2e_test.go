@@ -28,6 +28,14 @@ const tenant = "mrrainbowsmoke"
 func TestRollbackRunbookAgainstSandbox(t *testing.T) {
 	repo := rollbacktest.Repo(t)
 	rollbacktest.NeedWrangler(t, repo)
+	for _, tool := range []string{"bash", "jq", "git"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("the runbook needs %s: %v", tool, err)
+			}
+			t.Skipf("the runbook needs %s: %v", tool, err)
+		}
+	}
 	ws := rollbacktest.Copy(t, repo, true)
 	sb := rollbacktest.StartSandbox(t, ws)
 
