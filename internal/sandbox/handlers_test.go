@@ -316,6 +316,15 @@ func TestUploadAndContentRoundTrip(t *testing.T) {
 	if n := len(s.Versions(acctA, "w")); n != 1 {
 		t.Errorf("a refused upload added a version (%d)", n)
 	}
+	// An upload that fails after its migration was read leaves the tag alone.
+	ct, body = upload(t, workerMeta("staging", map[string]any{
+		"migrations": map[string]any{"old_tag": "v1", "new_tag": "v2"},
+		"bindings":   []any{map[string]any{"name": "GONE", "type": "inherit"}},
+	}), map[string]string{"index.js": workerSrc})
+	wantErr(t, c.do("PUT", "/accounts/"+acctA+"/workers/scripts/w", ct, body), 400, codeBadRequest)
+	if info, _ := s.Script(acctA, "w"); info.MigrationTag != "v1" {
+		t.Errorf("a refused upload moved the migration tag to %q", info.MigrationTag)
+	}
 	// Broken uploads say what is wrong.
 	wantErr(t, c.do("PUT", "/accounts/"+acctA+"/workers/scripts/w", "application/json", []byte("{}")), 400, codeBadRequest)
 	ct, body = upload(t, map[string]any{"main_module": "missing.js"}, map[string]string{"index.js": workerSrc})

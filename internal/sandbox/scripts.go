@@ -142,14 +142,15 @@ func (s *Server) putScript(c *call) (any, error) {
 	}
 	_, existed := c.acct.Scripts[c.script()]
 	sc := s.ensureScriptLocked(c.acct, c.script())
-	if err := applyMigrations(sc, meta.Migrations); err != nil {
-		if !existed {
-			delete(c.acct.Scripts, c.script())
+	oldTag := sc.MigrationTag
+	v, err := func() (*Version, error) {
+		if err := applyMigrations(sc, meta.Migrations); err != nil {
+			return nil, err
 		}
-		return nil, err
-	}
-	v, err := s.newVersionLocked(c.r, sc, meta, mods)
-	if err != nil {
+		return s.newVersionLocked(c.r, sc, meta, mods)
+	}()
+	if err != nil { // a refused upload leaves no trace
+		sc.MigrationTag = oldTag
 		if !existed {
 			delete(c.acct.Scripts, c.script())
 		}
@@ -378,11 +379,13 @@ func (s *Server) postVersion(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	oldTag := sc.MigrationTag
 	if err := applyMigrations(sc, meta.Migrations); err != nil {
 		return nil, err
 	}
 	v, err := s.newVersionLocked(c.r, sc, meta, mods)
 	if err != nil {
+		sc.MigrationTag = oldTag
 		return nil, err
 	}
 	return s.versionJSON(v), nil

@@ -138,12 +138,11 @@ func applyMigrations(sc *scriptState, m *migrations) error {
 // that was live before.
 func (s *Server) newVersionLocked(r *http.Request, sc *scriptState, meta *uploadMetadata, mods []Module) (*Version, error) {
 	prev := sc.liveVersion()
-	var bindings []Binding
+	var bindings, secrets []Binding
 	for _, b := range meta.Bindings {
 		switch b.Type() {
 		case "secret_text", "secret_key":
-			text, _ := b["text"].(string)
-			s.setSecretLocked(sc, b.Name(), b.Type(), text)
+			secrets = append(secrets, b) // set below, once the upload is known to be valid
 		case "inherit":
 			var from Binding
 			if prev != nil {
@@ -165,6 +164,10 @@ func (s *Server) newVersionLocked(r *http.Request, sc *scriptState, meta *upload
 				bindings = append(bindings, maps.Clone(b))
 			}
 		}
+	}
+	for _, b := range secrets {
+		text, _ := b["text"].(string)
+		s.setSecretLocked(sc, b.Name(), b.Type(), text)
 	}
 	flags := meta.CompatibilityFlags
 	if flags == nil {
