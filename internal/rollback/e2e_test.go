@@ -18,6 +18,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploytag"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
@@ -168,6 +169,18 @@ func TestRollbackEndToEnd(t *testing.T) {
 	if r := w.records(tenantA, "staging")[0].Record; !strings.Contains(r.Reason, "WEBHOOK_SIGNING_KEY") {
 		t.Errorf("forced record does not say which secrets it went past: %q", r.Reason)
 	}
+
+	// A deploy holding the tenant/env lock blocks a rollback at once, naming the holder.
+	held, err := lock.Acquire(filepath.Join(w.ws.StateDir(), "locks"), tenantA, "staging", lock.Options{Command: "deploy:tenant mrrainbowsmoke staging"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.rollback(tenantA, "staging", rollback.Options{To: v2})
+	var he *lock.HeldError
+	if !errors.As(err, &he) || !strings.Contains(err.Error(), "deploy:tenant") || w.live() != v1 {
+		t.Fatalf("rollback under a deploy's lock: %v (live %s)", err, w.live())
+	}
+	held.Release()
 
 	if probs, err := history.Verify(w.ws.DeploymentsDir()); err != nil || len(probs) != 0 {
 		t.Fatalf("records written by deploy and rollback do not verify: %v %v", probs, err)
