@@ -170,6 +170,19 @@ func TestRollbackEndToEnd(t *testing.T) {
 		t.Errorf("forced record does not say which secrets it went past: %q", r.Reason)
 	}
 
+	// The account's token appears in no output and no record.
+	var shown bytes.Buffer
+	o.Text(&shown)
+	json.NewEncoder(&shown).Encode(o)
+	files, _ := filepath.Glob(filepath.Join(w.ws.DeploymentsDir(), "*.json"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		shown.Write(b)
+	}
+	if tok := w.sb.Server.Token(accountA); strings.Contains(shown.String(), tok) {
+		t.Fatal("the token appears in the rollback's output or records")
+	}
+
 	// A deploy holding the tenant/env lock blocks a rollback at once, naming the holder.
 	held, err := lock.Acquire(filepath.Join(w.ws.StateDir(), "locks"), tenantA, "staging", lock.Options{Command: "deploy:tenant mrrainbowsmoke staging"})
 	if err != nil {
