@@ -20,7 +20,7 @@ import (
 // History lists and checks the deployment records in deployments/.
 type History mg.Namespace
 
-// List shows the deploy and rollback records of a tenant/env, newest first: time, kind, status, version, actor and git sha (-json=true for machines).
+// List shows the deploy and rollback records of a tenant/env, newest first: time, kind, status, version, actor and git sha (also as `mage history <tenant> <env>`; -json=true for machines).
 func (History) List(ctx context.Context, tenantName, env string, json *bool) error {
 	ws, _, err := setup()
 	if err != nil {
