@@ -156,7 +156,11 @@ func (s *Server) putScript(c *call) (any, error) {
 		}
 		return nil, err
 	}
-	s.deployLocked(sc, sourceOf(c.r), []DeploymentVersion{{VersionID: v.ID, Percentage: 100}}, map[string]string{"workers/triggered_by": "upload"})
+	ann := map[string]string{"workers/triggered_by": "upload"}
+	if msg, ok := meta.Annotations["workers/message"]; ok {
+		ann["workers/message"] = msg
+	}
+	s.deployLocked(sc, sourceOf(c.r), []DeploymentVersion{{VersionID: v.ID, Percentage: 100}}, ann)
 	if meta.Logpush != nil {
 		sc.ScriptSettings.Logpush = *meta.Logpush
 	}
