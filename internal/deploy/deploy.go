@@ -107,9 +107,14 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 		out.Record = st.Record
 		return out, nil
 	}
+	if opts.DryRun {
+		// A dry run is not an attempt: it leaves no record, also when it fails before planning.
+		out.Record = st.Record
+		return out, fmt.Errorf("deploy %s/%s (dry run): %w", opts.Tenant, opts.Env, runErr)
+	}
 	if !st.resolved {
 		// The tenant or env is not known: there is no record to write, and nothing happened.
-		return out, runErr
+		return out, fmt.Errorf("deploy %s/%s: %w", opts.Tenant, opts.Env, runErr)
 	}
 	st.finish(ctx, runErr)
 	file, werr := st.writeRecord()

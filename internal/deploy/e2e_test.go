@@ -369,6 +369,16 @@ func TestDeployMissingTokenUploadsNothing(t *testing.T) {
 	if _, err := os.Stat(w.ws.BuildDir()); !os.IsNotExist(err) {
 		t.Fatalf("something was built before the credentials check: %v", err)
 	}
+	// A dry run is not an attempt: failing the same way, it leaves no record.
+	recs, _ := history.Open(w.ws.DeploymentsDir()).List("rainbowsmokeofficial", "production")
+	o := w.opts(t, "rainbowsmokeofficial", "production", nil)
+	o.DryRun = true
+	if _, err := Run(context.Background(), o); err == nil {
+		t.Fatal("dry run without a token succeeded")
+	}
+	if again, _ := history.Open(w.ws.DeploymentsDir()).List("rainbowsmokeofficial", "production"); len(again) != len(recs) {
+		t.Fatalf("dry run wrote a record (%d -> %d)", len(recs), len(again))
+	}
 }
 
 func TestDeployUnknownTenantOrEnvChangesNothing(t *testing.T) {
