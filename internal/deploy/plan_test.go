@@ -27,11 +27,17 @@ func TestFingerprintSeesEveryDeployInput(t *testing.T) {
 		t.Fatal("key order changed the fingerprint")
 	}
 	changes := map[string]func(*wrangler.Bundle, *tenant.ResolvedEnv){
-		"code":        func(b *wrangler.Bundle, _ *tenant.ResolvedEnv) { b.SHA256 = "bb" },
-		"var":         func(b *wrangler.Bundle, _ *tenant.ResolvedEnv) { b.Metadata = []byte(strings.Replace(string(b.Metadata), `"acme"`, `"other"`, 1)) },
-		"compat date": func(b *wrangler.Bundle, _ *tenant.ResolvedEnv) { b.Metadata = []byte(strings.Replace(string(b.Metadata), "2026-01-01", "2026-02-01", 1)) },
-		"cron":        func(_ *wrangler.Bundle, r *tenant.ResolvedEnv) { r.Crons = []string{"*/5 * * * *"} },
-		"route":       func(_ *wrangler.Bundle, r *tenant.ResolvedEnv) { r.Routes = []tenant.Route{{Pattern: "x.example.com/*"}} },
+		"code": func(b *wrangler.Bundle, _ *tenant.ResolvedEnv) { b.SHA256 = "bb" },
+		"var": func(b *wrangler.Bundle, _ *tenant.ResolvedEnv) {
+			b.Metadata = []byte(strings.Replace(string(b.Metadata), `"acme"`, `"other"`, 1))
+		},
+		"compat date": func(b *wrangler.Bundle, _ *tenant.ResolvedEnv) {
+			b.Metadata = []byte(strings.Replace(string(b.Metadata), "2026-01-01", "2026-02-01", 1))
+		},
+		"cron": func(_ *wrangler.Bundle, r *tenant.ResolvedEnv) { r.Crons = []string{"*/5 * * * *"} },
+		"route": func(_ *wrangler.Bundle, r *tenant.ResolvedEnv) {
+			r.Routes = []tenant.Route{{Pattern: "x.example.com/*"}}
+		},
 		"worker name": func(_ *wrangler.Bundle, r *tenant.ResolvedEnv) { r.WorkerName = "acme-api" },
 		"workers.dev": func(_ *wrangler.Bundle, r *tenant.ResolvedEnv) { r.WorkersDev = false },
 		"migration":   func(_ *wrangler.Bundle, r *tenant.ResolvedEnv) { r.Migrations = []tenant.Migration{{Tag: "v2"}} },
