@@ -113,7 +113,11 @@ func (o Outcome) Text(w io.Writer) {
 		if !h.OK {
 			state = "NOT healthy"
 		}
-		fmt.Fprintf(w, "  health   %s: %s, serving %s (HTTP %d, %d attempts)\n", h.URL, state, h.SeenVersion, h.StatusCode, h.Attempts)
+		tries := "attempts"
+		if h.Attempts == 1 {
+			tries = "attempt"
+		}
+		fmt.Fprintf(w, "  health   %s: %s, serving %s (HTTP %d, %d %s)\n", h.URL, state, h.SeenVersion, h.StatusCode, h.Attempts, tries)
 	}
 	if o.RecordFile != "" {
 		fmt.Fprintf(w, "  record   %s\n", o.RecordFile)

@@ -72,6 +72,9 @@ func TestRollbackRunbookAgainstSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the runbook's commands failed: %v\n%s", err, out)
 	}
+	if testing.Verbose() {
+		t.Logf("runbook output:\n%s", out)
+	}
 
 	es, err := history.Open(ws.DeploymentsDir()).List(tenant, "production")
 	if err != nil {
