@@ -21,6 +21,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -332,5 +333,26 @@ func BenchmarkRollback(b *testing.B) {
 		if _, err := w.rollback(tenantA, "staging", rollback.Options{To: v[i%2]}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestRollbackInterruptedMidCall(t *testing.T) {
+	w := newWorld(t)
+	w.deploy(tenantA, "staging")
+	v2 := w.deploy(tenantA, "staging")
+	w.sb.Server.AddFault(sandbox.Fault{Path: "POST /accounts/*/workers/scripts/*/deployments", Latency: 6 * time.Second, Count: 1})
+	// The operator presses Ctrl-C while the deployments call hangs: mage cancels the context.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	o, err := rollback.Command(ctx, w.ws, w.log, tenantA, "staging", rollback.Options{})
+	if err == nil || o.Status != rollback.StatusInterrupted || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("status %q, err %v", o.Status, err)
+	}
+	r := w.records(tenantA, "staging")[0].Record
+	if r.Kind != history.KindRollback || r.Status != history.StatusInterrupted || r.PreviousVersionID != v2 {
+		t.Fatalf("record = %+v", r)
+	}
+	if _, err := os.Stat(lock.Path(filepath.Join(w.ws.StateDir(), "locks"), tenantA, "staging")); !os.IsNotExist(err) {
+		t.Fatalf("lock left behind after the interruption: %v", err)
 	}
 }
