@@ -234,7 +234,7 @@ func TestWranglerListsAsJSON(t *testing.T) {
 	p := newProject(t, acctA, "")
 	tok := s.Token(acctA)
 	first, _ := deployStaging(t, ts.URL, tok, p)
-	second, _ := deployStaging(t, ts.URL, tok, p)
+	second := redeployViaAPI(t, s, ts.URL, acctA, stagingName)
 
 	var deps []Deployment
 	res := mustWrangler(t, ts.URL, tok, p, "", "deployments", "list", "--json", "--env", "staging")
@@ -283,8 +283,8 @@ func TestWranglerRollback(t *testing.T) {
 	p := newProject(t, acctA, "")
 	tok := s.Token(acctA)
 	first, _ := deployStaging(t, ts.URL, tok, p)
-	second, _ := deployStaging(t, ts.URL, tok, p)
-	third, _ := deployStaging(t, ts.URL, tok, p)
+	second := redeployViaAPI(t, s, ts.URL, acctA, stagingName)
+	redeployViaAPI(t, s, ts.URL, acctA, stagingName)
 
 	// Without an id: the deployment before the current one.
 	res := mustWrangler(t, ts.URL, tok, p, "", "rollback", "--env", "staging")
@@ -308,7 +308,6 @@ func TestWranglerRollback(t *testing.T) {
 	if n := len(s.Deployments(acctA, stagingName)); n != 5 {
 		t.Errorf("deployments = %d, want 5 (3 deploys, 2 rollbacks)", n)
 	}
-	_ = third
 }
 
 func TestWranglerSecretPutListAndRollbackAcrossIt(t *testing.T) {
@@ -374,7 +373,7 @@ func TestWranglerRetriesServerErrorsThreeTimes(t *testing.T) {
 	s, ts := newTestServer(t, Options{RequestLog: log})
 	p := newProject(t, acctA, "")
 	tok := s.Token(acctA)
-	first, _ := deployStaging(t, ts.URL, tok, p)
+	first := putScript(t, apiClient{t: t, base: ts.URL, token: tok}, stagingName, map[string]any{"migrations": map[string]any{"new_tag": "v1", "steps": []any{}}})
 	s.AddFault(Fault{Path: "POST /accounts/*/workers/scripts/*/versions", Status: 500, Code: 10013, Count: 5})
 	log.reset()
 
@@ -405,7 +404,7 @@ func TestWranglerLatencyInjection(t *testing.T) {
 	s, ts := newTestServer(t, Options{RequestLog: log})
 	p := newProject(t, acctA, "")
 	tok := s.Token(acctA)
-	deployStaging(t, ts.URL, tok, p)
+	putScript(t, apiClient{t: t, base: ts.URL, token: tok}, stagingName, nil)
 	const delay = 250 * time.Millisecond
 	s.SetLatency(delay)
 	log.reset()

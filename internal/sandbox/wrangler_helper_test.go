@@ -287,3 +287,27 @@ func (l *requestLog) all() []requestLogLine {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
+
+// redeployViaAPI uploads the live version's code and bindings again as a new version and
+// deploys it at 100%, the calls `wrangler deploy` makes on its versions path. Tests whose
+// subject is a later command use it to build history without paying for more wrangler runs.
+func redeployViaAPI(t *testing.T, s *Server, base, accountID, script string) string {
+	t.Helper()
+	live, found := s.Live(accountID, script)
+	if !found {
+		t.Fatalf("redeploy %s: nothing deployed", script)
+	}
+	v, _ := s.Version(accountID, script, live.Versions[0].VersionID)
+	mods := map[string]string{}
+	for _, m := range v.Modules {
+		mods[m.Name] = string(m.Data)
+	}
+	meta := map[string]any{"main_module": v.MainModule, "bindings": v.Bindings, "compatibility_date": v.CompatibilityDate, "compatibility_flags": v.CompatibilityFlags}
+	c := apiClient{t: t, base: base, token: s.Token(accountID)}
+	ct, body := upload(t, meta, mods)
+	var res struct{ ID string }
+	ok(t, c.do("POST", "/accounts/"+accountID+"/workers/scripts/"+script+"/versions", ct, body)).into(t, &res)
+	ok(t, c.json("POST", "/accounts/"+accountID+"/workers/scripts/"+script+"/deployments",
+		map[string]any{"strategy": "percentage", "versions": []DeploymentVersion{{res.ID, 100}}, "annotations": map[string]string{}}))
+	return res.ID
+}
