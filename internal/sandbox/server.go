@@ -49,17 +49,16 @@ type Server struct {
 	api  *http.ServeMux
 	ctl  *http.ServeMux
 
-	mu         sync.Mutex // guards w and the fields below
-	w          *world
-	faults     []*faultState
-	latency    time.Duration
-	limit      rateLimit
-	windows    map[string]*rateWindow
-	requests   map[string]int // token -> requests seen, for budget tests
-	total      int
-	logMu      sync.Mutex // serialises RequestLog lines
-	startedAt  time.Time
-	accountIDs []string // in Options order, for stable listings
+	mu        sync.Mutex // guards w and the fields below
+	w         *world
+	faults    []*faultState
+	latency   time.Duration
+	limit     rateLimit
+	windows   map[string]*rateWindow
+	requests  map[string]int // token -> requests seen, for budget tests
+	total     int
+	logMu     sync.Mutex // serialises RequestLog lines
+	startedAt time.Time
 }
 
 // API paths are served below this prefix; anything before it is ignored so that a base URL
@@ -109,7 +108,6 @@ func New(opts Options) (*Server, error) {
 		case acc.Token == "":
 			acc.Token = newToken()
 		}
-		s.accountIDs = append(s.accountIDs, a.ID)
 	}
 	s.w = w
 	s.api = s.apiRoutes()
