@@ -8,9 +8,12 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
+	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -23,7 +26,17 @@ func setup() (workspace.Workspace, *slog.Logger, error) {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ws, err := workspace.Cwd()
-	return ws, log, err
+	if err != nil {
+		return ws, log, err
+	}
+	// Rehearsals against this checkout's sandbox keep their records apart from deployments/,
+	// which is the real, committed history.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if sandboxctl.InUse(ctx, ws) {
+		ws.Records = sandboxctl.PathsFor(ws).Records
+	}
+	return ws, log, nil
 }
 
 // flag returns the value of an optional mage flag, or def when it was not given.

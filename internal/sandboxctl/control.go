@@ -325,11 +325,15 @@ func isZombie(pid int) bool {
 
 // Reset empties the sandbox's world (scripts, versions, secrets, triggers, faults) and keeps
 // its accounts and tokens. A running sandbox is reset through its control API; a stopped one
-// by rewriting its state file.
+// by rewriting its state file. The rehearsal records go too: they describe versions that no
+// longer exist.
 func Reset(ctx context.Context, ws workspace.Workspace) error {
 	rt, _, ok, err := running(ctx, ws)
 	if err != nil {
 		return err
+	}
+	if err := os.RemoveAll(PathsFor(ws).Records); err != nil {
+		return fmt.Errorf("sandbox reset: removing rehearsal records: %w", err)
 	}
 	if ok {
 		_, err := control(ctx, rt, http.MethodPost, "/__sandbox/reset", nil)

@@ -21,6 +21,7 @@ type Paths struct {
 	Runtime    string // pid and URL of the running process
 	ServerLog  string // the process's own stderr
 	Binary     string // .state/bin/cf-sandbox
+	Records    string // deployment records of rehearsals against this sandbox
 }
 
 // PathsFor lays out the sandbox files of ws.
@@ -32,6 +33,7 @@ func PathsFor(ws workspace.Workspace) Paths {
 		RequestLog: filepath.Join(dir, "requests.jsonl"),
 		Runtime:    filepath.Join(dir, "runtime.json"),
 		ServerLog:  filepath.Join(dir, "sandbox.log"),
+		Records:    filepath.Join(dir, "deployments"),
 		Binary:     filepath.Join(ws.StateDir(), "bin", "cf-sandbox"),
 	}
 }

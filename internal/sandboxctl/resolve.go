@@ -150,3 +150,15 @@ func edgeTransport(sandboxURL string) http.RoundTripper {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// InUse reports whether runs from ws talk to ws's own running sandbox, by the same precedence
+// as Resolve (an explicit CLOUDFLARE_API_BASE_URL naming anything else wins). It asks the
+// sandbox nothing but its status, so every target can afford it.
+func InUse(ctx context.Context, ws workspace.Workspace) bool {
+	rt, _, ok, err := running(ctx, ws)
+	if err != nil || !ok {
+		return false
+	}
+	explicit := strings.TrimRight(os.Getenv(BaseURLEnv), "/")
+	return explicit == "" || explicit == rt.APIBaseURL()
+}

@@ -11,6 +11,11 @@ import (
 type Workspace struct {
 	// Root is the absolute path of the folder holding go.mod and package.json.
 	Root string
+	// Records, when set, replaces deployments/ as the folder of deployment records. It is set
+	// while a run rehearses against the local sandbox, so that records of a make-believe world
+	// never enter the committed history (and rollback never aims at a version that exists
+	// only in the sandbox).
+	Records string
 }
 
 // Find walks up from dir to the first folder holding both go.mod and package.json.
@@ -44,8 +49,14 @@ func (w Workspace) TenantsDir() string { return filepath.Join(w.Root, "tenants")
 // TenantDir is the folder of one tenant. The name must already be checked (tenant.ValidName).
 func (w Workspace) TenantDir(name string) string { return filepath.Join(w.TenantsDir(), name) }
 
-// DeploymentsDir holds the JSON records of every deploy and rollback attempt.
-func (w Workspace) DeploymentsDir() string { return filepath.Join(w.Root, "deployments") }
+// DeploymentsDir holds the JSON records of every deploy and rollback attempt: deployments/,
+// or Records when that is set.
+func (w Workspace) DeploymentsDir() string {
+	if w.Records != "" {
+		return w.Records
+	}
+	return filepath.Join(w.Root, "deployments")
+}
 
 // SchemasDir holds our own JSON Schemas.
 func (w Workspace) SchemasDir() string { return filepath.Join(w.Root, "schemas") }
