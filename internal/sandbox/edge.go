@@ -47,6 +47,11 @@ func (s *Server) edgeAnswer(host string) (int, healthJSON) {
 		return http.StatusNotFound, healthJSON{Status: "error", Error: "no account has the workers.dev subdomain " + sub}
 	}
 	sc := acct.Scripts[script]
+	if sc == nil {
+		if prefix, name, ok := strings.Cut(script, "-"); ok && len(prefix) == 8 && acct.Scripts[name] != nil {
+			return s.previewAnswerLocked(acct.Scripts[name], prefix)
+		}
+	}
 	switch {
 	case sc == nil:
 		return http.StatusNotFound, healthJSON{Status: "error", Error: "no Worker named " + script + " in account " + acct.ID}
@@ -59,6 +64,24 @@ func (s *Server) edgeAnswer(host string) (int, healthJSON) {
 	if v == nil {
 		return http.StatusInternalServerError, healthJSON{Status: "error", Error: "the current deployment names no existing version"}
 	}
+	return s.versionAnswerLocked(v)
+}
+
+// previewAnswerLocked serves a version preview URL, <first 8 chars of the id>-<script>: that
+// version answers whether or not it is deployed, if the script has previews enabled.
+func (s *Server) previewAnswerLocked(sc *scriptState, prefix string) (int, healthJSON) {
+	if !sc.Subdomain.PreviewsEnabled {
+		return http.StatusNotFound, healthJSON{Status: "error", Error: "preview URLs are not enabled for " + sc.Name}
+	}
+	for _, v := range sc.Versions {
+		if strings.HasPrefix(v.ID, prefix) {
+			return s.versionAnswerLocked(v)
+		}
+	}
+	return http.StatusNotFound, healthJSON{Status: "error", Error: "no version of " + sc.Name + " starts with " + prefix}
+}
+
+func (s *Server) versionAnswerLocked(v *Version) (int, healthJSON) {
 	h := healthJSON{Status: "ok", VersionID: v.ID}
 	for _, b := range v.Bindings {
 		if b.Type() != "plain_text" {

@@ -715,6 +715,19 @@ func TestEdge(t *testing.T) {
 	if st, h := get(host); st != 503 || h.VersionID != id || h.Status != "error" {
 		t.Errorf("unhealthy edge = %d %+v", st, h)
 	}
+	// Preview URLs name a version by the first 8 characters of its id.
+	v2 := postVersion(t, c, "w", nil)
+	preview := v2[:8] + "-" + host
+	if st, _ := get(preview); st != 404 {
+		t.Errorf("preview with previews disabled: %d, want 404", st)
+	}
+	ok(t, c.json("POST", "/accounts/"+acctA+"/workers/scripts/w/subdomain", map[string]bool{"enabled": true, "previews_enabled": true}))
+	if st, h := get(preview); st != 200 || h.VersionID != v2 {
+		t.Errorf("preview = %d %+v, want version %s", st, h, v2)
+	}
+	if st, _ := get("ffffffff-" + host); st != 404 {
+		t.Errorf("preview of no version: %d", st)
+	}
 	if st, _ := get("w.nobody.workers.dev"); st != 404 {
 		t.Errorf("unknown subdomain: %d", st)
 	}
