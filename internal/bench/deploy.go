@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
@@ -36,10 +37,13 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 	if err != nil {
 		return nil, err
 	}
+	var childCPU time.Duration
 	deployAll := func(parallel int) (time.Duration, error) {
+		cpu0 := childrenCPU()
 		start := time.Now()
 		sum := fleet.Run(ctx, sel, fleet.DeployTask(base), fleet.Options{Parallel: parallel})
 		took := time.Since(start)
+		childCPU += childrenCPU() - cpu0
 		if err := sum.Err(); err != nil {
 			return 0, err
 		}
@@ -56,6 +60,7 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 		return nil, fmt.Errorf("first deploy: %w", err)
 	}
 	w.Sandbox.SetLatency(o.DeployLatency)
+	childCPU = 0
 	var seq, par []time.Duration
 	for round := 1; round <= o.DeployRounds; round++ {
 		fmt.Fprintf(o.Progress, "bench deploy:all: round %d/%d: sequential, then -parallel=%d\n", round, o.DeployRounds, o.DeployParallel)
@@ -84,5 +89,9 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 		{fmt.Sprintf("deploy_all.parallel%d.median", o.DeployParallel), seconds(mp)},
 		{"deploy_all.sequential.runs", list(seq)},
 		{fmt.Sprintf("deploy_all.parallel%d.runs", o.DeployParallel), list(par)},
+		// Why the ratio cannot go below a floor: wrangler (node, esbuild) needs this much CPU
+		// per tenant deploy, and only this many CPUs share it.
+		{"deploy_all.wrangler_cpu_per_tenant", seconds(childCPU / time.Duration(2*o.DeployRounds*len(sel.Tenants)))},
+		{"machine.cpus", fmt.Sprint(runtime.NumCPU())},
 	}, nil
 }
