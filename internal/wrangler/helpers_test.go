@@ -19,9 +19,9 @@ import (
 // realRunner returns a Runner for the pinned wrangler, installing node packages if needed.
 // Without wrangler the test skips on a laptop but fails in CI, so CI can never pass green
 // without having run it.
-func realRunner(t *testing.T) Runner {
+func realRunner(t testing.TB) Runner {
 	t.Helper()
-	ws, err := workspace.Find(".")
+	ws, err := findWorkspace()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,3 +72,5 @@ func errorsAsCommand(err error) (*CommandError, bool) {
 	ok := errors.As(err, &ce)
 	return ce, ok
 }
+
+func findWorkspace() (workspace.Workspace, error) { return workspace.Find(".") }
