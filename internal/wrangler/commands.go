@@ -34,17 +34,11 @@ var versionLine = regexp.MustCompile(`(?m)^Current Version ID: ([0-9a-fA-F-]{32,
 // Deploy runs `wrangler deploy` for inv's config and environment. wrangler 4.63.0's deploy
 // takes no message. On failure the error is a *CommandError whose Uploaded field says whether
 // the new version had gone live first (a failing trigger step), so the caller knows to roll
-// back.
+// back; when ctx ends first it is an *InterruptedError saying the same.
 func (r Runner) Deploy(ctx context.Context, inv Invocation) (DeployResult, error) {
 	res, err := r.exec(ctx, inv, "deploy", append([]string{"deploy"}, baseArgs(inv)...), "")
 	if err != nil {
-		if ce, ok := errors.AsType[*CommandError](err); ok && res != nil {
-			ce.Uploaded = uploadedLine.MatchString(res.Stdout)
-			if m := versionLine.FindStringSubmatch(res.Stdout); m != nil {
-				ce.VersionID = m[1]
-			}
-		}
-		return DeployResult{}, err
+		return DeployResult{}, deployFailure(ctx, res, err)
 	}
 	var d deployEntry
 	ok, err := res.Entries.last("deploy", &d)
@@ -64,6 +58,27 @@ func (r Runner) Deploy(ctx context.Context, inv Invocation) (DeployResult, error
 		return out, &CommandError{Command: "deploy", Message: "wrangler reported no version id for the upload", Uploaded: true, Stderr: tail(res.Stderr, 12)}
 	}
 	return out, nil
+}
+
+// deployFailure adds to a failed deploy's error how far wrangler got: whether the new version
+// had gone live ("Uploaded <worker>" on stdout) and its id if printed. A non-zero exit is a
+// *CommandError, an ended ctx an *InterruptedError.
+func deployFailure(ctx context.Context, res *Result, err error) error {
+	if res == nil {
+		return err
+	}
+	uploaded, version := uploadedLine.MatchString(res.Stdout), ""
+	if m := versionLine.FindStringSubmatch(res.Stdout); m != nil {
+		version = m[1]
+	}
+	if ce, ok := errors.AsType[*CommandError](err); ok {
+		ce.Uploaded, ce.VersionID = uploaded, version
+		return ce
+	}
+	if ctx.Err() != nil {
+		return &InterruptedError{Command: "deploy", Uploaded: uploaded, VersionID: version, Err: err}
+	}
+	return err
 }
 
 // validID accepts Cloudflare version ids (UUIDs, with or without hyphens). Checking them also

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
 )
@@ -215,5 +216,31 @@ echo "received $(cat `+got+`)"`)
 		if r.SecretPut(context.Background(), inv, name, creds.NewSecret("v")) == nil {
 			t.Errorf("name %q accepted", name)
 		}
+	}
+}
+
+// Interrupted after the upload: the error matches context.Canceled and says the new
+// version is live.
+func TestDeployInterruptedAfterUpload(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "uploaded")
+	r := fakeWrangler(t, `echo "Uploaded t-api-staging (0.40 sec)"; touch `+marker+`; sleep 300`)
+	r.Grace = 200 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for {
+			if _, err := os.Stat(marker); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	_, err := r.Deploy(ctx, Invocation{ConfigPath: "c", ScratchDir: t.TempDir()})
+	var ie *InterruptedError
+	if !errors.Is(err, context.Canceled) || !errors.As(err, &ie) || !ie.Uploaded {
+		t.Errorf("err = %#v, want an InterruptedError with Uploaded matching context.Canceled", err)
+	}
+	if _, err := r.Deploy(ctx, Invocation{ConfigPath: "c", ScratchDir: t.TempDir()}); !errors.Is(err, context.Canceled) {
+		t.Errorf("deploy with a done context started: %v", err)
 	}
 }

@@ -46,14 +46,11 @@ func (r Runner) DeployKeep(ctx context.Context, inv Invocation, outDir string) (
 	res, err := r.exec(ctx, inv, "deploy", args, "")
 	if err != nil {
 		var kept Bundle
-		if ce, ok := errors.AsType[*CommandError](err); ok && res != nil {
-			ce.Uploaded = uploadedLine.MatchString(res.Stdout)
-			if m := versionLine.FindStringSubmatch(res.Stdout); m != nil {
-				ce.VersionID = m[1]
-			}
-			if ce.Uploaded {
-				kept, _ = keptBundle(abs, body.Name(), inv.Env)
-			}
+		err = deployFailure(ctx, res, err)
+		var ce *CommandError
+		var ie *InterruptedError
+		if (errors.As(err, &ce) && ce.Uploaded) || (errors.As(err, &ie) && ie.Uploaded) {
+			kept, _ = keptBundle(abs, body.Name(), inv.Env)
 		}
 		return DeployResult{}, kept, err
 	}

@@ -64,3 +64,24 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// InterruptedError is a deploy stopped by its context (Ctrl-C, SIGTERM, a deadline) after
+// wrangler started. It matches errors.Is(err, context.Canceled) (or DeadlineExceeded) and
+// says how far wrangler had got, so the caller can decide whether to roll back.
+type InterruptedError struct {
+	Command string
+	// Uploaded and VersionID mean the same as in CommandError.
+	Uploaded  bool
+	VersionID string
+	Err       error
+}
+
+func (e *InterruptedError) Error() string {
+	s := e.Err.Error()
+	if e.Uploaded {
+		s += "; the new version was already uploaded and live"
+	}
+	return s
+}
+
+func (e *InterruptedError) Unwrap() error { return e.Err }

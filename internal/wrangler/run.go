@@ -106,6 +106,9 @@ func (r Runner) exec(ctx context.Context, inv Invocation, command string, args [
 	if inv.ConfigPath == "" {
 		return nil, errors.New("wrangler " + command + ": no config path given")
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("wrangler %s: not started: %w", command, err)
+	}
 	nb, err := nodeDir()
 	if err != nil {
 		return nil, fmt.Errorf("wrangler %s: %w", command, err)
