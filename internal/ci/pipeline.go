@@ -204,7 +204,7 @@ func ParseFuzzTime(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("ci: -fuzzTime=%q: %w (use a Go duration such as 10s, or -1s to skip fuzzing)", s, err)
+		return 0, fmt.Errorf("ci: -fuzzTime=%q: %w (use a Go duration such as 10s, or 0 to skip fuzzing)", s, err)
 	}
 	if d == 0 {
 		return -1, nil
