@@ -34,6 +34,11 @@ type cacheStamp struct {
 // skipDirs are never build inputs.
 var skipDirs = []string{"node_modules", ".wrangler", ".test-build", "test", ".git"}
 
+// skipFiles are files wrangler never reads: the tenant's own config is ours alone. Keeping it
+// out means editing it (a health check, a display name) neither rebuilds nor, since the inputs
+// hash also decides "unchanged" without a build, uploads a new version of the same code.
+var skipFiles = []string{"tenant.config.json"}
+
 // inputsHash hashes every file that can change the bundle, with its path.
 func (st *State) inputsHash() (string, error) {
 	h := sha256.New()
@@ -49,7 +54,7 @@ func (st *State) inputsHash() (string, error) {
 				}
 				return nil
 			}
-			if !d.Type().IsRegular() {
+			if !d.Type().IsRegular() || root == st.Tenant.Dir && slices.Contains(skipFiles, d.Name()) && filepath.Dir(p) == root {
 				return nil
 			}
 			return hashFile(h, p)

@@ -85,3 +85,37 @@ func TestPruneRunsKeepsTheNewestOfOneTenantEnv(t *testing.T) {
 		}
 	}
 }
+
+// tenant.config.json is ours, never wrangler's: editing it must neither rebuild nor, through
+// the inputs hash, make a deploy upload the same code again. A file of that name elsewhere
+// (the Worker's folder, a sub-folder of the tenant) still counts.
+func TestInputsHashLeavesOutTheTenantConfig(t *testing.T) {
+	root := t.TempDir()
+	ws := workspace.Workspace{Root: root}
+	write := func(p, s string) {
+		t.Helper()
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(ws.WorkerDir(), "src", "index.ts"), "export default {}")
+	write(filepath.Join(ws.TenantDir("acme"), "wrangler.jsonc"), "{}")
+	write(filepath.Join(ws.TenantDir("acme"), "tenant.config.json"), `{"display_name":"Acme"}`)
+	st := &State{Opts: Options{Workspace: ws}, Tenant: &tenant.Tenant{Name: "acme", Dir: ws.TenantDir("acme")}, Resolved: tenant.ResolvedEnv{WranglerEnv: "staging"}}
+	h1, err := st.inputsHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(filepath.Join(ws.TenantDir("acme"), "tenant.config.json"), `{"display_name":"Acme Corp"}`)
+	if h, _ := st.inputsHash(); h != h1 {
+		t.Fatal("editing tenant.config.json changed the inputs hash")
+	}
+	write(filepath.Join(ws.TenantDir("acme"), "sub", "tenant.config.json"), `{}`)
+	h2, _ := st.inputsHash()
+	write(filepath.Join(ws.WorkerDir(), "tenant.config.json"), `{}`)
+	h3, _ := st.inputsHash()
+	if h2 == h1 || h3 == h2 {
+		t.Fatal("a tenant.config.json outside the tenant folder's top level was left out")
+	}
+}

@@ -145,10 +145,12 @@ type State struct {
 	Resolved tenant.ResolvedEnv
 	resolved bool
 
-	Token       creds.Token
-	API         *cfapi.Client
-	RunDir      string
-	Bundle      wrangler.Bundle
+	Token  creds.Token
+	API    *cfapi.Client
+	RunDir string
+	Bundle wrangler.Bundle
+	// Inputs hashes the files the bundle is built from ("" when they could not be read).
+	Inputs      string
 	Fingerprint string
 	Plan        Plan
 	Lock        *lock.Lock

@@ -14,6 +14,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
 )
 
 // Step is one stage of a deploy.
@@ -28,19 +29,21 @@ var pipeline = []Step{
 	resolveStep{},     // tenant and env names checked, files loaded, env resolved: before any side effect
 	validateStep{},    // the same checks as `mage validate`
 	credentialsStep{}, // the tenant's token, before anything is built
-	buildStep{},       // wrangler deploy --dry-run into .build/<tenant>/<env>
-	fingerprintStep{}, // sha256 of the bundle and the resolved deploy config
+	buildStep{},       // the cached bundle of these inputs, or for a dry run wrangler deploy --dry-run; else deferred to deploy
+	fingerprintStep{}, // sha256 of the bundle and the resolved deploy config (deferred with the build)
 	planStep{},        // what is live; stop here when it is already this fingerprint, or for a dry run
 	lockStep{},        // one deploy per tenant/env
-	deployStep{},      // wrangler deploy; from here a failure rolls back
+	deployStep{},      // wrangler deploy (building, when the build was deferred); from here a failure rolls back
 	verifyStep{},      // the health URL answers healthy with the new version id
 	annotateStep{},    // mark the live deployment with the fingerprint, for the next plan
 }
 
-// errDryRun and errUnchanged end the pipeline early without failing it.
+// errDryRun and errUnchanged end the pipeline early without failing it; errDeferred marks a
+// step whose work a later step does, and the pipeline goes on.
 var (
 	errDryRun    = errors.New("dry run: stopped after planning")
 	errUnchanged = errors.New("unchanged: the live version already runs this fingerprint")
+	errDeferred  = errors.New("deferred to the deploy step")
 )
 
 // stepError carries the name of the step that failed.
@@ -61,6 +64,9 @@ func (st *State) runSteps(ctx context.Context, steps []Step) error {
 		err := s.Run(ctx, st)
 		st.step(s.Name(), start)
 		st.progress(s.Name(), time.Since(start), err)
+		if errors.Is(err, errDeferred) {
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, errDryRun) || errors.Is(err, errUnchanged) {
 				return err
@@ -78,6 +84,8 @@ func (st *State) progress(name string, d time.Duration, err error) {
 		mark = "unchanged"
 	case errors.Is(err, errDryRun):
 		mark = "planned"
+	case errors.Is(err, errDeferred):
+		mark = "deferred"
 	case err != nil:
 		mark = "FAILED"
 	}
@@ -165,19 +173,31 @@ func sandboxToken(st *State) (string, bool) {
 
 type buildStep struct{}
 
+// A dry-run build costs a node start and a bundling, about as much as the deploy, which
+// bundles anyway. So the build is done here only when it is free (a bundle cached for these
+// exact inputs) or needed before anything is uploaded (a dry run shows the plan). Otherwise
+// the plan decides from the inputs hash the live deployment is annotated with, and a changed
+// tree is built by the deploy itself (wrangler deploy --outdir): one wrangler run, not two.
 func (buildStep) Name() string { return "build" }
 func (buildStep) Run(ctx context.Context, st *State) error {
 	if err := st.openRunDir(); err != nil {
 		return fmt.Errorf("run folder: %w", err)
 	}
-	out := filepath.Join(st.Opts.Workspace.BuildDir(), st.Opts.Tenant, string(st.Env))
+	out := st.bundleDir()
 	inputs, herr := st.inputsHash()
+	if herr != nil {
+		st.Opts.Log.Warn("could not hash the build inputs; building without the cache", "tenant", st.Opts.Tenant, "env", st.Opts.Env, "err", herr)
+	}
+	st.Inputs = inputs
 	if herr == nil && !st.Opts.Force {
 		if b, ok := cachedBundle(out, inputs); ok && b.WorkerName == st.Resolved.WorkerName {
 			st.Opts.Log.Debug("reusing the bundle built from the same inputs", "dir", out)
 			st.Bundle, st.Record.BundleSHA256 = b, b.SHA256
 			return nil
 		}
+	}
+	if !st.Opts.DryRun {
+		return errDeferred
 	}
 	// A stale stamp must not survive a build that fails half-way.
 	_ = os.Remove(filepath.Join(out, cacheFile))
@@ -196,15 +216,30 @@ func (buildStep) Run(ctx context.Context, st *State) error {
 	return nil
 }
 
+// bundleDir is where the tenant/env's bundle is built and cached: .build/<tenant>/<env>.
+func (st *State) bundleDir() string {
+	return filepath.Join(st.Opts.Workspace.BuildDir(), st.Opts.Tenant, string(st.Env))
+}
+
 type fingerprintStep struct{}
 
 func (fingerprintStep) Name() string { return "fingerprint" }
 func (fingerprintStep) Run(_ context.Context, st *State) error {
-	fp, err := Fingerprint(st.Bundle, st.Resolved)
+	if st.Bundle.SHA256 == "" {
+		return errDeferred
+	}
+	return st.adoptBundle(st.Bundle)
+}
+
+// adoptBundle makes b the bundle of this deploy: its sha256 and fingerprint go into the record.
+func (st *State) adoptBundle(b wrangler.Bundle) error {
+	fp, err := Fingerprint(b, st.Resolved)
 	if err != nil {
 		return err
 	}
+	st.Bundle = b
 	st.Fingerprint = fp
+	st.Record.BundleSHA256 = b.SHA256
 	st.Record.ConfigFingerprint = fp
 	return nil
 }
@@ -219,6 +254,7 @@ func (planStep) Run(ctx context.Context, st *State) error {
 	}
 	st.Plan = p
 	st.Record.PreviousVersionID = p.LiveVersionID
+	st.takeLiveBuild(p)
 	if st.Opts.DryRun {
 		fmt.Fprintln(st.Opts.Progress, p.String())
 		return errDryRun
@@ -248,6 +284,7 @@ func (lockStep) Run(ctx context.Context, st *State) error {
 	}
 	st.Plan = p
 	st.Record.PreviousVersionID = p.LiveVersionID
+	st.takeLiveBuild(p)
 	if p.Unchanged && !st.Opts.Force {
 		st.Record.VersionID = p.LiveVersionID
 		return errUnchanged
@@ -255,11 +292,22 @@ func (lockStep) Run(ctx context.Context, st *State) error {
 	return nil
 }
 
+// takeLiveBuild records the live build's fingerprint and bundle as ours when the plan found,
+// without a local build, that our inputs are the ones the live version was built from.
+func (st *State) takeLiveBuild(p Plan) {
+	if st.Fingerprint == "" && p.Unchanged {
+		st.Record.ConfigFingerprint, st.Record.BundleSHA256 = p.Fingerprint, p.BundleSHA256
+	}
+}
+
 type deployStep struct{}
 
 func (deployStep) Name() string { return "deploy" }
 func (deployStep) Run(ctx context.Context, st *State) error {
 	st.live = true // from here on the new version may be serving, whatever wrangler says
+	if st.Bundle.SHA256 == "" {
+		return st.buildAndDeploy(ctx)
+	}
 	res, err := st.Opts.Runner.Deploy(ctx, st.invocation())
 	if err != nil {
 		return err
@@ -267,6 +315,43 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 	st.Deployed = res
 	st.Record.VersionID = res.VersionID
 	st.Record.Targets = res.Targets
+	return nil
+}
+
+// buildAndDeploy is the deploy of a deferred build: wrangler builds into the bundle folder and
+// uploads in one run, and the bundle it kept gives the record its sha256 and fingerprint, the
+// annotation its values and the next run its cache.
+func (st *State) buildAndDeploy(ctx context.Context) error {
+	out := st.bundleDir()
+	_ = os.Remove(filepath.Join(out, cacheFile))
+	res, b, err := st.Opts.Runner.DeployKeep(ctx, st.invocation(), out)
+	if res.VersionID != "" {
+		st.Deployed = res
+		st.Record.VersionID = res.VersionID
+		st.Record.Targets = res.Targets
+	}
+	if b.SHA256 != "" {
+		if ferr := st.adoptBundle(b); ferr != nil && err == nil {
+			err = ferr
+		}
+		if st.Inputs != "" && b.WorkerName == st.Resolved.WorkerName {
+			stampBundle(b, st.Inputs)
+		}
+	}
+	if errors.Is(err, wrangler.ErrBundleNotKept) && res.VersionID != "" {
+		// The new version is live and about to be verified; only our copy of what it runs is
+		// missing, which is no reason to take it down. Left unannotated, the next run redeploys.
+		st.Opts.Log.Warn("the deploy is live, but the bundle it uploaded could not be read; the record lacks its sha256 and fingerprint",
+			"tenant", st.Opts.Tenant, "env", st.Opts.Env, "err", err)
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	if res.WorkerName != st.Resolved.WorkerName {
+		return fmt.Errorf("wrangler deployed Worker %q but the tenant's config resolves to %q; check name in %s and what `wrangler deployments list --name %s` shows",
+			res.WorkerName, st.Resolved.WorkerName, st.Tenant.WranglerPath(), res.WorkerName)
+	}
 	return nil
 }
 
@@ -298,7 +383,12 @@ type annotateStep struct{}
 
 func (annotateStep) Name() string { return "annotate" }
 func (annotateStep) Run(ctx context.Context, st *State) error {
-	msg := AnnotationMessage(st.Fingerprint, st.Record.GitSHA)
+	ann := Annotation{Fingerprint: st.Fingerprint, Inputs: st.Inputs, Bundle: st.Bundle.SHA256, GitSHA: st.Record.GitSHA}
+	if ann.Fingerprint == "" {
+		// Without a fingerprint the inputs must not vouch for the live code either.
+		ann.Inputs, ann.Bundle = "", ""
+	}
+	msg := ann.String()
 	if err := annotate(ctx, st, st.Deployed.VersionID, msg); err != nil {
 		// The deploy itself is verified and live; without the mark the next run redeploys.
 		st.Opts.Log.Warn("could not mark the live deployment with its fingerprint; the next deploy will upload again",
