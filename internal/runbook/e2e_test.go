@@ -15,6 +15,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/runbook"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -38,6 +39,9 @@ func TestRollbackRunbookAgainstSandbox(t *testing.T) {
 	}
 	ws := rollbacktest.Copy(t, repo, true)
 	sb := rollbacktest.StartSandbox(t, ws)
+	// `go tool mage` in ws sees the sandbox and keeps its records apart from deployments/;
+	// the in-process deploys below must write where the runbook's commands will read.
+	ws.Records = sandboxctl.PathsFor(ws).Records
 
 	var tags []string
 	var versions []string
