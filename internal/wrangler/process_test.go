@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,7 +21,7 @@ func alive(pid int) bool {
 	}
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return false
+		return true // no /proc (macOS): the signal probe is all there is
 	}
 	// The state follows the parenthesised command name.
 	s := string(stat)
@@ -137,5 +139,41 @@ func TestStopGroup(t *testing.T) {
 	}
 	if StopGroup(context.Background(), 1, time.Second) == nil {
 		t.Error("StopGroup accepted pid 1")
+	}
+}
+
+// orphanParentEnv makes the test binary act as a parent that starts a fake wrangler and is
+// then killed without a chance to cancel (see TestWranglerDiesWithItsParent).
+const orphanParentEnv = "WRANGLER_TEST_ORPHAN_PARENT"
+
+func TestOrphanParentHelper(t *testing.T) {
+	bin := os.Getenv(orphanParentEnv)
+	if bin == "" {
+		t.Skip("helper process for TestWranglerDiesWithItsParent")
+	}
+	_, _ = Runner{Bin: bin}.exec(context.Background(), Invocation{ConfigPath: "x"}, "deploy", nil, "")
+}
+
+// A parent killed by SIGKILL cannot cancel anything: Linux's parent-death signal must take
+// wrangler down with it.
+func TestWranglerDiesWithItsParent(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("parent-death signal is Linux-only")
+	}
+	pidFile := filepath.Join(t.TempDir(), "wrangler.pid")
+	fake := fakeWrangler(t, `echo $$ > `+pidFile+`.tmp; mv `+pidFile+`.tmp `+pidFile+`; exec sleep 300`)
+	parent := exec.Command(os.Args[0], "-test.run=^TestOrphanParentHelper$")
+	parent.Env = append(os.Environ(), orphanParentEnv+"="+fake.Bin)
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	child, _ := strconv.Atoi(waitFile(t, pidFile))
+	_ = parent.Process.Kill()
+	_ = parent.Wait()
+	for deadline := time.Now().Add(5 * time.Second); alive(child) && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	}
+	if alive(child) {
+		_ = syscall.Kill(child, syscall.SIGKILL)
+		t.Fatalf("wrangler %d outlived its killed parent", child)
 	}
 }

@@ -126,6 +126,7 @@ func (r Runner) exec(ctx context.Context, inv Invocation, command string, args [
 	cmd.Dir = sc.cwd
 	cmd.Env = environ(inv, sc, nb)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	orphanGuard(cmd.SysProcAttr)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
