@@ -62,7 +62,7 @@ func (r Runner) Deploy(ctx context.Context, inv Invocation) (DeployResult, error
 
 // deployFailure adds to a failed deploy's error how far wrangler got: whether the new version
 // had gone live ("Uploaded <worker>" on stdout) and its id if printed. A non-zero exit is a
-// *CommandError, an ended ctx an *InterruptedError.
+// *CommandError, an ended ctx or the Runner's timeout an *InterruptedError.
 func deployFailure(ctx context.Context, res *Result, err error) error {
 	if res == nil {
 		return err
@@ -75,7 +75,8 @@ func deployFailure(ctx context.Context, res *Result, err error) error {
 		ce.Uploaded, ce.VersionID = uploaded, version
 		return ce
 	}
-	if ctx.Err() != nil {
+	// The caller's ctx, or the Runner's own timeout (which the caller's ctx does not see).
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &InterruptedError{Command: "deploy", Uploaded: uploaded, VersionID: version, Err: err}
 	}
 	return err

@@ -244,3 +244,13 @@ func TestDeployInterruptedAfterUpload(t *testing.T) {
 		t.Errorf("deploy with a done context started: %v", err)
 	}
 }
+
+func TestDeployTimeoutAfterUpload(t *testing.T) {
+	r := fakeWrangler(t, `echo "Uploaded t-api-staging (0.40 sec)"; sleep 300`)
+	r.Timeout, r.Grace = 300*time.Millisecond, 100*time.Millisecond
+	_, err := r.Deploy(context.Background(), Invocation{ConfigPath: "c", ScratchDir: t.TempDir()})
+	var ie *InterruptedError
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ie) || !ie.Uploaded {
+		t.Errorf("err = %#v, want an InterruptedError with Uploaded matching DeadlineExceeded", err)
+	}
+}

@@ -177,3 +177,17 @@ func TestWranglerDiesWithItsParent(t *testing.T) {
 		t.Fatalf("wrangler %d outlived its killed parent", child)
 	}
 }
+
+// A hung wrangler is stopped after the Runner's timeout with an error that says so.
+func TestTimeoutStopsAHungRun(t *testing.T) {
+	r := fakeWrangler(t, `sleep 300`)
+	r.Timeout, r.Grace = 300*time.Millisecond, 100*time.Millisecond
+	start := time.Now()
+	_, err := r.exec(context.Background(), Invocation{ConfigPath: "x", ScratchDir: t.TempDir()}, "deploy", nil, "")
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no result after 300ms") {
+		t.Errorf("err = %v", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("took %v", took)
+	}
+}

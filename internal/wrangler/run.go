@@ -21,6 +21,11 @@ import (
 // DefaultGrace is how long a cancelled run gets between SIGTERM and SIGKILL.
 const DefaultGrace = 5 * time.Second
 
+// DefaultTimeout bounds one wrangler run (not dev). A deploy takes seconds; a run that has
+// not finished in this time is hung (a stuck request, a prompt nobody can answer), and a
+// clear error beats waiting for ever.
+const DefaultTimeout = 10 * time.Minute
+
 // Runner starts wrangler. The zero Grace means DefaultGrace.
 type Runner struct {
 	// Bin is the wrangler launcher, normally node_modules/.bin/wrangler.
@@ -29,6 +34,8 @@ type Runner struct {
 	Log *slog.Logger
 	// Grace is the time between SIGTERM and SIGKILL to the process group on cancel.
 	Grace time.Duration
+	// Timeout bounds each run except Dev; 0 means DefaultTimeout, negative means none.
+	Timeout time.Duration
 }
 
 // New returns a Runner for the wrangler installed in the workspace's node_modules. Call
@@ -108,6 +115,15 @@ func (r Runner) exec(ctx context.Context, inv Invocation, command string, args [
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("wrangler %s: not started: %w", command, err)
+	}
+	timeout := r.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("wrangler %s: no result after %s; the run was stopped (see its output above)", command, timeout))
+		defer cancel()
 	}
 	nb, err := nodeDir()
 	if err != nil {
@@ -202,6 +218,10 @@ func (r Runner) exec(ctx context.Context, inv Invocation, command string, args [
 		}
 	}
 	if ctx.Err() != nil {
+		if cause := context.Cause(ctx); cause != ctx.Err() {
+			// Our own timeout: say so, and keep errors.Is(err, context.DeadlineExceeded).
+			return res, fmt.Errorf("%w (%w)", cause, ctx.Err())
+		}
 		return res, fmt.Errorf("wrangler %s: interrupted, process group stopped: %w", command, ctx.Err())
 	}
 	if waitErr != nil {
