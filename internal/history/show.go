@@ -1,0 +1,81 @@
+package history
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/report"
+)
+
+// Show writes the records of tenant/env in dir, newest first, as a table (or, with asJSON, as a
+// JSON array of records and nothing else). It is the body of `mage history`.
+func Show(w io.Writer, dir, tenant, env string, asJSON bool) error {
+	entries, err := Open(dir).List(tenant, env)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		recs := make([]Record, 0, len(entries))
+		for _, en := range entries {
+			recs = append(recs, en.Record)
+		}
+		return report.JSON(w, recs)
+	}
+	if len(entries) == 0 {
+		_, err := fmt.Fprintf(w, "no records for %s/%s in %s\n", tenant, env, dir)
+		return err
+	}
+	t := report.Table{Title: fmt.Sprintf("%s/%s: %d records, newest first", tenant, env, len(entries)),
+		Columns: []string{"finished (UTC)", "kind", "status", "version", "actor", "git sha", "record"}}
+	for _, en := range entries {
+		r := en.Record
+		sha := r.GitSHA
+		if len(sha) > 12 {
+			sha = sha[:12]
+		}
+		if r.GitDirty {
+			sha += "+dirty"
+		}
+		t.AddRow(report.Cell{Text: r.FinishedAt.UTC().Format("2006-01-02 15:04:05")}, report.Cell{Text: string(r.Kind)},
+			report.Cell{Text: string(r.Status), Tone: StatusTone(r.Status)}, report.Cell{Text: r.VersionID},
+			report.Cell{Text: r.Actor}, report.Cell{Text: sha}, report.Cell{Text: filepath.Base(en.Path)})
+	}
+	return t.Text(w, report.Colour(w))
+}
+
+// CheckAll verifies every record in dir, writes one line per problem (or one line saying all is
+// well) to w, and returns an error when any record fails. It is the body of `mage history:verify`.
+func CheckAll(w io.Writer, dir string) error {
+	probs, err := Verify(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		_, err := fmt.Fprintf(w, "no records to verify: %s does not exist\n", dir)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if len(probs) == 0 {
+		_, err := fmt.Fprintf(w, "history: every record in %s is well-formed and the hash chains are intact\n", dir)
+		return err
+	}
+	for _, p := range probs {
+		fmt.Fprintln(w, p.String())
+	}
+	return fmt.Errorf("history:verify: %d problem(s) in %s; restore the named records from git (`git log -- deployments/`) and never edit records by hand", len(probs), dir)
+}
+
+// StatusTone is how a record's status is coloured in tables.
+func StatusTone(s Status) report.Tone {
+	switch s {
+	case StatusSucceeded:
+		return report.Good
+	case StatusUnchanged:
+		return report.Calm
+	case StatusFailed, StatusRolledBack, StatusInterrupted:
+		return report.Bad
+	}
+	return report.Plain
+}
