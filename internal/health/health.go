@@ -67,8 +67,14 @@ func Wait(ctx context.Context, c Check) (Result, error) {
 	defer cancel()
 	wait := c.FirstBackoff
 	for {
+		before := res
 		res.Attempts++
 		ok := attempt(ctx, c, &res)
+		if !ok && ctx.Err() != nil && before.Attempts > 0 {
+			// Our own deadline cut this request off: it says nothing about the Worker, so
+			// the result keeps the last answer that did.
+			res = before
+		}
 		if ok {
 			res.OK = true
 			res.Last = ""
