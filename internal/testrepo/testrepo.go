@@ -1,0 +1,67 @@
+package testrepo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// TB is the part of testing.TB the helpers use; *testing.T and *testing.B satisfy it.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+	TempDir() string
+	Cleanup(func())
+}
+
+// Repo is the checkout the test runs in (go test runs a package's tests in its folder).
+func Repo(tb TB) workspace.Workspace {
+	tb.Helper()
+	ws, err := workspace.Cwd()
+	if err != nil {
+		tb.Fatalf("testrepo: %v", err)
+	}
+	return ws
+}
+
+// WranglerReady installs the node packages in repo when missing or stale and reports why
+// wrangler cannot run there, or nil.
+func WranglerReady(ctx context.Context, repo workspace.Workspace) error {
+	if err := npmdeps.Ensure(ctx, slog.New(slog.DiscardHandler), repo.Root); err != nil {
+		return err
+	}
+	if _, err := os.Stat(repo.NodeBin("wrangler")); err != nil {
+		return fmt.Errorf("wrangler is not installed: %w", err)
+	}
+	// The wrangler launcher is a `#!/usr/bin/env node` script.
+	if _, err := exec.LookPath("node"); err != nil {
+		return fmt.Errorf("node is not on PATH: %w", err)
+	}
+	return nil
+}
+
+// NeedWrangler makes sure wrangler can run in repo. Without it the test is skipped on a
+// laptop and fails when CI=true, so CI never passes green without having run it.
+func NeedWrangler(tb TB, repo workspace.Workspace) {
+	tb.Helper()
+	if err := WranglerReady(context.Background(), repo); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("wrangler is required in CI: %v", err)
+		}
+		tb.Skipf("wrangler is not available: %v", err)
+	}
+}
+
+// Wrangler is the pinned wrangler of the checkout the test runs in, after NeedWrangler.
+func Wrangler(tb TB) string {
+	tb.Helper()
+	repo := Repo(tb)
+	NeedWrangler(tb, repo)
+	return repo.NodeBin("wrangler")
+}
