@@ -5,136 +5,41 @@
 package rollbacktest
 
 import (
-	"context"
 	"encoding/json"
-	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
 // Repo is the checkout the test runs in.
 func Repo(tb testing.TB) workspace.Workspace {
 	tb.Helper()
-	ws, err := workspace.Cwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return ws
+	return testrepo.Repo(tb)
 }
 
 // NeedWrangler installs the node packages when needed. Without wrangler the test is skipped
 // on a laptop and fails when CI=true, so CI never passes green without having run it.
 func NeedWrangler(tb testing.TB, repo workspace.Workspace) {
 	tb.Helper()
-	err := npmdeps.Ensure(context.Background(), slog.New(slog.DiscardHandler), repo.Root)
-	if err == nil {
-		if _, err = os.Stat(repo.NodeBin("wrangler")); err == nil {
-			_, err = exec.LookPath("node")
-		}
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("wrangler is not available: %v", err)
-		}
-		tb.Skipf("wrangler is not available: %v", err)
-	}
+	testrepo.NeedWrangler(tb, repo)
 }
-
-// copied are the parts of the checkout a copy needs; Code adds what `go tool mage` needs.
-var (
-	dataParts = []string{"tenants", "apps/worker-api", "schemas", "package.json", "package-lock.json", "go.mod", "go.sum"}
-	codeParts = []string{"magefile.go", "magefiles", "internal", "docs"}
-)
 
 // Copy makes a temporary copy of repo with an empty deployments/ and node_modules linked to
-// the repository's (wrangler is never installed twice). With code it also copies the Go
-// sources, so `go tool mage` runs in the copy. The copy is a git repository with one commit,
-// so records carry a git sha and deploy tags can be made.
+// the repository's. With code it also copies the Go sources, so `go tool mage` runs in the
+// copy. The copy is a git repository with one commit, so records carry a git sha and deploy
+// tags can be made.
 func Copy(tb testing.TB, repo workspace.Workspace, code bool) workspace.Workspace {
 	tb.Helper()
-	root := tb.TempDir()
-	parts := dataParts
-	if code {
-		parts = append(append([]string{}, dataParts...), codeParts...)
-	}
-	for _, p := range parts {
-		copyTree(tb, filepath.Join(repo.Root, p), filepath.Join(root, p))
-	}
-	// The copied lock file must not look newer than the shared install: npmdeps would run
-	// `npm ci` through the node_modules link and pull the repository's packages out from
-	// under every other running test.
-	if st, err := os.Stat(filepath.Join(repo.Root, "package-lock.json")); err == nil {
-		if err := os.Chtimes(filepath.Join(root, "package-lock.json"), st.ModTime(), st.ModTime()); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(root, "deployments"), 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.Symlink(repo.NodeModules(), filepath.Join(root, "node_modules")); err != nil {
-		tb.Fatal(err)
-	}
-	git := func(args ...string) {
-		cmd := exec.Command("git", append([]string{"-C", root}, args...)...)
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Test Operator", "GIT_AUTHOR_EMAIL=oncall@example.com",
-			"GIT_COMMITTER_NAME=Test Operator", "GIT_COMMITTER_EMAIL=oncall@example.com")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			tb.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(root, ".gitignore"), []byte("node_modules\n.state/\n.build/\n.wrangler/\n"), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	git("init", "-q")
-	git("config", "user.name", "Test Operator")
-	git("config", "user.email", "oncall@example.com")
-	git("add", "-A")
-	git("commit", "-q", "-m", "copy of the checkout for a test")
-	return workspace.Workspace{Root: root}
-}
-
-func copyTree(tb testing.TB, src, dst string) {
-	tb.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			switch d.Name() {
-			case "node_modules", ".wrangler", ".test-build", "testdata":
-				if p != src {
-					return filepath.SkipDir
-				}
-			}
-			return os.MkdirAll(target, 0o755)
-		}
-		if !d.Type().IsRegular() || strings.HasSuffix(d.Name(), "mage_output_file.go") {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	return testrepo.Copy(tb, repo, testrepo.Options{Code: code, Git: true})
 }
 
 // Sandbox is an in-process sandbox serving one workspace copy.
