@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -56,23 +56,11 @@ type World struct {
 
 // New builds a world in dir (normally t.TempDir()) from the repository at repo.
 func New(repo workspace.Workspace, dir string, o Options) (*World, error) {
-	root, err := filepath.Abs(dir)
+	// Tenants come next: the repository's or generated ones.
+	ws, err := testrepo.CopyTo(repo, dir, testrepo.Options{NoTenants: true})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("fleettest: %w", err)
 	}
-	for _, d := range []string{"apps/worker-api", "schemas"} {
-		if err := copyTree(filepath.Join(repo.Root, d), filepath.Join(root, d)); err != nil {
-			return nil, fmt.Errorf("fleettest: copy %s: %w", d, err)
-		}
-	}
-	// Linked, not copied: a copy of package-lock.json would be newer than the installed
-	// node_modules and make npmdeps run npm ci into the shared folder.
-	for _, f := range []string{"go.mod", "package.json", "package-lock.json", "node_modules"} {
-		if err := os.Symlink(filepath.Join(repo.Root, f), filepath.Join(root, f)); err != nil {
-			return nil, fmt.Errorf("fleettest: link %s: %w", f, err)
-		}
-	}
-	ws := workspace.Workspace{Root: root}
 	var tenants []Tenant
 	if o.Generate > 0 {
 		tenants, err = generate(repo, ws, o)
@@ -172,32 +160,6 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// copyTree copies regular files and folders, skipping node_modules and build output.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			switch d.Name() {
-			case "node_modules", ".wrangler", ".test-build", "dist":
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(target, 0o755)
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-}
-
 // tenantFile is the part of tenant.config.json the world needs.
 type tenantFile struct {
 	AccountID string `json:"account_id"`
@@ -205,7 +167,7 @@ type tenantFile struct {
 }
 
 func copyTenants(repo, ws workspace.Workspace) ([]Tenant, error) {
-	if err := copyTree(repo.TenantsDir(), ws.TenantsDir()); err != nil {
+	if err := testrepo.CopyTree(repo.TenantsDir(), ws.TenantsDir()); err != nil {
 		return nil, fmt.Errorf("fleettest: copy tenants: %w", err)
 	}
 	entries, err := os.ReadDir(ws.TenantsDir())
