@@ -1,0 +1,190 @@
+package deploy_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
+	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// TestDeploySignalThroughMage sends a real SIGINT (what a terminal's Ctrl-C does) and a real
+// SIGTERM (what CI runners send) to a compiled magefile running `deploy:tenant <t> staging`
+// while wrangler's upload hangs in the sandbox, and checks what issue 4 promises: a non-zero
+// exit, an `interrupted` record, the lock released and no wrangler, esbuild or workerd left.
+//
+// The magefile is compiled once in a copy of the checkout (its own magefiles/, so no race on
+// mage_output_file.go with the real checkout or other tests) and the binary is run directly:
+// it is the process that handles the signal; `go tool mage` only adds a compile step.
+func TestDeploySignalThroughMage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a magefile and runs wrangler")
+	}
+	repo := rollbacktest.Repo(t)
+	rollbacktest.NeedWrangler(t, repo)
+	ws := rollbacktest.Copy(t, repo, true)
+	sb := rollbacktest.StartSandbox(t, ws)
+
+	bin := filepath.Join(ws.Root, ".state", "bin", "mage-deploy")
+	compile := exec.Command("go", "tool", "mage", "-compile", bin)
+	compile.Dir = ws.Root
+	compile.Env = magefileEnv()
+	if out, err := compile.CombinedOutput(); err != nil {
+		t.Fatalf("go tool mage -compile: %v\n%s", err, out)
+	}
+
+	for _, c := range []struct {
+		sig    syscall.Signal
+		tenant string
+	}{
+		{syscall.SIGINT, "mrrainbowsmoke"},
+		{syscall.SIGTERM, "rainbowsmokeofficial"},
+	} {
+		t.Run(c.sig.String(), func(t *testing.T) {
+			interruptDeploy(t, ws, sb, bin, c.tenant, c.sig)
+		})
+	}
+}
+
+func interruptDeploy(t *testing.T, ws workspace.Workspace, sb *rollbacktest.Sandbox, bin, tenantName string, sig syscall.Signal) {
+	// One upload hangs for longer than the signal takes to land (20 s); Count 1 lets the test see (the
+	// fault's count dropping to 0) that the upload has reached the sandbox.
+	sb.Server.ClearFaults()
+	sb.Server.AddFault(sandbox.Fault{Method: "PUT", Path: "/accounts/*/workers/scripts/*", Count: 1, Latency: 20 * time.Second})
+	t.Cleanup(sb.Server.ClearFaults)
+
+	lockFile := lock.Path(filepath.Join(ws.StateDir(), "locks"), tenantName, "staging")
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "deploy:tenant", tenantName, "staging")
+	cmd.Dir = ws.Root
+	cmd.Env = magefileEnv()
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// Its own process group, like a foreground job in a terminal: the signal goes to the group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		// Only when an assertion below failed before the process ended.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	})
+
+	uploading := func() bool {
+		_, err := os.Stat(lockFile)
+		return err == nil && len(wranglerProcesses(ws.Root)) > 0 && faultTaken(sb.Server)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for !uploading() {
+		select {
+		case err := <-exited:
+			t.Fatalf("deploy ended (%v) before its upload reached the sandbox:\n%s", err, out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no upload within 3 minutes (lock held, wrangler running, upload hanging):\n%s", out.String())
+		}
+	}
+
+	signalled := time.Now()
+	if err := syscall.Kill(-cmd.Process.Pid, sig); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	select {
+	case err = <-exited:
+	case <-time.After(time.Minute):
+		t.Fatalf("still running a minute after %s:\n%s", sig, out.String())
+	}
+	took := time.Since(signalled)
+	t.Logf("%s: exited after %s (%v)", sig, took.Round(time.Millisecond), err)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("after %s: want a non-zero exit, got %v:\n%s", sig, err, out.String())
+	}
+	if strings.Contains(out.String(), "cleanup timeout exceeded") {
+		t.Fatalf("mage gave up waiting for the target's cleanup (it waits 5 s after Ctrl-C):\n%s", out.String())
+	}
+
+	entries, lerr := history.Open(sandboxctl.PathsFor(ws).Records).List(tenantName, "staging")
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	if len(entries) != 1 || entries[0].Record.Status != history.StatusInterrupted {
+		var got []string
+		for _, e := range entries {
+			got = append(got, filepath.Base(e.Path)+": "+string(e.Record.Status))
+		}
+		t.Fatalf("want one interrupted record, got %v:\n%s", got, out.String())
+	}
+	if _, err := os.Stat(lockFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("lock left behind after %s: %v", sig, err)
+	}
+	if ps := wranglerProcesses(ws.Root); len(ps) > 0 {
+		t.Fatalf("processes left running after %s: %v", sig, ps)
+	}
+}
+
+// faultTaken reports whether the one-shot upload fault has been used: the upload is hanging.
+func faultTaken(s *sandbox.Server) bool {
+	for _, f := range s.Faults() {
+		if f.Count > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// wranglerProcesses lists the wrangler, esbuild and workerd processes that belong to the copy
+// at root: their command line or working directory names it.
+func wranglerProcesses(root string) []string {
+	entries, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range entries {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		cmdline := strings.ReplaceAll(string(raw), "\x00", " ")
+		cwd, _ := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if !strings.Contains(cmdline, root) && !strings.HasPrefix(cwd, root) {
+			continue
+		}
+		for _, name := range []string{"wrangler", "esbuild", "workerd"} {
+			if strings.Contains(cmdline, name) {
+				out = append(out, e.Name()+": "+cmdline)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// magefileEnv is this process's environment without anything that would point wrangler or the
+// tool elsewhere than the copy's sandbox.
+func magefileEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "CLOUDFLARE_") || strings.HasPrefix(k, "CF_") || strings.HasPrefix(k, "WRANGLER_") || strings.HasPrefix(k, "MAGEFILE_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
