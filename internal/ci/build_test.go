@@ -6,62 +6,27 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
 )
 
-// copyWorkspace makes a throwaway workspace holding copies of the real tenants, with the
-// Worker linked in, so a test can break a tenant and build into its own .build/.
+// copyWorkspace makes a throwaway copy of the checkout, so a test can break a tenant and
+// build into its own .build/.
 func copyWorkspace(t *testing.T) (workspace.Workspace, wrangler.Runner) {
 	t.Helper()
-	real, err := workspace.Find(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	err = npmdeps.Ensure(context.Background(), log, real.Root)
-	if err == nil {
-		_, err = exec.LookPath("node")
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("wrangler is required in CI: %v", err)
-		}
-		t.Skipf("wrangler unavailable: %v", err)
-	}
+	real := testrepo.Repo(t)
+	testrepo.NeedWrangler(t, real)
 	names, err := tenant.List(real)
 	if err != nil || len(names) < 2 {
 		t.Fatalf("need the two real tenants: %v %v", names, err)
 	}
-	root := t.TempDir()
-	for _, n := range names {
-		for _, f := range []string{tenant.ConfigFile, tenant.WranglerFile} {
-			b, err := os.ReadFile(filepath.Join(real.TenantDir(n), f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			dst := filepath.Join(root, "tenants", n, f)
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(dst, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	for _, l := range []string{"apps", "node_modules"} {
-		if err := os.Symlink(filepath.Join(real.Root, l), filepath.Join(root, l)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return workspace.Workspace{Root: root}, wrangler.New(real, log)
+	return testrepo.Copy(t, real, testrepo.Options{}), wrangler.New(real, slog.New(slog.DiscardHandler))
 }
 
 func TestBuildTenantsEveryEnv(t *testing.T) {
