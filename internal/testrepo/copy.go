@@ -16,8 +16,9 @@ type Options struct {
 	// Code adds the Go sources (magefile.go, magefiles/, internal/, docs/), so that
 	// `go tool mage` runs in the copy.
 	Code bool
-	// Git makes the copy a git repository with one commit, so records carry a git sha and
-	// deploy tags can be made.
+	// Git makes the copy a git repository with one commit and an empty deployments/, so
+	// records carry a git sha and deploy tags can be made. Without it there is no
+	// deployments/ until something writes a record.
 	Git bool
 	// NoTenants leaves tenants/ empty, for callers that write their own.
 	NoTenants bool
@@ -44,8 +45,8 @@ func Copy(tb TB, repo workspace.Workspace, o Options) workspace.Workspace {
 }
 
 // CopyTo copies repo's tenants, Worker, schemas and package and module files into dir, with
-// an empty deployments/ and node_modules linked to the repository's (wrangler is never
-// installed twice). dir should be empty.
+// node_modules linked to the repository's (wrangler is never installed twice). dir should be
+// empty.
 func CopyTo(repo workspace.Workspace, dir string, o Options) (workspace.Workspace, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
@@ -74,15 +75,17 @@ func CopyTo(repo workspace.Workspace, dir string, o Options) (workspace.Workspac
 	if err := os.Chtimes(filepath.Join(root, "package-lock.json"), st.ModTime(), st.ModTime()); err != nil {
 		return workspace.Workspace{}, fmt.Errorf("testrepo: %w", err)
 	}
-	for _, d := range []string{"deployments", "tenants"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			return workspace.Workspace{}, fmt.Errorf("testrepo: %w", err)
-		}
+	if err := os.MkdirAll(filepath.Join(root, "tenants"), 0o755); err != nil {
+		return workspace.Workspace{}, fmt.Errorf("testrepo: %w", err)
 	}
 	if err := os.Symlink(repo.NodeModules(), filepath.Join(root, "node_modules")); err != nil {
 		return workspace.Workspace{}, fmt.Errorf("testrepo: link node_modules: %w", err)
 	}
 	if o.Git {
+		// A checkout has deployments/; tests without Git check that nothing creates it.
+		if err := os.MkdirAll(filepath.Join(root, "deployments"), 0o755); err != nil {
+			return workspace.Workspace{}, fmt.Errorf("testrepo: %w", err)
+		}
 		if err := commit(root); err != nil {
 			return workspace.Workspace{}, err
 		}

@@ -59,13 +59,13 @@ func TestCopyHoldsTheDataAndLinksTheInstall(t *testing.T) {
 	repo := fakeRepo(t)
 	ws := Copy(t, repo, Options{})
 	for _, p := range []string{"tenants/acme/tenant.config.json", "apps/worker-api/src/index.ts",
-		"schemas/tenant.config.schema.json", "package.json", "package-lock.json", "go.mod", "go.sum", "deployments"} {
+		"schemas/tenant.config.schema.json", "package.json", "package-lock.json", "go.mod", "go.sum"} {
 		if !exists(filepath.Join(ws.Root, p)) {
 			t.Errorf("%s was not copied", p)
 		}
 	}
 	for _, p := range []string{"tenants/acme/.wrangler", "apps/worker-api/.test-build", "apps/worker-api/node_modules",
-		"internal", "magefiles", ".git"} {
+		"internal", "magefiles", ".git", "deployments"} {
 		if exists(filepath.Join(ws.Root, p)) {
 			t.Errorf("%s was copied", p)
 		}
@@ -90,6 +90,9 @@ func TestCopyWithCodeAndGit(t *testing.T) {
 	ws := Copy(t, repo, Options{Code: true, Git: true, NoTenants: true})
 	if !exists(filepath.Join(ws.Root, "internal/a/a.go")) || !exists(filepath.Join(ws.Root, "magefiles/magefile.go")) {
 		t.Error("the Go sources were not copied")
+	}
+	if !exists(filepath.Join(ws.Root, "deployments")) {
+		t.Error("the checkout-like copy has no deployments/")
 	}
 	for _, p := range []string{"internal/a/testdata", "magefiles/mage_output_file.go", "tenants/acme"} {
 		if exists(filepath.Join(ws.Root, p)) {
