@@ -109,7 +109,7 @@ func Fingerprint(b wrangler.Bundle, r tenant.ResolvedEnv) (string, error) {
 type Annotation struct {
 	// Fingerprint is the deploy's fingerprint (bundle and resolved config).
 	Fingerprint string
-	// Inputs is the hash of the files the bundle was built from (see inputsHash): a later run
+	// Inputs is the hash of the files the bundle was built from (see buildcache.InputsHash): a later run
 	// over the same files knows, without building, that it would build the same thing.
 	Inputs string
 	// Bundle is the sha256 of the entry module, so that the live code can be checked against

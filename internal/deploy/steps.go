@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/buildcache"
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
 	"github.com/rainbowsmoke/crispy-enigma/internal/health"
@@ -184,13 +183,13 @@ func (buildStep) Run(ctx context.Context, st *State) error {
 		return fmt.Errorf("run folder: %w", err)
 	}
 	out := st.bundleDir()
-	inputs, herr := st.inputsHash()
+	inputs, herr := buildcache.InputsHash(st.Opts.Workspace, st.Tenant.Dir, st.Resolved.WranglerEnv)
 	if herr != nil {
 		st.Opts.Log.Warn("could not hash the build inputs; building without the cache", "tenant", st.Opts.Tenant, "env", st.Opts.Env, "err", herr)
 	}
 	st.Inputs = inputs
 	if herr == nil && !st.Opts.Force {
-		if b, ok := cachedBundle(out, inputs); ok && b.WorkerName == st.Resolved.WorkerName {
+		if b, ok := buildcache.Lookup(out, inputs); ok && b.WorkerName == st.Resolved.WorkerName {
 			st.Opts.Log.Debug("reusing the bundle built from the same inputs", "dir", out)
 			st.Bundle, st.Record.BundleSHA256 = b, b.SHA256
 			return nil
@@ -199,14 +198,13 @@ func (buildStep) Run(ctx context.Context, st *State) error {
 	if !st.Opts.DryRun {
 		return errDeferred
 	}
-	// A stale stamp must not survive a build that fails half-way.
-	_ = os.Remove(filepath.Join(out, cacheFile))
+	buildcache.Invalidate(out)
 	b, err := st.Opts.Runner.Build(ctx, st.invocation(), out)
 	if err != nil {
 		return err
 	}
 	if herr == nil {
-		stampBundle(b, inputs)
+		buildcache.Stamp(b, inputs)
 	}
 	if b.WorkerName != st.Resolved.WorkerName {
 		return fmt.Errorf("wrangler built Worker %q but the tenant's config resolves to %q; check name in %s", b.WorkerName, st.Resolved.WorkerName, st.Tenant.WranglerPath())
@@ -218,7 +216,7 @@ func (buildStep) Run(ctx context.Context, st *State) error {
 
 // bundleDir is where the tenant/env's bundle is built and cached: .build/<tenant>/<env>.
 func (st *State) bundleDir() string {
-	return filepath.Join(st.Opts.Workspace.BuildDir(), st.Opts.Tenant, string(st.Env))
+	return buildcache.Dir(st.Opts.Workspace, st.Opts.Tenant, string(st.Env))
 }
 
 type fingerprintStep struct{}
@@ -323,7 +321,7 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 // annotation its values and the next run its cache.
 func (st *State) buildAndDeploy(ctx context.Context) error {
 	out := st.bundleDir()
-	_ = os.Remove(filepath.Join(out, cacheFile))
+	buildcache.Invalidate(out)
 	res, b, err := st.Opts.Runner.DeployKeep(ctx, st.invocation(), out)
 	if res.VersionID != "" {
 		st.Deployed = res
@@ -335,7 +333,7 @@ func (st *State) buildAndDeploy(ctx context.Context) error {
 			err = ferr
 		}
 		if st.Inputs != "" && b.WorkerName == st.Resolved.WorkerName {
-			stampBundle(b, st.Inputs)
+			buildcache.Stamp(b, st.Inputs)
 		}
 	}
 	if errors.Is(err, wrangler.ErrBundleNotKept) && res.VersionID != "" {
