@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/buildcache"
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
@@ -97,14 +98,7 @@ func (s *Sources) Prepare(ctx context.Context, name, envName string) (Input, err
 		d.RecordedVersion = last.Record.VersionID
 	}
 
-	select {
-	case s.builds <- struct{}{}:
-	case <-ctx.Done():
-		return Input{}, ctx.Err()
-	}
-	b, err := s.Runner.Build(ctx, wrangler.Invocation{ConfigPath: t.WranglerPath(), Env: r.WranglerEnv, AccountID: r.AccountID},
-		filepath.Join(s.Workspace.StateDir(), "drift", name, string(env)))
-	<-s.builds
+	b, err := s.bundle(ctx, t, r, env)
 	if err != nil {
 		return Input{}, fmt.Errorf("build: %w", err)
 	}
@@ -116,6 +110,43 @@ func (s *Sources) Prepare(ctx context.Context, name, envName string) (Input, err
 		return Input{}, fmt.Errorf("build: %w", err)
 	}
 	return Input{Worker: r.WorkerName, Desired: d, Reader: api}, nil
+}
+
+// bundle returns the dry-run bundle of t/env. A bundle built from the same inputs is reused,
+// deploy's (.build/<tenant>/<env>) or drift's own from an earlier run; otherwise wrangler
+// builds into drift's own folder and the result is stamped for the next run. Drift never
+// builds into .build: deploys write there under their tenant/env lock, which drift does not
+// take, and two builds writing one folder at once could mix their files. Reading it is safe:
+// Lookup trusts a bundle only when its stamp and the sha256 of its main module agree.
+func (s *Sources) bundle(ctx context.Context, t *tenant.Tenant, r tenant.ResolvedEnv, env tenant.Env) (wrangler.Bundle, error) {
+	own := filepath.Join(s.Workspace.StateDir(), "drift", t.Name, string(env))
+	inputs, herr := buildcache.InputsHash(s.Workspace, t.Dir, r.WranglerEnv)
+	if herr != nil {
+		s.Log.Warn("could not hash the build inputs; building without the cache", "tenant", t.Name, "env", env, "err", herr)
+	} else {
+		for _, dir := range []string{buildcache.Dir(s.Workspace, t.Name, string(env)), own} {
+			if b, ok := buildcache.Lookup(dir, inputs); ok && b.WorkerName == r.WorkerName {
+				s.Log.Debug("reusing the bundle built from the same inputs", "tenant", t.Name, "env", env, "dir", dir)
+				return b, nil
+			}
+		}
+	}
+
+	select {
+	case s.builds <- struct{}{}:
+	case <-ctx.Done():
+		return wrangler.Bundle{}, ctx.Err()
+	}
+	defer func() { <-s.builds }()
+	buildcache.Invalidate(own)
+	b, err := s.Runner.Build(ctx, wrangler.Invocation{ConfigPath: t.WranglerPath(), Env: r.WranglerEnv, AccountID: r.AccountID}, own)
+	if err != nil {
+		return wrangler.Bundle{}, err
+	}
+	if herr == nil {
+		buildcache.Stamp(b, inputs)
+	}
+	return b, nil
 }
 
 // token is the sandbox's token for the account when running against the sandbox, else the
