@@ -18,8 +18,8 @@ import (
 )
 
 // Sources builds each tenant's Input from the workspace: the tenant's files, a dry-run
-// bundle built by wrangler, the records in deployments/, and a cfapi client with the
-// tenant's own token.
+// bundle (cached by the hash of its inputs, so an unchanged tree costs no wrangler run), the
+// records in deployments/, and a cfapi client with the tenant's own token.
 type Sources struct {
 	Workspace workspace.Workspace
 	// Runner builds bundles; the zero value means wrangler.New(Workspace, Log).
