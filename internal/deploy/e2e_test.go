@@ -22,8 +22,8 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
-	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/validate"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -49,70 +49,11 @@ type world struct {
 	knownHealthy map[string]bool
 }
 
-func repoRoot(t testing.TB) workspace.Workspace {
-	t.Helper()
-	ws, err := workspace.Cwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ws
-}
-
-// needWrangler installs node packages if needed; without wrangler the test is skipped on a
-// laptop and fails in CI.
-func needWrangler(t testing.TB, repo workspace.Workspace) {
-	t.Helper()
-	err := npmdeps.Ensure(context.Background(), slog.New(slog.DiscardHandler), repo.Root)
-	if err == nil {
-		if _, err = os.Stat(repo.NodeBin("wrangler")); err == nil {
-			_, err = exec.LookPath("node")
-		}
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("wrangler is not available: %v", err)
-		}
-		t.Skipf("wrangler is not available: %v", err)
-	}
-}
-
-func copyTree(t testing.TB, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			if d.Name() == "node_modules" || d.Name() == ".wrangler" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	repo := repoRoot(t)
-	needWrangler(t, repo)
-	root := t.TempDir()
-	for _, d := range []string{"tenants", "apps/worker-api", "schemas"} {
-		copyTree(t, filepath.Join(repo.Root, d), filepath.Join(root, d))
-	}
-	if err := os.Symlink(repo.NodeModules(), filepath.Join(root, "node_modules")); err != nil {
-		t.Fatal(err)
-	}
-	w := &world{ws: workspace.Workspace{Root: root}, reqLog: &bytes.Buffer{}, logMu: &sync.Mutex{}, env: map[string]string{}, knownHealthy: map[string]bool{}}
+	repo := testrepo.Repo(t)
+	testrepo.NeedWrangler(t, repo)
+	w := &world{ws: testrepo.Copy(t, repo, testrepo.Options{}), reqLog: &bytes.Buffer{}, logMu: &sync.Mutex{}, env: map[string]string{}, knownHealthy: map[string]bool{}}
 	var accts []sandbox.Account
 	for _, tn := range tenants {
 		accts = append(accts, sandbox.Account{ID: tn.account, Name: tn.name, Subdomain: tn.subdomain, Token: tn.token})
