@@ -3,12 +3,9 @@ package devserver
 import (
 	"context"
 	"encoding/json"
-	"io/fs"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,7 +13,7 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
-	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -24,51 +21,9 @@ import (
 // node_modules, so the test writes no record into the repository.
 func tempWorkspace(t *testing.T) workspace.Workspace {
 	t.Helper()
-	repo, err := workspace.Cwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = npmdeps.Ensure(context.Background(), slog.New(slog.DiscardHandler), repo.Root)
-	if err == nil {
-		if _, err = os.Stat(repo.NodeBin("wrangler")); err == nil {
-			_, err = exec.LookPath("node")
-		}
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("wrangler is not available: %v", err)
-		}
-		t.Skipf("wrangler is not available: %v", err)
-	}
-	root := t.TempDir()
-	for _, d := range []string{"tenants", "apps/worker-api"} {
-		src := filepath.Join(repo.Root, d)
-		err := filepath.WalkDir(src, func(p string, de fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(src, p)
-			dst := filepath.Join(root, d, rel)
-			if de.IsDir() {
-				if de.Name() == "node_modules" || de.Name() == ".wrangler" || de.Name() == ".test-build" {
-					return filepath.SkipDir
-				}
-				return os.MkdirAll(dst, 0o755)
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(dst, b, 0o644)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink(repo.NodeModules(), filepath.Join(root, "node_modules")); err != nil {
-		t.Fatal(err)
-	}
-	return workspace.Workspace{Root: root}
+	repo := testrepo.Repo(t)
+	testrepo.NeedWrangler(t, repo)
+	return testrepo.Copy(t, repo, testrepo.Options{})
 }
 
 func freePort(t *testing.T) int {
