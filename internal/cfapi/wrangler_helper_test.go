@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/http/httptest"
@@ -17,47 +16,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
-	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 )
-
-var (
-	wranglerOnce sync.Once
-	wranglerPath string
-	wranglerErr  error
-)
-
-// wranglerBin is the pinned wrangler, installed with npm ci when missing. Without it the
-// test fails when CI=true and is skipped on a laptop without node.
-func wranglerBin(t testing.TB) string {
-	t.Helper()
-	wranglerOnce.Do(func() {
-		ws, err := workspace.Cwd()
-		if err != nil {
-			wranglerErr = err
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if wranglerErr = npmdeps.Ensure(ctx, slog.New(slog.DiscardHandler), ws.Root); wranglerErr != nil {
-			return
-		}
-		wranglerPath = ws.NodeBin("wrangler")
-		_, wranglerErr = os.Stat(wranglerPath)
-	})
-	if wranglerErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("wrangler is required in CI: %v", wranglerErr)
-		}
-		t.Skipf("wrangler unavailable: %v", wranglerErr)
-	}
-	return wranglerPath
-}
 
 // fixture copies testdata/worker into a scratch folder with accountID filled in.
 func fixture(t testing.TB, accountID string) string {
@@ -86,36 +50,13 @@ var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 // update check seeded, its own HOME and TMPDIR. It fails the test unless wrangler exits 0.
 func wrangler(t testing.TB, base, token, dir, stdin string, args ...string) string {
 	t.Helper()
-	bin := wranglerBin(t)
-	run := t.TempDir()
-	home, tmp := filepath.Join(run, "home"), filepath.Join(run, "tmp")
-	for _, d := range []string{home, filepath.Join(tmp, "update-check")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	seed := []byte(`{"latest":"4.63.0","lastUpdate":9999999999999}`)
-	if err := os.WriteFile(filepath.Join(tmp, "update-check", "wrangler-latest.json"), seed, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	bin := testrepo.Wrangler(t)
+	run := testrepo.NewWranglerRun(t, base, token)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append(args, "--config", filepath.Join(dir, "wrangler.jsonc"))...)
 	cmd.Dir = dir
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
-		"TMPDIR=" + tmp,
-		"WRANGLER_OUTPUT_FILE_PATH=" + filepath.Join(run, "out.ndjson"),
-		"WRANGLER_SEND_METRICS=false",
-		"WRANGLER_HIDE_BANNER=true",
-		"WRANGLER_SEND_ERROR_REPORTS=false",
-		"WRANGLER_LOG_PATH=" + filepath.Join(run, "logs"),
-	}
-	if base != "" {
-		cmd.Env = append(cmd.Env, "CLOUDFLARE_API_BASE_URL="+base, "CLOUDFLARE_API_TOKEN="+token)
-	}
+	cmd.Env = run.Env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Stdin = strings.NewReader(stdin)

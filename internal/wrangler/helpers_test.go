@@ -1,19 +1,16 @@
 package wrangler
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
-	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 )
 
 // realRunner returns a Runner for the pinned wrangler, installing node packages if needed.
@@ -21,25 +18,9 @@ import (
 // without having run it.
 func realRunner(t testing.TB) Runner {
 	t.Helper()
-	ws, err := findWorkspace()
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	err = npmdeps.Ensure(context.Background(), log, ws.Root)
-	if err == nil {
-		_, err = os.Stat(ws.NodeBin("wrangler"))
-	}
-	if err == nil {
-		_, err = exec.LookPath("node")
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("wrangler is required in CI: %v", err)
-		}
-		t.Skipf("wrangler unavailable: %v", err)
-	}
-	return New(ws, log)
+	ws := testrepo.Repo(t)
+	testrepo.NeedWrangler(t, ws)
+	return New(ws, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }
 
 // fakeWrangler writes a shell script that stands in for wrangler, for tests about how runs
@@ -72,5 +53,3 @@ func errorsAsCommand(err error) (*CommandError, bool) {
 	ok := errors.As(err, &ce)
 	return ce, ok
 }
-
-func findWorkspace() (workspace.Workspace, error) { return workspace.Find(".") }
