@@ -3,6 +3,8 @@ package drift_test
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -57,4 +59,35 @@ func TestDriftReusesItsBuildWhileTheTreeIsUnchanged(t *testing.T) {
 	if got := runs.n.Load() - tenants; got != tenants {
 		t.Fatalf("drift after a code change: %d wrangler runs, want one build per tenant (%d)", got, tenants)
 	}
+}
+
+// BenchmarkPrepare is one tenant's Prepare (tenant files, inputs hash, bundle, API client) with
+// the bundle cached from an earlier run, beside the same with the cache emptied first, which
+// pays a wrangler dry-run build: the saving a drift of an unchanged tree gets per tenant.
+func BenchmarkPrepare(b *testing.B) {
+	w := fleettest.NewT(b, fleettest.Options{})
+	sources := w.DriftSources(nil)
+	ctx := context.Background()
+	if _, err := sources.Prepare(ctx, tn, "staging"); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("cached", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := sources.Prepare(ctx, tn, "staging"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("built", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			if err := os.RemoveAll(filepath.Join(w.WS.StateDir(), "drift", tn)); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if _, err := sources.Prepare(ctx, tn, "staging"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
