@@ -89,10 +89,16 @@ func interruptDeploy(t *testing.T, ws workspace.Workspace, sb *rollbacktest.Sand
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	done := make(chan struct{})
+	go func() { err := cmd.Wait(); close(done); exited <- err }()
 	t.Cleanup(func() {
-		// Only when an assertion below failed before the process ended.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		// Only when the test gave up before the process ended (its group id is not reused
+		// while it runs).
+		select {
+		case <-done:
+		default:
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
 	})
 
 	uploading := func() bool {
