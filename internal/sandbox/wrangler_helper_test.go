@@ -17,8 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
-	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 )
 
 // Test accounts: two, so that a token used on the other account can be refused.
@@ -59,44 +58,6 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
-}
-
-var (
-	wranglerOnce sync.Once
-	wranglerPath string
-	wranglerErr  error
-)
-
-// wranglerBin returns the pinned wrangler, installing node packages when needed. Without it
-// the test fails in CI and is skipped elsewhere.
-func wranglerBin(t *testing.T) string {
-	t.Helper()
-	wranglerOnce.Do(func() {
-		ws, err := workspace.Find(".")
-		if err != nil {
-			wranglerErr = err
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if err := npmdeps.Ensure(ctx, slog.New(slog.DiscardHandler), ws.Root); err != nil {
-			wranglerErr = err
-			return
-		}
-		p := ws.NodeBin("wrangler")
-		if _, err := os.Stat(p); err != nil {
-			wranglerErr = err
-			return
-		}
-		wranglerPath = p
-	})
-	if wranglerErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("wrangler is required in CI: %v", wranglerErr)
-		}
-		t.Skipf("wrangler unavailable: %v", wranglerErr)
-	}
-	return wranglerPath
 }
 
 // project is a copy of testdata/worker with the account filled in.
@@ -176,37 +137,14 @@ var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 // HOME and TMPDIR, a fresh ND-JSON output file.
 func runWrangler(t *testing.T, base, token string, p project, stdin string, args ...string) wranglerResult {
 	t.Helper()
-	bin := wranglerBin(t)
-	run := t.TempDir()
-	home, tmp := filepath.Join(run, "home"), filepath.Join(run, "tmp")
-	if err := os.MkdirAll(filepath.Join(tmp, "update-check"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(home, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	seed := []byte(`{"latest":"4.63.0","lastUpdate":9999999999999}`)
-	if err := os.WriteFile(filepath.Join(tmp, "update-check", "wrangler-latest.json"), seed, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(run, "output.ndjson")
+	bin := testrepo.Wrangler(t)
+	run := testrepo.NewWranglerRun(t, strings.TrimSuffix(base, "/")+"/client/v4", token)
+	out := run.Output
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append(args, "--config", p.config)...)
 	cmd.Dir = p.dir
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
-		"TMPDIR=" + tmp,
-		"CLOUDFLARE_API_BASE_URL=" + strings.TrimSuffix(base, "/") + "/client/v4",
-		"CLOUDFLARE_API_TOKEN=" + token,
-		"WRANGLER_OUTPUT_FILE_PATH=" + out,
-		"WRANGLER_SEND_METRICS=false",
-		"WRANGLER_HIDE_BANNER=true",
-		"WRANGLER_SEND_ERROR_REPORTS=false",
-		"WRANGLER_LOG_PATH=" + filepath.Join(run, "logs"),
-	}
+	cmd.Env = run.Env
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	cmd.Stdin = strings.NewReader(stdin)
