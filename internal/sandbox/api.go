@@ -226,6 +226,9 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
+// maxDelayedBody bounds what a delayed request may carry; uploads of our Workers are far smaller.
+const maxDelayedBody = 64 << 20
+
 // serveAPI applies latency, faults and the rate limit, then routes the request.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -249,6 +252,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 
 	delay, f := s.takeFault(r.Method, rest)
 	if delay > 0 {
+		// Read the body first: Go's server notices a client that gave up only once the
+		// body is consumed, and a delayed request must end when its client does (a
+		// cancelled wrangler), not hold the server for the whole delay.
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxDelayedBody+1))
+		if err != nil || len(body) > maxDelayedBody {
+			writeError(rec, errf(http.StatusRequestEntityTooLarge, codeBadRequest, "request body unreadable or over %d bytes", maxDelayedBody))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
