@@ -294,27 +294,11 @@ func (s *Server) patchScriptSettings(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var body struct {
-		Logpush       *bool     `json:"logpush"`
-		Observability rawField  `json:"observability"`
-		TailConsumers rawField  `json:"tail_consumers"`
-		Tags          *[]string `json:"tags"`
-	}
+	var body scriptLevelPatch
 	if err := c.decode(&body); err != nil {
 		return nil, err
 	}
-	if body.Logpush != nil {
-		sc.ScriptSettings.Logpush = *body.Logpush
-	}
-	if body.Observability.set {
-		sc.ScriptSettings.Observability = body.Observability.raw
-	}
-	if body.TailConsumers.set {
-		sc.ScriptSettings.TailConsumers = body.TailConsumers.raw
-	}
-	if body.Tags != nil {
-		sc.Tags = slices.Clone(*body.Tags)
-	}
+	body.apply(sc)
 	return scriptSettingsJSON(sc), nil
 }
 

@@ -20,10 +20,31 @@ type settingsPatch struct {
 	UsageModel         *string           `json:"usage_model"`
 	Limits             json.RawMessage   `json:"limits"`
 	Placement          json.RawMessage   `json:"placement"`
-	Logpush            *bool             `json:"logpush"`
-	Observability      rawField          `json:"observability"`
-	TailConsumers      rawField          `json:"tail_consumers"`
-	Tags               *[]string         `json:"tags"`
+	scriptLevelPatch
+}
+
+// scriptLevelPatch is what both PATCH /settings and PATCH /script-settings may change without
+// a new version. Absent fields stay as they are.
+type scriptLevelPatch struct {
+	Logpush       *bool     `json:"logpush"`
+	Observability rawField  `json:"observability"`
+	TailConsumers rawField  `json:"tail_consumers"`
+	Tags          *[]string `json:"tags"`
+}
+
+func (p scriptLevelPatch) apply(sc *scriptState) {
+	if p.Logpush != nil {
+		sc.ScriptSettings.Logpush = *p.Logpush
+	}
+	if p.Observability.set {
+		sc.ScriptSettings.Observability = p.Observability.raw
+	}
+	if p.TailConsumers.set {
+		sc.ScriptSettings.TailConsumers = p.TailConsumers.raw
+	}
+	if p.Tags != nil {
+		sc.Tags = slices.Clone(*p.Tags)
+	}
 }
 
 // patchSettings changes settings the way Cloudflare does: versioned settings (bindings,
@@ -88,18 +109,7 @@ func (s *Server) patchSettings(c *call) (any, error) {
 		}
 		s.deployLocked(sc, sourceOf(c.r), []DeploymentVersion{{VersionID: v.ID, Percentage: 100}}, nil)
 	}
-	if p.Logpush != nil {
-		sc.ScriptSettings.Logpush = *p.Logpush
-	}
-	if p.Observability.set {
-		sc.ScriptSettings.Observability = p.Observability.raw
-	}
-	if p.TailConsumers.set {
-		sc.ScriptSettings.TailConsumers = p.TailConsumers.raw
-	}
-	if p.Tags != nil {
-		sc.Tags = slices.Clone(*p.Tags)
-	}
+	p.apply(sc)
 	return s.getSettings(c)
 }
 
