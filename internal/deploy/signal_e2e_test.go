@@ -16,6 +16,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -39,7 +40,7 @@ func TestDeploySignalThroughMage(t *testing.T) {
 	bin := filepath.Join(ws.Root, ".state", "bin", "mage-deploy")
 	compile := exec.Command("go", "tool", "mage", "-compile", bin)
 	compile.Dir = ws.Root
-	compile.Env = magefileEnv()
+	compile.Env = testrepo.MageEnv()
 	if out, err := compile.CombinedOutput(); err != nil {
 		t.Fatalf("go tool mage -compile: %v\n%s", err, out)
 	}
@@ -81,7 +82,7 @@ func interruptDeploy(t *testing.T, ws workspace.Workspace, sb *rollbacktest.Sand
 	var out bytes.Buffer
 	cmd := exec.Command(mage[0], append(mage[1:], "deploy:tenant", tenantName, "staging")...)
 	cmd.Dir = ws.Root
-	cmd.Env = magefileEnv()
+	cmd.Env = testrepo.MageEnv()
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// Its own process group, like a foreground job in a terminal: the signal goes to the group.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -192,18 +193,4 @@ func wranglerProcesses(root string) []string {
 		}
 	}
 	return out
-}
-
-// magefileEnv is this process's environment without anything that would point wrangler or the
-// tool elsewhere than the copy's sandbox.
-func magefileEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "CLOUDFLARE_") || strings.HasPrefix(k, "CF_") || strings.HasPrefix(k, "WRANGLER_") || strings.HasPrefix(k, "MAGEFILE_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/runbook"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -68,7 +69,7 @@ func TestRollbackRunbookAgainstSandbox(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
 	cmd.Dir = ws.Root
-	cmd.Env = cleanEnv()
+	cmd.Env = testrepo.MageEnv()
 	start := time.Now()
 	outb, err := cmd.CombinedOutput()
 	out := string(outb)
@@ -128,18 +129,4 @@ func tagOf(t *testing.T, ws workspace.Workspace, out deploy.Outcome) string {
 		t.Fatal(err)
 	}
 	return name
-}
-
-// cleanEnv is this process's environment without anything that would point the runbook's
-// commands at another API or account.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "CLOUDFLARE_") || strings.HasPrefix(k, "CF_") || strings.HasPrefix(k, "WRANGLER_") || strings.HasPrefix(k, "MAGEFILE_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }

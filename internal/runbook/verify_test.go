@@ -11,6 +11,7 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -19,7 +20,7 @@ func mage(t *testing.T, ws workspace.Workspace, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command("go", append([]string{"tool", "mage"}, args...)...)
 	cmd.Dir = ws.Root
-	cmd.Env = cleanEnv()
+	cmd.Env = testrepo.MageEnv()
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	switch {

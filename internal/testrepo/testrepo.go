@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strings"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
@@ -64,4 +65,19 @@ func Wrangler(tb TB) string {
 	repo := Repo(tb)
 	NeedWrangler(tb, repo)
 	return repo.NodeBin("wrangler")
+}
+
+// MageEnv is this process's environment without anything that could point a `go tool mage`
+// started by a test elsewhere than the copy's own sandbox: no Cloudflare or wrangler variable,
+// no mage setting of the outer run.
+func MageEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "CLOUDFLARE_") || strings.HasPrefix(k, "CF_") || strings.HasPrefix(k, "WRANGLER_") || strings.HasPrefix(k, "MAGEFILE_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
 }
