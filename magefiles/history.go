@@ -38,7 +38,7 @@ func (History) Verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return history.CheckAll(os.Stdout, ws.DeploymentsDir())
+	return history.CheckAll(ctx, os.Stdout, ws.Root, ws.DeploymentsDir())
 }
 
 // Aliases makes `mage history <tenant> <env>` the listing, next to `mage history:verify`

@@ -1,11 +1,14 @@
 package history
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 )
@@ -46,9 +49,11 @@ func Show(w io.Writer, dir, tenant, env string, asJSON bool) error {
 	return t.Text(w, report.Colour(w))
 }
 
-// CheckAll verifies every record in dir, writes one line per problem (or one line saying all is
-// well) to w, and returns an error when any record fails. It is the body of `mage history:verify`.
-func CheckAll(w io.Writer, dir string) error {
+// CheckAll verifies every record in dir (format, hash chain, and, when dir is in the git
+// checkout at root, against the last commit), writes one line per problem (or one line saying
+// all is well) to w, and returns an error when any record fails. It is the body of
+// `mage history:verify`.
+func CheckAll(ctx context.Context, w io.Writer, root, dir string) error {
 	probs, err := Verify(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		_, err := fmt.Fprintf(w, "no records to verify: %s does not exist\n", dir)
@@ -57,6 +62,8 @@ func CheckAll(w io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
+	probs = append(probs, Committed(ctx, root, dir)...)
+	slices.SortStableFunc(probs, func(a, b Problem) int { return strings.Compare(a.File, b.File) })
 	if len(probs) == 0 {
 		_, err := fmt.Fprintf(w, "history: every record in %s is well-formed and the hash chains are intact\n", dir)
 		return err
