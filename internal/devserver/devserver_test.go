@@ -26,20 +26,10 @@ func tempWorkspace(t *testing.T) workspace.Workspace {
 	return testrepo.Copy(t, repo, testrepo.Options{})
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func TestStartServesTheRealWorker(t *testing.T) {
 	ws := tempWorkspace(t)
 	ctx := context.Background()
-	port := freePort(t)
+	port := testrepo.FreePort(t)
 	srv, rec, err := Start(ctx, Options{Workspace: ws, Tenant: "mrrainbowsmoke", Port: port, Deadline: 90 * time.Second})
 	t.Cleanup(func() { _, _ = Stop(context.Background(), ws, "all") })
 	if err != nil {

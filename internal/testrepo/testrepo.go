@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -80,4 +81,16 @@ func MageEnv() []string {
 		env = append(env, kv)
 	}
 	return env
+}
+
+// FreePort is a loopback TCP port that was free a moment ago, for a server a test starts
+// (wrangler dev) that must not collide with a developer's running one.
+func FreePort(tb TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("finding a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -3,23 +3,15 @@ package wrangler
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
-)
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+)
 
 // The real `wrangler dev` serves the fixture Worker offline, and StopGroup takes it and its
 // workerd down.
@@ -28,7 +20,7 @@ func TestDevServesTheFixture(t *testing.T) {
 		t.Skip("starts workerd")
 	}
 	r := realRunner(t)
-	port := freePort(t)
+	port := testrepo.FreePort(t)
 	state := t.TempDir()
 	logPath := filepath.Join(state, "dev.log")
 	inv := fixtureInvocation(t, "")
