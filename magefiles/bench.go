@@ -10,11 +10,13 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 )
 
-// Bench measures deploy:all (20 generated tenants, 150 ms API latency, -parallel=4 vs sequential) and drift all (100 tenants, 100 ms, concurrent vs sequential) against an in-process sandbox and prints `name: value` lines.
+// Bench measures deploy:all, drift all, fleet:status and report:html against an in-process sandbox and prints `name: value` lines.
 //
 // Ratios are measured side by side in one run, with the raw medians beside them. It takes
 // minutes (the deploy figure runs wrangler 60 times) and is not part of `mage ci`.
-// -only=deploy or -only=drift runs one of them; -rounds=N repeats each variant N times.
+// deploy:all: 20 generated tenants, 150 ms API latency, -parallel=4 vs sequential; drift all and
+// fleet:status: 100 tenants, 100 ms, concurrent vs sequential.
+// -only=deploy, -only=drift or -only=status runs one of them; -rounds=N repeats each variant N times.
 func Bench(ctx context.Context, only *string, rounds *int) error {
 	ws, log, err := setup()
 	if err != nil {

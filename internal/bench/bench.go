@@ -28,7 +28,7 @@ type Options struct {
 	DriftLatency   time.Duration // default 100 ms per API request
 	DriftParallel  int           // default drift.DefaultParallel
 	DriftRounds    int           // default 3
-	// Only runs just "deploy" or "drift"; "" runs both.
+	// Only runs just "deploy", "drift", "status" or "report"; "" runs all.
 	Only string
 	// Dir holds the generated workspaces; "" uses a temporary folder.
 	Dir string
@@ -72,6 +72,13 @@ func Run(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, er
 		f, err := DriftAll(ctx, repo, o)
 		if err != nil {
 			return figs, fmt.Errorf("bench drift: %w", err)
+		}
+		figs = append(figs, f...)
+	}
+	if o.Only == "" || o.Only == "status" {
+		f, err := FleetStatus(ctx, repo, o)
+		if err != nil {
+			return figs, fmt.Errorf("bench fleet:status: %w", err)
 		}
 		figs = append(figs, f...)
 	}
