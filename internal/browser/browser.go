@@ -22,7 +22,7 @@ var ErrMissing = errors.New("chromium is not installed (apt-get install -y chrom
 
 // Chromium runs one headless Chromium per call.
 type Chromium struct {
-	// Path of the binary; "" means DefaultPath.
+	// Path of the binary; "" means $CHROMIUM_BIN, else DefaultPath.
 	Path string
 	// Timeout bounds one run; zero means 60 s.
 	Timeout time.Duration
@@ -31,6 +31,9 @@ type Chromium struct {
 func (c Chromium) path() string {
 	if c.Path != "" {
 		return c.Path
+	}
+	if p := os.Getenv("CHROMIUM_BIN"); p != "" {
+		return p
 	}
 	return DefaultPath
 }
