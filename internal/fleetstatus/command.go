@@ -165,6 +165,9 @@ func WriteText(w io.Writer, root string, rows []Row, colour bool) error {
 		by, when := "-", "-"
 		if r.Deployed != nil {
 			by, when = r.Deployed.Actor, r.Deployed.At.UTC().Format("2006-01-02 15:04")
+			if r.DeployedNote != "" {
+				by += " (" + r.DeployedNote + ")"
+			}
 		} else if len(r.Versions) > 0 {
 			by = "(no record)"
 		}

@@ -66,6 +66,9 @@ type Row struct {
 	// Deployed is the newest succeeded record that put the serving version live; nil when no
 	// record did (deployed outside the tool, or before records were kept).
 	Deployed *Attempt `json:"deployed"`
+	// DeployedNote qualifies Deployed: "then a secret change" when the serving version is one
+	// Cloudflare made from the recorded one by a secret put (triggered_by "secret").
+	DeployedNote string `json:"deployed_note,omitempty"`
 	// LastFailure is the newest failed, rolled_back or interrupted attempt; nil when none.
 	LastFailure *Attempt `json:"last_failure"`
 	// Records is how many records the tenant/env has.
@@ -176,6 +179,16 @@ func One(ctx context.Context, tenant, env string, o Options) Row {
 		}
 		row.Records = len(entries)
 		row.Deployed, row.LastFailure = fromRecords(entries, rep.LiveVersion)
+		if row.Deployed == nil && rep.Status == drift.InSync && cap != nil && cap.dep != nil && cap.dep.TriggeredBy == "secret" {
+			// A secret put makes and deploys a new version of the recorded one: the records
+			// still say who deployed the code that serves.
+			for _, e := range entries {
+				if e.Record.Status == history.StatusSucceeded && e.Record.VersionID != "" {
+					row.Deployed, row.DeployedNote = attempt(e), "then a secret change"
+					break
+				}
+			}
+		}
 	}
 
 	if rep.Status != drift.Error && rep.Status != drift.Missing && o.Probe != nil {

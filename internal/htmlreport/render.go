@@ -113,7 +113,7 @@ func build(d Data) view {
 	}
 	v.Source = "state read from the records only (offline)"
 	if d.Live {
-		v.Source = "state read from Cloudflare at generation time"
+		v.Source = "state read live from the API at generation time"
 	}
 	byKey := map[string]fleetstatus.Row{}
 	counts := map[fleetstatus.State]int{}
