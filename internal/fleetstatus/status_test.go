@@ -25,7 +25,7 @@ func TestCollectShowsEachTenantsState(t *testing.T) {
 	repo := testrepo.Repo(t)
 	fleettest.MustHaveWrangler(t, repo)
 	ctx := context.Background()
-	w, err := fleettest.New(repo, t.TempDir(), fleettest.Options{Generate: 4})
+	w, err := fleettest.New(repo, t.TempDir(), fleettest.Options{Generate: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestCollectShowsEachTenantsState(t *testing.T) {
 		}
 		return d.Primary().VersionID
 	}
-	ok, drifted, sick, broken := "gen-001", "gen-002", "gen-003", "gen-004"
+	ok, drifted, sick, broken, secret := "gen-001", "gen-002", "gen-003", "gen-004", "gen-005"
 
 	// ok: a failed attempt, then the deploy of what is live.
 	store := history.Open(w.WS.DeploymentsDir())
@@ -62,6 +62,14 @@ func TestCollectShowsEachTenantsState(t *testing.T) {
 		t.Fatal(err)
 	}
 	split(t, w, drifted, live(drifted), old)
+	// secret: deployed by carol, then a secret put made (and deployed) a new version from it.
+	if _, err := store.Write(history.Record{Kind: history.KindDeploy, Tenant: secret, Env: "staging", Status: history.StatusSucceeded,
+		VersionID: live(secret), Actor: "carol", StartedAt: start, FinishedAt: start.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sandbox.Mutate(sandbox.Mutation{AccountID: w.Tenant(secret).AccountID, Script: secret + "-api-staging", Op: "set_secret", Name: "ROTATED", Value: "s3cret-value"}); err != nil {
+		t.Fatal(err)
+	}
 	// unhealthy: the live version answers 500.
 	w.Sandbox.MarkUnhealthy(live(sick))
 
@@ -77,7 +85,7 @@ func TestCollectShowsEachTenantsState(t *testing.T) {
 	rows := fleetstatus.Collect(ctx, o)
 	spent := w.Sandbox.RequestCount(w.Tenant(ok).Token) - before
 
-	if len(rows) != 4 {
+	if len(rows) != 5 {
 		t.Fatalf("%d rows", len(rows))
 	}
 	byName := map[string]fleetstatus.Row{}
@@ -109,6 +117,10 @@ func TestCollectShowsEachTenantsState(t *testing.T) {
 	if r.State != fleetstatus.StateError || !strings.Contains(r.Error, "not set") || r.Health != nil {
 		t.Errorf("broken row: %+v", r)
 	}
+	r = byName[secret]
+	if r.State != fleetstatus.StateOK || r.Deployed == nil || r.Deployed.Actor != "carol" || r.DeployedNote != "then a secret change" {
+		t.Errorf("secret row: %+v deployed %+v", r, r.Deployed)
+	}
 	if c := fleetstatus.ExitCode(rows); c != fleetstatus.ExitError {
 		t.Errorf("exit %d, want 1", c)
 	}
@@ -122,7 +134,7 @@ func TestCollectShowsEachTenantsState(t *testing.T) {
 			t.Errorf("text lacks %q:\n%s", want, text.String())
 		}
 	}
-	if b, err := json.Marshal(rows); err != nil || strings.Contains(string(b), w.Tenant(ok).Token) {
+	if b, err := json.Marshal(rows); err != nil || strings.Contains(string(b), w.Tenant(ok).Token) || strings.Contains(string(b), "s3cret-value") {
 		t.Errorf("json: %v (or a token in it)", err)
 	}
 }
