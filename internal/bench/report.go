@@ -53,12 +53,12 @@ func Report(ctx context.Context, o Options) ([]Figure, error) {
 	var bigRuns, smallRuns []time.Duration
 	for round := 1; round <= o.ReportRounds; round++ {
 		fmt.Fprintf(o.Progress, "bench report:html: round %d/%d in headless chromium\n", round, o.ReportRounds)
-		dom, t, err := c.DumpDOM(ctx, small)
+		_, t, err := c.DumpDOM(ctx, small)
 		if err != nil {
 			return nil, err
 		}
 		smallRuns = append(smallRuns, t)
-		dom, t, err = c.DumpDOM(ctx, big)
+		dom, t, err := c.DumpDOM(ctx, big)
 		if err != nil {
 			return nil, err
 		}

@@ -32,7 +32,6 @@ func fakeCommits(m map[string][]Commit) Commits {
 }
 
 func f(v float64) *float64 { return &v }
-func i64(v int64) *int64   { return &v }
 
 // history of tenant a in production: the expected figures are worked out by hand in the
 // comments beside each record.
