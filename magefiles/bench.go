@@ -10,10 +10,11 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 )
 
-// Bench measures deploy:all, drift all, fleet:status and report:html against an in-process sandbox and prints `name: value` lines.
+// Bench measures deploy:all, drift, fleet:status and report:html against an in-process sandbox.
 //
-// Ratios are measured side by side in one run, with the raw medians beside them. It takes
-// minutes (the deploy figure runs wrangler 60 times) and is not part of `mage ci`.
+// It prints `name: value` lines; ratios are measured side by side in one run, with the raw
+// medians beside them. It takes minutes (the deploy figure runs wrangler 60 times) and is not
+// part of `mage ci`.
 // deploy:all: 20 generated tenants, 150 ms API latency, -parallel=4 vs sequential; drift all and
 // fleet:status: 100 tenants, 100 ms, concurrent vs sequential; report:html: 500 synthetic tenants,
 // size and headless Chromium load time (needs /usr/bin/chromium).

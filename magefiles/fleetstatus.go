@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/magefile/mage/mg"
 
@@ -15,13 +17,16 @@ import (
 // Fleet shows the whole fleet at a glance.
 type Fleet mg.Namespace
 
-// Status shows one row per tenant/env: live version(s), who deployed it and when, drift, health now, last failure.
+// Status shows per tenant/env the live version(s), who deployed them and when, drift, health, last failure.
 //
 // Usage: fleet:status <env|all> [-json=true]; all is staging and production. It reads each
 // tenant with drift's 7 API requests plus one health request, tenants concurrently. Exit 0
 // all ok (or mid-rollout), 2 drifted, missing or unhealthy, 1 when a tenant could not be read.
 // -json=true prints [{tenant, env, state, versions, drift, health, deployed, last_failure, …}].
 func (Fleet) Status(ctx context.Context, env string, json *bool) error {
+	// Mage cancels ctx on Ctrl-C only; CI runners stop jobs with SIGTERM.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	defer stop()
 	ws, log, err := setup()
 	if err != nil {
 		return err

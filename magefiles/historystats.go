@@ -10,7 +10,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/metrics"
 )
 
-// Stats prints delivery metrics from the records: deploy frequency, lead time, change failure rate, time to restore.
+// Stats prints delivery metrics: deploy frequency, lead time, change failure rate, time to restore.
 //
 // Usage: history:stats <tenant|all> <env|all> [-since=30d] [-json=true]. Both positionals are
 // required (mage has no optional positionals): `all all` is the whole fleet. Rows are per

@@ -18,7 +18,7 @@ import (
 // Records keeps CI's deployment records on a dedicated git branch.
 type Records mg.Namespace
 
-// Push commits the records in deployments/ that the records branch lacks and pushes them, retrying lost races.
+// Push commits the records the records branch lacks and pushes them, retrying lost races.
 //
 // Usage: records:push [-branch=deploy-records] [-remote=origin] [-json=true]. It never
 // force-pushes, refuses main, master, release branches and the remote's default branch, and
@@ -46,7 +46,7 @@ func (Records) Push(ctx context.Context, branch, remote *string, json *bool) err
 	return nil
 }
 
-// Pull copies into deployments/ the records on the records branch that it lacks, so the next record chains to them.
+// Pull copies the records branch's records that deployments/ lacks into it, so new records chain on.
 //
 // Usage: records:pull [-branch=deploy-records] [-remote=origin]. Run it before a deploy in CI.
 // A record present in both with other contents is an error and nothing is copied.
