@@ -22,18 +22,29 @@ var ErrMissing = errors.New("chromium is not installed (apt-get install -y chrom
 
 // Chromium runs one headless Chromium per call.
 type Chromium struct {
-	// Path of the binary; "" means $CHROMIUM_BIN, else DefaultPath.
+	// Path of the binary; "" means the first found (see path).
 	Path string
 	// Timeout bounds one run; zero means 60 s.
 	Timeout time.Duration
 }
 
+// path is c.Path, else $CHROMIUM_BIN, else Debian's /usr/bin/chromium, else the first of
+// chromium, chromium-browser and google-chrome on PATH (GitHub's Ubuntu runners ship Chrome),
+// else DefaultPath, which Available then reports missing.
 func (c Chromium) path() string {
 	if c.Path != "" {
 		return c.Path
 	}
 	if p := os.Getenv("CHROMIUM_BIN"); p != "" {
 		return p
+	}
+	if _, err := os.Stat(DefaultPath); err == nil {
+		return DefaultPath
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
 	}
 	return DefaultPath
 }
