@@ -132,7 +132,7 @@ func treeFiles(ctx context.Context, o Options, tip string) (map[string]string, e
 	return files, nil
 }
 
-// localRecords lists the record files in dir (by name, sorted).
+// localRecords lists the staging and production record files in dir (by name, sorted).
 func localRecords(dir string) ([]string, error) {
 	des, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -143,7 +143,8 @@ func localRecords(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, de := range des {
-		if _, _, ok := history.Split(de.Name()); ok && de.Type().IsRegular() {
+		// Records of local dev runs are personal (git-ignored); the branch is the shared history.
+		if _, env, ok := history.Split(de.Name()); ok && env != "dev" && de.Type().IsRegular() {
 			out = append(out, de.Name())
 		}
 	}

@@ -90,6 +90,10 @@ func TestTwoConcurrentWritersBothLand(t *testing.T) {
 	record(t, filepath.Join(a, "deployments"), "alpha", clock)
 	record(t, filepath.Join(a, "deployments"), "alpha", clock.Add(time.Minute))
 	record(t, filepath.Join(b, "deployments"), "beta", clock.Add(30*time.Second))
+	devRec := history.Store{Dir: filepath.Join(b, "deployments"), Now: func() time.Time { return clock }}
+	if _, err := devRec.Write(history.Record{Kind: history.KindDeploy, Tenant: "beta", Env: "dev", Status: history.StatusSucceeded, StartedAt: clock}); err != nil {
+		t.Fatal(err) // a local dev run's record: never pushed
+	}
 
 	// Both have built their first commit before either pushes: a real race, every time.
 	var ready sync.WaitGroup
