@@ -39,6 +39,10 @@ type Options struct {
 	RequestLog io.Writer
 	// Now is the clock; nil means time.Now. Tests pin it.
 	Now func() time.Time
+	// Edge picks how the workers.dev edge answers: the fake health answer (the default, for
+	// fleet-scale tests) or the uploaded code run in workerd. A Server with the workerd edge
+	// must be closed (Close) to stop its runtimes.
+	Edge EdgeOptions
 }
 
 // Server is the sandbox. Its methods are safe for concurrent use.
@@ -48,6 +52,7 @@ type Server struct {
 	now  func() time.Time
 	api  *http.ServeMux
 	ctl  *http.ServeMux
+	edge *workerdEdge // nil for the fake edge
 
 	mu        sync.Mutex // guards w and the fields below
 	w         *world
@@ -110,12 +115,39 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.w = w
+	switch opts.Edge.Mode {
+	case "", EdgeFake:
+	case EdgeWorkerd:
+		if s.edge, err = newWorkerdEdge(opts.Edge, s.log); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("sandbox: edge mode %q is unknown; use %q or %q", opts.Edge.Mode, EdgeWorkerd, EdgeFake)
+	}
 	s.api = s.apiRoutes()
 	s.ctl = s.controlRoutes()
 	if err := s.save(); err != nil {
+		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// Close stops every Worker runtime of the workerd edge and waits for them; the fake edge has
+// nothing to stop. The state stays on disk.
+func (s *Server) Close() error {
+	if s.edge == nil {
+		return nil
+	}
+	return s.edge.close()
+}
+
+// EdgeMode is how the workers.dev edge answers.
+func (s *Server) EdgeMode() EdgeMode {
+	if s.edge == nil {
+		return EdgeFake
+	}
+	return EdgeWorkerd
 }
 
 // Handler serves the API under /client/v4, the control API under /__sandbox/ and the

@@ -253,7 +253,12 @@ func (s *Server) setSecretLocked(sc *scriptState, name, typ, text string) {
 		typ = "secret_text"
 	}
 	sum := sha256.Sum256([]byte(typ + "\x00" + text))
-	sc.Secrets[name] = secretState{Type: typ, Digest: hex.EncodeToString(sum[:]), ModifiedOn: s.stampLocked()}
+	d := hex.EncodeToString(sum[:])
+	sc.Secrets[name] = secretState{Type: typ, Digest: d, ModifiedOn: s.stampLocked()}
+	if sc.SecretValues == nil {
+		sc.SecretValues = map[string]string{}
+	}
+	sc.SecretValues[d] = text
 }
 
 const (

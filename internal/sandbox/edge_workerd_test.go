@@ -1,0 +1,222 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+)
+
+// workerdOptions is a sandbox with the real edge, or a skip (a failure in CI) without node.
+func workerdOptions(t *testing.T) Options {
+	t.Helper()
+	repo := testrepo.Repo(t)
+	testrepo.NeedWrangler(t, repo)
+	return Options{Edge: EdgeOptions{Mode: EdgeWorkerd, NodeModules: filepath.Join(repo.Root, "node_modules"), Dir: t.TempDir()}}
+}
+
+// probeWorker reports what it sees: its bindings, secrets, version metadata, KV and a
+// Durable Object, so one request shows the whole runtime environment.
+const probeWorker = `
+export class Counter {
+  constructor(state) { this.state = state; }
+  async fetch() {
+    const n = ((await this.state.storage.get("n")) ?? 0) + 1;
+    await this.state.storage.put("n", n);
+    return new Response(String(n));
+  }
+}
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname === "/kv") {
+      const before = await env.CACHE.get("k");
+      await env.CACHE.put("k", "set");
+      return Response.json({ before });
+    }
+    if (url.pathname === "/count") {
+      const stub = env.COUNTER.get(env.COUNTER.idFromName("a"));
+      return new Response(await (await stub.fetch("https://do/")).text());
+    }
+    if (url.pathname === "/ai") {
+      try { await env.AI.run("@cf/x", {}); return new Response("ai answered"); }
+      catch (err) { return Response.json({ error: String(err) }, { status: 503 }); }
+    }
+    if (url.pathname === "/cron") return Response.json(await env.CACHE.get("cron"));
+    if (url.pathname !== "/env") return Response.json({ error: "not_found" }, { status: 404 });
+    return Response.json({
+      url: request.url, tenant: env.TENANT_ID, secret: env.API_KEY ?? null, version: env.META,
+      marker: MARKER,
+    });
+  },
+  async scheduled(controller, env) { await env.CACHE.put("cron", controller.cron); },
+};
+`
+
+func probeMeta(marker string) map[string]any {
+	return map[string]any{
+		"main_module": "index.js",
+		"bindings": []any{
+			map[string]any{"name": "TENANT_ID", "type": "plain_text", "text": "t1"},
+			map[string]any{"name": "ENVIRONMENT", "type": "plain_text", "text": "staging"},
+			map[string]any{"name": "CACHE", "type": "kv_namespace", "namespace_id": "22222222222222222222222222222222"},
+			map[string]any{"name": "COUNTER", "type": "durable_object_namespace", "class_name": "Counter"},
+			map[string]any{"name": "META", "type": "version_metadata"},
+			map[string]any{"name": "AI", "type": "ai"},
+		},
+		"compatibility_date":  "2025-09-01",
+		"compatibility_flags": []string{},
+		"migrations":          map[string]any{"new_tag": "v1", "new_sqlite_classes": []string{"Counter"}},
+		"annotations":         map[string]string{"workers/tag": marker},
+	}
+}
+
+// uploadModules is upload with a source map beside the code, as wrangler sends it.
+func uploadModules(t testing.TB, meta map[string]any, code string) (string, []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mb, _ := json.Marshal(meta)
+	_ = mw.WriteField("metadata", string(mb))
+	for _, p := range []struct{ name, ct, body string }{
+		{"index.js", "application/javascript+module", code},
+		{"index.js.map", "application/source-map", `{"version":3}`},
+	} {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", multipart.FileContentDisposition(p.name, p.name))
+		h.Set("Content-Type", p.ct)
+		pw, _ := mw.CreatePart(h)
+		_, _ = pw.Write([]byte(p.body))
+	}
+	_ = mw.Close()
+	return mw.FormDataContentType(), buf.Bytes()
+}
+
+func putProbe(t *testing.T, c apiClient, acct, name, marker string) string {
+	t.Helper()
+	ct, body := uploadModules(t, probeMeta(marker), "const MARKER = "+jsString(marker)+";\n"+probeWorker)
+	var res struct {
+		DeploymentID string `json:"deployment_id"`
+	}
+	ok(t, c.do("PUT", "/accounts/"+acct+"/workers/scripts/"+name, ct, body)).into(t, &res)
+	ok(t, c.json("POST", "/accounts/"+acct+"/workers/scripts/"+name+"/subdomain", map[string]bool{"enabled": true}))
+	return res.DeploymentID
+}
+
+func postProbe(t *testing.T, c apiClient, name, marker, code string) string {
+	t.Helper()
+	meta := probeMeta(marker)
+	delete(meta, "migrations")
+	ct, body := uploadModules(t, meta, code)
+	var res struct {
+		ID string `json:"id"`
+	}
+	ok(t, c.do("POST", "/accounts/"+acctA+"/workers/scripts/"+name+"/versions", ct, body)).into(t, &res)
+	return res.ID
+}
+
+func jsString(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+type edgeResp struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func edgeGet(t *testing.T, base, host, path string, hdr map[string]string) edgeResp {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+path, nil)
+	req.Host = host
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return edgeResp{resp.StatusCode, resp.Header, string(b)}
+}
+
+func TestWorkerdEdgeRunsTheUploadedCode(t *testing.T) {
+	opts := workerdOptions(t)
+	s, c := setup(t, opts)
+	id := putProbe(t, c, acctA, "probe", "one")
+	ok(t, c.json("PUT", "/accounts/"+acctA+"/workers/scripts/probe/secrets", map[string]string{"name": "API_KEY", "text": "rehearsal-secret", "type": "secret_text"}))
+	host := "probe." + subA + ".workers.dev"
+
+	r := edgeGet(t, c.base, host, "/env", nil)
+	var env struct {
+		URL, Tenant, Secret, Marker string
+		Version                     struct{ ID, Tag, Timestamp string }
+	}
+	if err := json.Unmarshal([]byte(r.body), &env); err != nil || r.status != 200 {
+		t.Fatalf("/env = %d %s", r.status, r.body)
+	}
+	// The secret put made a new version: it is the one serving and it sees the secret.
+	live := s.liveVersionID(t, acctA, "probe")
+	if live == id || env.Version.ID != live || env.Secret != "rehearsal-secret" || env.Tenant != "t1" ||
+		env.URL != "https://"+host+"/env" || env.Marker != "one" || env.Version.Timestamp == "" {
+		t.Errorf("/env = %+v (live %s, first %s)", env, live, id)
+	}
+	if r := edgeGet(t, c.base, host, "/nope", nil); r.status != 404 || !strings.Contains(r.body, "not_found") {
+		t.Errorf("unknown path = %d %s, want the Worker's own 404", r.status, r.body)
+	}
+	if r := edgeGet(t, c.base, host, "/kv", nil); r.body != `{"before":null}` {
+		t.Errorf("first /kv = %s", r.body)
+	}
+	if r := edgeGet(t, c.base, host, "/kv", nil); r.body != `{"before":"set"}` {
+		t.Errorf("second /kv = %s, KV state lost between requests", r.body)
+	}
+	for want := range []string{"1", "2"} {
+		if r := edgeGet(t, c.base, host, "/count", nil); r.body != []string{"1", "2"}[want] {
+			t.Errorf("/count #%d = %d %s", want+1, r.status, r.body)
+		}
+	}
+	if r := edgeGet(t, c.base, host, "/ai", nil); r.status != 503 || !strings.Contains(r.body, "not available in the sandbox") {
+		t.Errorf("/ai = %d %s, want the binding's failure", r.status, r.body)
+	}
+	if r := edgeGet(t, c.base, host, "/cdn-cgi/handler/scheduled", nil); r.status != 404 {
+		t.Errorf("/cdn-cgi/ reached the Worker: %d %s", r.status, r.body)
+	}
+	res, err := s.TriggerScheduled(t.Context(), host, "0 * * * *")
+	if err != nil || res.Status != 200 || res.VersionID != live {
+		t.Fatalf("scheduled = %+v %v", res, err)
+	}
+	if r := edgeGet(t, c.base, host, "/cron", nil); r.body != `"0 * * * *"` {
+		t.Errorf("/cron after the trigger = %s", r.body)
+	}
+
+	// Another tenant with the same KV namespace id and class sees none of it.
+	cb := apiClient{t: t, base: c.base, token: s.Token(acctB)}
+	putProbe(t, cb, acctB, "probe", "b")
+	hostB := "probe." + subB + ".workers.dev"
+	if r := edgeGet(t, c.base, hostB, "/kv", nil); r.body != `{"before":null}` {
+		t.Errorf("tenant B's KV = %s, want empty", r.body)
+	}
+	if r := edgeGet(t, c.base, hostB, "/count", nil); r.body != "1" {
+		t.Errorf("tenant B's counter = %s, want 1", r.body)
+	}
+	if got := s.Status().Edge.Running; len(got) != 2 {
+		t.Errorf("running = %v, want the two live versions", got)
+	}
+}
+
+// liveVersionID is the version at the top of the current deployment.
+func (s *Server) liveVersionID(t *testing.T, acct, script string) string {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Accounts[acct].Scripts[script].live().Versions[0].VersionID
+}
+
+var _ = time.Second
