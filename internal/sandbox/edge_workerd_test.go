@@ -219,4 +219,110 @@ func (s *Server) liveVersionID(t *testing.T, acct, script string) string {
 	return s.w.Accounts[acct].Scripts[script].live().Versions[0].VersionID
 }
 
-var _ = time.Second
+
+
+func TestWorkerdEdgeSplitsTrafficAndHonoursOverrides(t *testing.T) {
+	opts := workerdOptions(t)
+	_, c := setup(t, opts)
+	old := putProbe(t, c, acctA, "split", "old")
+	code := "const MARKER = \"new\";\n" + probeWorker
+	newID := postProbe(t, c, "split", "new", code)
+	ok(t, deploy(c, "split", "", DeploymentVersion{VersionID: newID, Percentage: 10}, DeploymentVersion{VersionID: old, Percentage: 90}))
+	host := "split." + subA + ".workers.dev"
+	seen := map[string]int{}
+	for range 200 {
+		r := edgeGet(t, c.base, host, "/env", nil)
+		var env struct {
+			Marker  string
+			Version struct{ ID string }
+		}
+		if err := json.Unmarshal([]byte(r.body), &env); err != nil {
+			t.Fatalf("/env = %d %s", r.status, r.body)
+		}
+		if want := map[string]string{old: "old", newID: "new"}[env.Version.ID]; want != env.Marker {
+			t.Fatalf("version %s answered marker %q: not its own code", env.Version.ID, env.Marker)
+		}
+		seen[env.Marker]++
+	}
+	// 10% of 200: the chance of falling outside 5..40 is far below one in a million.
+	if seen["new"] < 5 || seen["new"] > 40 || seen["new"]+seen["old"] != 200 {
+		t.Errorf("split 10/90 over 200 requests answered %v", seen)
+	}
+	for id, marker := range map[string]string{old: "old", newID: "new"} {
+		for range 10 {
+			r := edgeGet(t, c.base, host, "/env", map[string]string{overrideHeader: `split="` + id + `"`})
+			if !strings.Contains(r.body, `"marker":"`+marker+`"`) {
+				t.Fatalf("override to %s answered %s", marker, r.body)
+			}
+		}
+	}
+	// 0% is pinnable; a version outside the deployment and a malformed header fall back.
+	ok(t, deploy(c, "split", "", DeploymentVersion{VersionID: old, Percentage: 100}, DeploymentVersion{VersionID: newID, Percentage: 0}))
+	if r := edgeGet(t, c.base, host, "/env", map[string]string{overrideHeader: `split="` + newID + `"`}); !strings.Contains(r.body, `"marker":"new"`) {
+		t.Errorf("override to the 0%% version answered %s", r.body)
+	}
+	ok(t, deploy(c, "split", "", DeploymentVersion{VersionID: old, Percentage: 100}))
+	for _, h := range []string{`split="` + newID + `"`, `split=` + newID, `other="` + newID + `"`} {
+		if r := edgeGet(t, c.base, host, "/env", map[string]string{overrideHeader: h}); !strings.Contains(r.body, `"marker":"old"`) {
+			t.Errorf("override %s outside the deployment answered %s, want the deployed version", h, r.body)
+		}
+	}
+}
+
+func TestWorkerdEdgeVersionThatThrowsAtStartAnswers500(t *testing.T) {
+	opts := workerdOptions(t)
+	s, c := setup(t, opts)
+	good := putProbe(t, c, acctA, "boom", "good")
+	bad := postProbe(t, c, "boom", "bad", "throw new Error('boom at start-up');\n"+probeWorker)
+	ok(t, deploy(c, "boom", "", DeploymentVersion{VersionID: bad, Percentage: 100}))
+	host := "boom." + subA + ".workers.dev"
+	r := edgeGet(t, c.base, host, "/health", nil)
+	if r.status != 500 || !strings.Contains(r.body, "Error 1101") || !strings.Contains(r.body, "boom at start-up") {
+		t.Fatalf("a version that throws at start answered %d %s", r.status, r.body)
+	}
+	// It keeps failing fast, and the good version serves again once it is deployed.
+	if r := edgeGet(t, c.base, host, "/health", nil); r.status != 500 {
+		t.Errorf("second request = %d", r.status)
+	}
+	ok(t, deploy(c, "boom", "", DeploymentVersion{VersionID: good, Percentage: 100}))
+	if r := edgeGet(t, c.base, host, "/env", nil); r.status != 200 || !strings.Contains(r.body, good) {
+		t.Errorf("after the rollback = %d %s", r.status, r.body)
+	}
+	// The "unhealthy version" fault still works on the real edge.
+	s.MarkUnhealthy(good)
+	if r := edgeGet(t, c.base, host, "/env", nil); r.status != 503 || !strings.Contains(r.body, "unhealthy") {
+		t.Errorf("unhealthy = %d %s", r.status, r.body)
+	}
+}
+
+func TestWorkerdEdgeStopsIdleVersionsAndKeepsUnderTheCap(t *testing.T) {
+	opts := workerdOptions(t)
+	opts.Edge.MaxRunning = 2
+	opts.Edge.IdleTimeout = 400 * time.Millisecond
+	s, c := setup(t, opts)
+	var hosts []string
+	for _, name := range []string{"cap-a", "cap-b", "cap-c"} {
+		putProbe(t, c, acctA, name, name)
+		hosts = append(hosts, name+"."+subA+".workers.dev")
+	}
+	for _, h := range hosts {
+		if r := edgeGet(t, c.base, h, "/env", nil); r.status != 200 {
+			t.Fatalf("%s = %d %s", h, r.status, r.body)
+		}
+		if n := len(s.Status().Edge.Running); n > 2 {
+			t.Fatalf("%d versions running, cap is 2", n)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(s.Status().Edge.Running) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("idle versions still running: %v", s.Status().Edge.Running)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// A stopped version starts again on its next request, its KV intact.
+	edgeGet(t, c.base, hosts[0], "/kv", nil)
+	if r := edgeGet(t, c.base, hosts[0], "/kv", nil); r.body != `{"before":"set"}` {
+		t.Errorf("KV after a restart = %s", r.body)
+	}
+}
