@@ -546,3 +546,29 @@ func (s *Server) TriggerScheduled(ctx context.Context, host, cron string) (Sched
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 	return ScheduledResult{VersionID: t.version.ID, Status: res.StatusCode, Body: string(body)}, nil
 }
+
+// reset stops every runtime and deletes the Workers' KV and Durable Object data.
+func (e *workerdEdge) reset() error {
+	e.mu.Lock()
+	rts := e.rts
+	e.rts = map[string]*versionRuntime{}
+	e.mu.Unlock()
+	for _, rt := range rts {
+		<-rt.ready
+		if rt.err == nil {
+			if _, err := rt.sup.call(stopCall(rt.key), 30*time.Second); err != nil {
+				return fmt.Errorf("sandbox reset: stop %s: %w", rt.key, err)
+			}
+		}
+	}
+	return ResetEdgeData(e.dir)
+}
+
+// ResetEdgeData deletes the KV and Durable Object data kept under an edge folder
+// (EdgeOptions.Dir), for a reset while no sandbox runs.
+func ResetEdgeData(dir string) error {
+	if err := os.RemoveAll(filepath.Join(dir, "persist")); err != nil {
+		return fmt.Errorf("sandbox reset: edge data: %w", err)
+	}
+	return nil
+}

@@ -219,8 +219,6 @@ func (s *Server) liveVersionID(t *testing.T, acct, script string) string {
 	return s.w.Accounts[acct].Scripts[script].live().Versions[0].VersionID
 }
 
-
-
 func TestWorkerdEdgeSplitsTrafficAndHonoursOverrides(t *testing.T) {
 	opts := workerdOptions(t)
 	_, c := setup(t, opts)

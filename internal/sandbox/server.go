@@ -188,8 +188,14 @@ func (s *Server) Tokens() map[string]string {
 }
 
 // Reset empties every account (scripts, versions, secrets, triggers), forgets zones, faults,
-// unhealthy marks and request counts, and keeps the accounts and their tokens.
+// unhealthy marks and request counts, stops the edge's runtimes and deletes their KV and
+// Durable Object data, and keeps the accounts and their tokens.
 func (s *Server) Reset() error {
+	if s.edge != nil {
+		if err := s.edge.reset(); err != nil {
+			return err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, a := range s.w.Accounts {
