@@ -2,7 +2,8 @@ package sandbox
 
 import "net/http"
 
-func (s *Server) versionJSON(v *Version) map[string]any {
+// versionJSON is one version as GET …/versions/{id} and the upload answer describe it.
+func (s *Server) versionJSON(sc *scriptState, v *Version) map[string]any {
 	out := map[string]any{
 		"id":     v.ID,
 		"number": v.Number,
@@ -12,8 +13,8 @@ func (s *Server) versionJSON(v *Version) map[string]any {
 			"created_on":   v.CreatedOn,
 			"modified_on":  v.CreatedOn,
 			"source":       v.Source,
-			"has_preview":  false,
-			"hasPreview":   false,
+			"has_preview":  hasPreview(sc, v),
+			"hasPreview":   hasPreview(sc, v),
 		},
 		"annotations": v.Annotations,
 		"resources": map[string]any{
@@ -36,10 +37,49 @@ func (s *Server) versionJSON(v *Version) map[string]any {
 	return out
 }
 
+// maxDeployable: only the last 100 uploaded versions can be deployed.
+const maxDeployable = 100
+
+// versionListItem is a version as the deployable list describes it (wrangler's own API mocks):
+// id, number, metadata and annotations, without bindings or runtime settings, which need
+// GET …/versions/{id}.
+func versionListItem(sc *scriptState, v *Version) map[string]any {
+	return map[string]any{
+		"id":     v.ID,
+		"number": v.Number,
+		"metadata": map[string]any{
+			"author_email": v.AuthorEmail,
+			"author_id":    authorID,
+			"created_on":   v.CreatedOn,
+			"modified_on":  v.CreatedOn,
+			"source":       v.Source,
+			"has_preview":  hasPreview(sc, v),
+			"hasPreview":   hasPreview(sc, v),
+		},
+		"annotations": v.Annotations,
+	}
+}
+
+// hasPreview: the version has a preview URL, which needs previews on and no Durable Object
+// class of the Worker's own.
+func hasPreview(sc *scriptState, v *Version) bool {
+	return sc.Subdomain.PreviewsEnabled && !implementsDurableObjects(sc, v)
+}
+
 func (s *Server) listVersions(c *call) (any, error) {
 	sc, err := c.existing()
 	if err != nil {
 		return nil, err
+	}
+	if c.r.URL.Query().Get("deployable") == "true" {
+		// Cloudflare ignores pagination here (page=0 included) and answers the versions that
+		// can be deployed, the last 100 uploaded; wrangler versions deploy relies on it.
+		n := min(len(sc.Versions), maxDeployable)
+		items := make([]any, 0, n)
+		for _, v := range sc.Versions[:n] {
+			items = append(items, versionListItem(sc, v))
+		}
+		return paged{result: map[string]any{"items": items}, info: pageInfo(1, max(n, 1), n, n)}, nil
 	}
 	page, perPage, err := pageParams(c.r, 10, 100)
 	if err != nil {
@@ -48,7 +88,9 @@ func (s *Server) listVersions(c *call) (any, error) {
 	lo, hi := pageBounds(len(sc.Versions), page, perPage)
 	items := make([]any, 0, hi-lo)
 	for _, v := range sc.Versions[lo:hi] {
-		items = append(items, s.versionJSON(v))
+		// Whole versions: wrangler's `versions secret list --latest-version` reads
+		// resources.bindings from this list's items.
+		items = append(items, s.versionJSON(sc, v))
 	}
 	return paged{
 		result: map[string]any{"items": items},
@@ -74,7 +116,7 @@ func (s *Server) postVersion(c *call) (any, error) {
 		sc.MigrationTag = oldTag
 		return nil, err
 	}
-	return s.versionJSON(v), nil
+	return s.versionJSON(sc, v), nil
 }
 
 func (s *Server) getVersion(c *call) (any, error) {
@@ -86,5 +128,5 @@ func (s *Server) getVersion(c *call) (any, error) {
 	if v == nil {
 		return nil, errf(http.StatusNotFound, codeScriptNotFound, "version %s of the Worker %s does not exist", c.r.PathValue("version"), sc.Name)
 	}
-	return s.versionJSON(v), nil
+	return s.versionJSON(sc, v), nil
 }
