@@ -318,7 +318,7 @@ func TestUploadAndContentRoundTrip(t *testing.T) {
 	}
 	// An upload that fails after its migration was read leaves the tag alone.
 	ct, body = upload(t, workerMeta("staging", map[string]any{
-		"migrations": map[string]any{"old_tag": "v1", "new_tag": "v2"},
+		"migrations":       map[string]any{"old_tag": "v1", "new_tag": "v2"},
 		"bindings":         []any{map[string]any{"name": "GONE", "type": "inherit"}},
 		"bindings_inherit": "strict",
 	}), map[string]string{"index.js": workerSrc})
