@@ -28,7 +28,9 @@ type Options struct {
 	DriftLatency   time.Duration // default 100 ms per API request
 	DriftParallel  int           // default drift.DefaultParallel
 	DriftRounds    int           // default 3
-	// Only runs just "deploy" or "drift"; "" runs both.
+	EdgeTenants    int           // default 20
+	EdgeRequests   int           // default 200 (steady latency samples)
+	// Only runs just "deploy", "drift" or "edge"; "" runs all three.
 	Only string
 	// Dir holds the generated workspaces; "" uses a temporary folder.
 	Dir string
@@ -56,6 +58,8 @@ func (o *Options) defaults() {
 	defD(&o.DriftLatency, 100*time.Millisecond)
 	def(&o.DriftParallel, 16)
 	def(&o.DriftRounds, 3)
+	def(&o.EdgeTenants, 20)
+	def(&o.EdgeRequests, 200)
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -79,6 +83,13 @@ func Run(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, er
 		f, err := DeployAll(ctx, repo, o)
 		if err != nil {
 			return figs, fmt.Errorf("bench deploy:all: %w", err)
+		}
+		figs = append(figs, f...)
+	}
+	if o.Only == "" || o.Only == "edge" {
+		f, err := Edge(ctx, repo, o)
+		if err != nil {
+			return figs, fmt.Errorf("bench edge: %w", err)
 		}
 		figs = append(figs, f...)
 	}
