@@ -11,7 +11,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 )
 
-// Bench measures deploy:all, drift and the workerd edge against an in-process sandbox as `name: value` lines.
+// Bench measures deploy:all, drift and the workerd edge in-process, printed as `name: value` lines.
 //
 // deploy: 20 generated tenants, 150 ms API latency, -parallel=4 vs sequential. drift: 100
 // tenants, 100 ms, concurrent vs sequential. edge: deploy:all of 20 tenants with the workerd
