@@ -137,8 +137,8 @@ func (e *workerdEdge) acquire(ctx context.Context, t edgeTarget) (*versionRuntim
 		return nil, errors.New("the sandbox is stopping")
 	}
 	rt := e.rts[key]
-	if rt != nil && rt.err != nil && time.Since(rt.failedAt) > retryFailedAfter {
-		delete(e.rts, key)
+	if rt != nil && (rt.err != nil && time.Since(rt.failedAt) > retryFailedAfter || rt.sup.dead()) {
+		delete(e.rts, key) // retry a failure after a while; a dead supervisor took it along
 		rt = nil
 	}
 	if rt == nil {
