@@ -9,6 +9,7 @@ import (
 	"net/textproto"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -323,4 +324,48 @@ func TestWorkerdEdgeStopsIdleVersionsAndKeepsUnderTheCap(t *testing.T) {
 	if r := edgeGet(t, c.base, hosts[0], "/kv", nil); r.body != `{"before":"set"}` {
 		t.Errorf("KV after a restart = %s", r.body)
 	}
+}
+
+// The secret values the sandbox holds for the edge reach the Worker and nothing else: no API
+// answer, no control answer, no request log line carries them.
+func TestSecretValuesReachOnlyTheWorker(t *testing.T) {
+	opts := workerdOptions(t)
+	reqlog := &lockedBuffer{b: &bytes.Buffer{}}
+	opts.RequestLog = reqlog
+	s, c := setup(t, opts)
+	putProbe(t, c, acctA, "canary", "c")
+	const canary = "CANARY-secret-value-7f3a9c"
+	ok(t, c.json("PUT", "/accounts/"+acctA+"/workers/scripts/canary/secrets", map[string]string{"name": "API_KEY", "text": canary, "type": "secret_text"}))
+	if r := edgeGet(t, c.base, "canary."+subA+".workers.dev", "/env", nil); !strings.Contains(r.body, canary) {
+		t.Fatalf("the Worker does not see its secret: %s", r.body)
+	}
+	live := s.liveVersionID(t, acctA, "canary")
+	var seen []string
+	for _, p := range []string{"/secrets", "/secrets/API_KEY", "/settings", "/versions", "/versions/" + live, "/content/v2", "/deployments"} {
+		seen = append(seen, string(c.get("/accounts/"+acctA+"/workers/scripts/canary"+p).body))
+	}
+	st, _ := json.Marshal(s.Status())
+	seen = append(seen, string(st), reqlog.String())
+	for i, out := range seen {
+		if strings.Contains(out, canary) {
+			t.Errorf("answer %d carries the secret value: %.300s", i, out)
+		}
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
