@@ -67,6 +67,9 @@ func newWorkerdEdge(opts EdgeOptions, log *slog.Logger) (*workerdEdge, error) {
 	if _, err := os.Stat(filepath.Join(opts.NodeModules, "miniflare", "package.json")); err != nil {
 		return nil, fmt.Errorf("sandbox: the workerd edge needs miniflare in %s (run npm ci): %w", opts.NodeModules, err)
 	}
+	if _, err := exec.LookPath("node"); err != nil {
+		return nil, fmt.Errorf("sandbox: the workerd edge needs Node.js on PATH (or use the fake edge): %w", err)
+	}
 	if opts.MaxRunning <= 0 {
 		opts.MaxRunning = 8
 	}

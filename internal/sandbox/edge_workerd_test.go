@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -323,6 +324,13 @@ func TestWorkerdEdgeStopsIdleVersionsAndKeepsUnderTheCap(t *testing.T) {
 	edgeGet(t, c.base, hosts[0], "/kv", nil)
 	if r := edgeGet(t, c.base, hosts[0], "/kv", nil); r.body != `{"before":"set"}` {
 		t.Errorf("KV after a restart = %s", r.body)
+	}
+	// A reset stops the runtimes and deletes the Workers' data.
+	if err := s.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(opts.Edge.Dir, "persist")); !os.IsNotExist(err) || len(s.Status().Edge.Running) != 0 {
+		t.Errorf("after reset: persist %v, running %v", err, s.Status().Edge.Running)
 	}
 }
 
