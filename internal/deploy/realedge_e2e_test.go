@@ -6,14 +6,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
@@ -26,38 +22,7 @@ func newRealEdgeWorld(t *testing.T) *world {
 	t.Helper()
 	repo := testrepo.Repo(t)
 	testrepo.NeedWrangler(t, repo)
-	w := &world{ws: testrepo.Copy(t, repo, testrepo.Options{}), reqLog: &bytes.Buffer{}, logMu: &sync.Mutex{}, env: map[string]string{}, knownHealthy: map[string]bool{}}
-	var accts []sandbox.Account
-	for _, tn := range tenants {
-		accts = append(accts, sandbox.Account{ID: tn.account, Name: tn.name, Subdomain: tn.subdomain, Token: tn.token})
-		w.env["CLOUDFLARE_API_TOKEN_"+strings.ToUpper(tn.name)] = tn.token
-	}
-	sb, err := sandbox.New(sandbox.Options{
-		Accounts: accts, RequestLog: lockedWriter{w.logMu, w.reqLog},
-		Edge: sandbox.EdgeOptions{Mode: sandbox.EdgeWorkerd, NodeModules: filepath.Join(repo.Root, "node_modules"), Dir: t.TempDir()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := sb.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	w.sb = sb
-	w.srv = httptest.NewServer(sb.Handler())
-	t.Cleanup(w.srv.Close)
-	target, _ := url.Parse(w.srv.URL)
-	w.client = &http.Client{Timeout: 10 * time.Second, Transport: rt(func(r *http.Request) (*http.Response, error) {
-		if !strings.HasSuffix(r.URL.Hostname(), ".workers.dev") {
-			return http.DefaultTransport.RoundTrip(r)
-		}
-		r2 := r.Clone(r.Context())
-		r2.Host = r.URL.Host
-		r2.URL.Scheme, r2.URL.Host = target.Scheme, target.Host
-		return http.DefaultTransport.RoundTrip(r2)
-	})}
-	return w
+	return newWorldWithEdge(t, sandbox.EdgeOptions{Mode: sandbox.EdgeWorkerd, NodeModules: filepath.Join(repo.Root, "node_modules"), Dir: t.TempDir()})
 }
 
 func (w *world) edgeGet(t *testing.T, host, path string) (int, string) {

@@ -5,17 +5,9 @@ import "net/http"
 // versionJSON is one version as GET …/versions/{id} and the upload answer describe it.
 func (s *Server) versionJSON(sc *scriptState, v *Version) map[string]any {
 	out := map[string]any{
-		"id":     v.ID,
-		"number": v.Number,
-		"metadata": map[string]any{
-			"author_email": v.AuthorEmail,
-			"author_id":    authorID,
-			"created_on":   v.CreatedOn,
-			"modified_on":  v.CreatedOn,
-			"source":       v.Source,
-			"has_preview":  hasPreview(sc, v),
-			"hasPreview":   hasPreview(sc, v),
-		},
+		"id":          v.ID,
+		"number":      v.Number,
+		"metadata":    versionMetadata(sc, v),
 		"annotations": v.Annotations,
 		"resources": map[string]any{
 			"bindings": bindingsWithSecrets(v),
@@ -45,18 +37,22 @@ const maxDeployable = 100
 // GET …/versions/{id}.
 func versionListItem(sc *scriptState, v *Version) map[string]any {
 	return map[string]any{
-		"id":     v.ID,
-		"number": v.Number,
-		"metadata": map[string]any{
-			"author_email": v.AuthorEmail,
-			"author_id":    authorID,
-			"created_on":   v.CreatedOn,
-			"modified_on":  v.CreatedOn,
-			"source":       v.Source,
-			"has_preview":  hasPreview(sc, v),
-			"hasPreview":   hasPreview(sc, v),
-		},
+		"id":          v.ID,
+		"number":      v.Number,
+		"metadata":    versionMetadata(sc, v),
 		"annotations": v.Annotations,
+	}
+}
+
+func versionMetadata(sc *scriptState, v *Version) map[string]any {
+	return map[string]any{
+		"author_email": v.AuthorEmail,
+		"author_id":    authorID,
+		"created_on":   v.CreatedOn,
+		"modified_on":  v.CreatedOn,
+		"source":       v.Source,
+		"has_preview":  hasPreview(sc, v),
+		"hasPreview":   hasPreview(sc, v),
 	}
 }
 
