@@ -4,21 +4,25 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/bench"
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 )
 
-// Bench measures deploy:all, drift, fleet:status and report:html against an in-process sandbox.
+// Bench measures deploy:all, drift, fleet:status, report:html and the workerd edge in-process.
 //
 // It prints `name: value` lines; ratios are measured side by side in one run, with the raw
-// medians beside them. It takes minutes (the deploy figure runs wrangler 60 times) and is not
-// part of `mage ci`.
-// deploy:all: 20 generated tenants, 150 ms API latency, -parallel=4 vs sequential; drift all and
-// fleet:status: 100 tenants, 100 ms, concurrent vs sequential; report:html: 500 synthetic tenants,
-// size and headless Chromium load time (needs /usr/bin/chromium).
-// -only=deploy, drift, status or report runs one of them; -rounds=N repeats each variant N times.
+// medians beside them. It takes minutes (wrangler runs over a hundred times) and is not part
+// of `mage ci`.
+// deploy: 20 generated tenants, 150 ms API latency, -parallel=4 vs sequential. drift and
+// status (fleet:status): 100 tenants, 100 ms, concurrent vs sequential. report (report:html):
+// 500 synthetic tenants, size and headless Chromium load time (needs Chromium). edge:
+// deploy:all of 20 tenants with the workerd edge vs the fake one, then a version's cold start,
+// steady request latency and resident memory per running version.
+// -only=deploy, drift, status, report or edge runs one of them; -rounds=N repeats each variant
+// N times.
 func Bench(ctx context.Context, only *string, rounds *int) error {
 	ws, log, err := setup()
 	if err != nil {
@@ -28,6 +32,11 @@ func Bench(ctx context.Context, only *string, rounds *int) error {
 		return err
 	}
 	n := flag(rounds, 0)
+	switch o := flag(only, ""); o {
+	case "", "deploy", "drift", "status", "report", "edge":
+	default:
+		return fmt.Errorf("bench: -only=%s is unknown; use deploy, drift, status, report or edge", o)
+	}
 	figs, err := bench.Run(ctx, ws, bench.Options{
 		Only: flag(only, ""), DeployRounds: n, DriftRounds: n, ReportRounds: n, Log: log, Progress: os.Stderr,
 	})

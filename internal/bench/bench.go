@@ -30,7 +30,9 @@ type Options struct {
 	DriftRounds    int           // default 3
 	ReportTenants  int           // default 500
 	ReportRounds   int           // default 3
-	// Only runs just "deploy", "drift", "status" or "report"; "" runs all.
+	EdgeTenants    int           // default 20
+	EdgeRequests   int           // default 200 (steady latency samples)
+	// Only runs just "deploy", "drift", "status", "report" or "edge"; "" runs all.
 	Only string
 	// Dir holds the generated workspaces; "" uses a temporary folder.
 	Dir string
@@ -60,6 +62,8 @@ func (o *Options) defaults() {
 	def(&o.DriftRounds, 3)
 	def(&o.ReportTenants, 500)
 	def(&o.ReportRounds, 3)
+	def(&o.EdgeTenants, 20)
+	def(&o.EdgeRequests, 200)
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -97,6 +101,13 @@ func Run(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, er
 		f, err := DeployAll(ctx, repo, o)
 		if err != nil {
 			return figs, fmt.Errorf("bench deploy:all: %w", err)
+		}
+		figs = append(figs, f...)
+	}
+	if o.Only == "" || o.Only == "edge" {
+		f, err := Edge(ctx, repo, o)
+		if err != nil {
+			return figs, fmt.Errorf("bench edge: %w", err)
 		}
 		figs = append(figs, f...)
 	}

@@ -11,8 +11,13 @@
 //   - a control API under /__sandbox/ (no auth, meant for loopback) to read tokens, reset,
 //     inject faults, latency and rate limits, mark versions unhealthy and make out-of-band
 //     changes that drift detection must notice;
-//   - the workers.dev edge: a request whose Host is <script>.<subdomain>.workers.dev is answered
-//     the way the deployed Worker's /health would answer it, naming the version that served it.
+//   - the workers.dev edge: a request whose Host is <script>.<subdomain>.workers.dev (or a
+//     version preview host <first 8 of id>-<script>.<subdomain>.workers.dev) reaches one
+//     version of the Worker, picked by the current deployment's percentages or pinned by a
+//     Cloudflare-Workers-Version-Overrides header. With EdgeWorkerd the version's uploaded
+//     modules run in workerd (edge_workerd.go, edgejs/supervisor.cjs); with EdgeFake (the
+//     zero value, for fleet-scale tests) the answer is the health document the Worker's
+//     /health would give, made from the version's vars.
 //
 // Control API (plain JSON bodies, answered only to loopback clients):
 //
@@ -28,6 +33,8 @@
 //	DELETE /__sandbox/unhealthy  every version healthy again
 //	POST   /__sandbox/zones      {"name": "example.com"}: make a zone known, answers its id
 //	POST   /__sandbox/mutate     Mutation: an out-of-band change (set_var, remove_binding, ...)
+//	POST   /__sandbox/scheduled  {"host": "<script>.<subdomain>.workers.dev", "cron": "0 * * * *"}:
+//	                             fire the scheduled handler of the version traffic picks (workerd edge)
 //
 // Where the sandbox has to choose an error code Cloudflare's contract does not pin down, it
 // uses 10026 for invalid requests, 10056 for a missing secret and 10079 for a migration tag
