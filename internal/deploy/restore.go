@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
@@ -33,7 +34,11 @@ func (st *State) restore(ctx context.Context) {
 	}
 	start := time.Now()
 	msg := fmt.Sprintf("rollback: deploy of %s failed", orUnknown(rec.VersionID))
-	err := st.Opts.Runner.Rollback(ctx, st.invocation(), prev, msg)
+	// Through the API client, not `wrangler rollback`: the client retries a 429 after its
+	// Retry-After and a 5xx with backoff, where one failed request would leave the failing
+	// version live. force: like wrangler rollback outside a terminal, the version that was
+	// live a moment ago goes back even if secrets changed since it was deployed.
+	_, err := st.API.DeployVersion(ctx, worker, prev, msg, true)
 	st.step("rollback", start)
 	st.progress("rollback", time.Since(start), err)
 	if err != nil {
@@ -64,4 +69,29 @@ func orUnknown(s string) string {
 		return "the new version"
 	}
 	return s
+}
+
+// interruptedRestoreBudget is how long a Ctrl-C'd deploy spends putting the previous version
+// back: mage gives a cancelled target 5 s before it gives up on it, and the record must still be
+// written after this.
+const interruptedRestoreBudget = 3500 * time.Millisecond
+
+// restoreInterrupted is restore for a deploy stopped (Ctrl-C, SIGTERM) after its upload began:
+// a version that is not verified must not stay live because the operator asked us to stop.
+// It runs on a context of its own, bounded by interruptedRestoreBudget; a second Ctrl-C makes
+// mage exit at once, and the reservation left behind lets the next run record the attempt.
+func (st *State) restoreInterrupted(ctx context.Context) {
+	rec := &st.Record
+	if st.Plan.LiveVersionID == "" {
+		rec.Error += "; this was the first deploy of " + st.Resolved.WorkerName + ", so nothing was put back: check with `go tool mage drift " + st.Opts.Tenant + " " + st.Opts.Env + "`"
+		return
+	}
+	fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: interrupted after the upload began; putting %s back (press Ctrl-C again to stop now and leave the new version live)\n",
+		st.Opts.Tenant, st.Opts.Env, st.Plan.LiveVersionID)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), interruptedRestoreBudget)
+	defer cancel()
+	st.restore(rctx)
+	if rec.Status == history.StatusFailed && !strings.Contains(rec.Error, "still live") {
+		rec.Error += "; the new version may be live: check with `go tool mage drift " + st.Opts.Tenant + " " + st.Opts.Env + "` and roll back if needed"
+	}
 }

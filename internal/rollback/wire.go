@@ -51,7 +51,7 @@ func Wire(s Setup) (Deps, string, error) {
 	hc := s.Tenant.Config.HealthCheck
 	d := Deps{
 		API:    reads{c: client, script: r.WorkerName},
-		Actor:  DeploymentsActor{BaseURL: s.BaseURL, AccountID: r.AccountID, Script: r.WorkerName, Token: s.Token},
+		Actor:  DeploymentsActor{API: client, Script: r.WorkerName},
 		Health: healthCheck{check: health.Check{URL: url, Expect: hc.Expect, Deadline: hc.Deadline(), Client: s.HealthClient}},
 		Records: records{store: store, tenant: s.Tenant.Name, env: string(s.Env), account: r.AccountID, prov: s.Provenance,
 			url: url, token: s.Token},
