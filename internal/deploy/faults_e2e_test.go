@@ -1,0 +1,137 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+)
+
+// Issue 15's faults inflicted on a deploy with the real wrangler against the sandbox: the
+// promises ("the new healthy version live or the old one; every attempt leaves a record") hold
+// with an unwritable records folder, a 429 on the upload, a 500 on the automatic rollback and
+// a Ctrl-C during the health gate.
+
+// An unwritable records folder stops the deploy before anything is uploaded, naming the folder.
+func TestDeployUnwritableRecordsUploadsNothing(t *testing.T) {
+	w := newWorld(t)
+	const tn, worker = "rainbowsmokeofficial", "rainbowsmokeofficial-api-staging"
+	ctx := context.Background()
+	if _, err := Run(ctx, w.opts(t, tn, "staging", nil)); err != nil {
+		t.Fatal(err)
+	}
+	n := w.versions(t, tn, worker)
+	w.bumpCode(t, "unwritable")
+	dir := w.ws.DeploymentsDir()
+	testrepo.Unwritable(t, dir)
+	var progress bytes.Buffer
+	out, err := Run(ctx, w.opts(t, tn, "staging", &progress))
+	if err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "nothing was uploaded") {
+		t.Fatalf("err = %v, want one naming %s", err, dir)
+	}
+	if got := w.versions(t, tn, worker); got != n {
+		t.Fatalf("%d new versions uploaded though the record could not be written", got-n)
+	}
+	if strings.Contains(progress.String(), " deploy ") {
+		t.Errorf("the deploy step ran:\n%s", progress.String())
+	}
+	if s := Summary(out, time.Second); strings.Contains(s, "dry run") {
+		t.Errorf("summary of a refused deploy says dry run: %s", s)
+	}
+}
+
+// One 429 with Retry-After: 2 on the upload: wrangler gives up at once, the tool waits and runs
+// it again, and the deploy succeeds.
+func TestDeployRetriesARateLimitedUpload(t *testing.T) {
+	w := newWorld(t)
+	const tn, worker = "rainbowsmokeofficial", "rainbowsmokeofficial-api-staging"
+	w.sb.AddFault(sandbox.Fault{Method: "PUT", Path: "/accounts/*/workers/scripts/*", Status: 429, Code: 971, RetryAfter: "2", Count: 1})
+	var progress bytes.Buffer
+	out, err := Run(context.Background(), w.opts(t, tn, "staging", &progress))
+	if err != nil || out.Record.Status != history.StatusSucceeded {
+		t.Fatalf("deploy after one 429: %v (%s)\n%s", err, out.Record.Status, progress.String())
+	}
+	if !strings.Contains(progress.String(), "answered 429") {
+		t.Errorf("the retry was not reported:\n%s", progress.String())
+	}
+	if got := w.live(t, tn, worker); got != out.Record.VersionID {
+		t.Errorf("live %s, record %s", got, out.Record.VersionID)
+	}
+}
+
+// The automatic rollback of an unhealthy version survives one 500 on its deployment POST.
+func TestAutomaticRollbackSurvivesA500(t *testing.T) {
+	w := newWorld(t)
+	const tn, worker = "mrrainbowsmoke", "mrrainbowsmoke-api-staging"
+	ctx := context.Background()
+	if _, err := Run(ctx, w.opts(t, tn, "staging", nil)); err != nil {
+		t.Fatal(err)
+	}
+	v1 := w.live(t, tn, worker)
+	w.knownHealthy[v1] = true
+	w.bumpCode(t, "bad")
+	w.markNew = true
+	// Armed once wrangler is done, so that only our own POST meets it.
+	hook := &progressHook{trigger: ": deploy ", fn: func() {
+		w.sb.AddFault(sandbox.Fault{Method: "POST", Path: "/accounts/*/workers/scripts/*/deployments", Status: 500, Count: 1})
+	}}
+	out, err := Run(ctx, w.opts(t, tn, "staging", hook))
+	if !errors.Is(err, ErrFailed) || out.Record.Status != history.StatusRolledBack {
+		t.Fatalf("want rolled_back, got %v (%s: %s)\n%s", err, out.Record.Status, out.Record.Error, hook.buf.String())
+	}
+	if got := w.live(t, tn, worker); got != v1 {
+		t.Fatalf("%s live after the rollback, want %s", got, v1)
+	}
+	w.logMu.Lock()
+	log := w.reqLog.String()
+	w.logMu.Unlock()
+	var posts []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "POST") && strings.Contains(l, "/deployments") {
+			posts = append(posts, l)
+		}
+	}
+	t.Logf("deployment POSTs:\n%s", strings.Join(posts, "\n"))
+	if !strings.Contains(strings.Join(posts, "\n"), "500") {
+		t.Errorf("the 500 was never served")
+	}
+}
+
+// Ctrl-C while the health gate waits for a failing version: the previous version is put back,
+// the run says so, and the record is interrupted.
+func TestInterruptDuringTheGatePutsThePreviousVersionBack(t *testing.T) {
+	w := newWorld(t)
+	const tn, worker = "mrrainbowsmoke", "mrrainbowsmoke-api-staging"
+	if _, err := Run(context.Background(), w.opts(t, tn, "staging", nil)); err != nil {
+		t.Fatal(err)
+	}
+	v1 := w.live(t, tn, worker)
+	w.knownHealthy[v1] = true
+	w.bumpCode(t, "gate")
+	w.markNew = true
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hook := &progressHook{trigger: ": deploy ", fn: func() { time.Sleep(500 * time.Millisecond); cancel() }}
+	o := w.opts(t, tn, "staging", hook)
+	o.HealthDeadline = time.Minute
+	out, err := Run(ctx, o)
+	if !errors.Is(err, ErrFailed) || out.Record.Status != history.StatusInterrupted {
+		t.Fatalf("want interrupted, got %v (%s)", err, out.Record.Status)
+	}
+	if got := w.live(t, tn, worker); got != v1 {
+		t.Fatalf("%s live after Ctrl-C during the gate, want the previous %s\n%s", got, v1, hook.buf.String())
+	}
+	if !strings.Contains(out.Record.Error, "rolled back to "+v1) || !strings.Contains(hook.buf.String(), "press Ctrl-C again") {
+		t.Errorf("record error %q; progress:\n%s", out.Record.Error, hook.buf.String())
+	}
+	if _, err := os.Stat(history.AttemptPath(w.ws.DeploymentsDir(), tn, "staging")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("reservation left after a recorded attempt: %v", err)
+	}
+}
