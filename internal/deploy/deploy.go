@@ -128,7 +128,7 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 	out.Record, out.RecordFile = st.Record, file
 	if werr == nil {
 		// What was written, with the fields the store fills (chain hash, schema version).
-		if es, err := history.Open(opts.Workspace.DeploymentsDir()).List(st.Opts.Tenant, st.Opts.Env); err == nil && len(es) > 0 && es[0].Path == file {
+		if es, err := history.Open(opts.Workspace.DeploymentsDir()).Entries(st.Opts.Tenant, st.Opts.Env); err == nil && len(es) > 0 && es[0].Path == file {
 			out.Record = es[0].Record
 		}
 	}

@@ -213,13 +213,14 @@ func (s *Store) Entries(tenant, env string) ([]Entry, error) {
 
 // LastSucceeded returns the newest record of tenant/env with status succeeded, skipping the
 // first skip of them (skip 1 = the one before the newest success), and false when there is none.
+// Damaged records are passed over (history:verify names them).
 func (s *Store) LastSucceeded(tenant, env string, skip int) (Entry, bool, error) {
-	all, err := s.List(tenant, env)
+	all, err := s.Entries(tenant, env)
 	if err != nil {
 		return Entry{}, false, err
 	}
 	for _, e := range all {
-		if e.Record.Status == StatusSucceeded && e.Record.VersionID != "" {
+		if e.Damaged == nil && e.Record.Status == StatusSucceeded && e.Record.VersionID != "" {
 			if skip == 0 {
 				return e, true, nil
 			}
