@@ -64,6 +64,46 @@ func TestDeploySignalThroughMage(t *testing.T) {
 		})
 	}
 	t.Run("SIGKILL", func(t *testing.T) { killDeploy(t, ws, sb, bin, "rainbowsmokeofficial") })
+	t.Run("simultaneous", func(t *testing.T) { simultaneousDeploys(t, ws, sb, bin, "mrrainbowsmoke") })
+}
+
+// simultaneousDeploys starts two deploys of one tenant/env at the same instant from one
+// compiled magefile (the documented way to run several targets at once in one checkout; two
+// `go tool mage` compiling at once race on magefiles/mage_output_file.go, upstream mage issue
+// 247): one deploys, the other is refused at once naming the holder.
+func simultaneousDeploys(t *testing.T, ws workspace.Workspace, sb *rollbacktest.Sandbox, bin, tenantName string) {
+	sb.Server.ClearFaults()
+	// The upload takes a while, so the loser meets the lock however slow its start.
+	sb.Server.AddFault(sandbox.Fault{Method: "PUT", Path: "/accounts/*/workers/scripts/*", Count: 1, Latency: 6 * time.Second})
+	t.Cleanup(sb.Server.ClearFaults)
+	type result struct {
+		out string
+		err error
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		cmd := exec.Command(bin, "deploy:tenant", tenantName, "staging", "-force=true")
+		cmd.Dir, cmd.Env = ws.Root, testrepo.MageEnv()
+		go func() {
+			out, err := cmd.CombinedOutput()
+			results <- result{string(out), err}
+		}()
+	}
+	var won, refused int
+	for range 2 {
+		r := <-results
+		switch {
+		case r.err == nil:
+			won++
+		case strings.Contains(r.out, "is being deployed by pid"):
+			refused++
+		default:
+			t.Errorf("neither a deploy nor a clear refusal (%v):\n%s", r.err, r.out)
+		}
+	}
+	if won != 1 || refused != 1 {
+		t.Fatalf("won %d, refused %d; want one of each", won, refused)
+	}
 }
 
 // killDeploy is issue 15's kill -9: the whole process group of a deploy is SIGKILLed while
