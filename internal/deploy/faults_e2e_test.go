@@ -135,3 +135,28 @@ func TestInterruptDuringTheGatePutsThePreviousVersionBack(t *testing.T) {
 		t.Errorf("reservation left after a recorded attempt: %v", err)
 	}
 }
+
+// wrangler's deployments POST fails after the upload: nothing went live, and the record still
+// names the version that was uploaded.
+func TestFailedDeploymentPOSTRecordsTheUploadedVersion(t *testing.T) {
+	w := newWorld(t)
+	const tn, worker = "mrrainbowsmoke", "mrrainbowsmoke-api-staging"
+	ctx := context.Background()
+	if _, err := Run(ctx, w.opts(t, tn, "staging", nil)); err != nil {
+		t.Fatal(err)
+	}
+	v1 := w.live(t, tn, worker)
+	w.bumpCode(t, "post")
+	w.sb.AddFault(sandbox.Fault{Method: "POST", Path: "/accounts/*/workers/scripts/*/deployments", Status: 400, Code: 10021, Count: 1, Message: "deployment refused"})
+	out, err := Run(ctx, w.opts(t, tn, "staging", nil))
+	if !errors.Is(err, ErrFailed) || out.Record.Status != history.StatusFailed || w.live(t, tn, worker) != v1 {
+		t.Fatalf("want failed with %s still live: %v (%s: %s)", v1, err, out.Record.Status, out.Record.Error)
+	}
+	vs, verr := w.api(tn).Versions(ctx, worker, 1)
+	if verr != nil || len(vs) == 0 || vs[0].ID == v1 {
+		t.Fatalf("no new version was uploaded: %v %v", vs, verr)
+	}
+	if out.Record.VersionID != vs[0].ID || !strings.Contains(out.Record.Error, "never went live") {
+		t.Fatalf("record version %q (uploaded %s), error %q", out.Record.VersionID, vs[0].ID, out.Record.Error)
+	}
+}

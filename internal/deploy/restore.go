@@ -26,6 +26,7 @@ func (st *State) restore(ctx context.Context) {
 		if p := live.Primary(); p.VersionID == prev && p.Percentage >= 100 {
 			rec.Status = history.StatusFailed
 			rec.Error += "; the previous version " + prev + " is still live, nothing to roll back"
+			st.noteUploaded(ctx)
 			return
 		}
 		if v := live.Primary().VersionID; rec.VersionID == "" && v != prev {
@@ -93,5 +94,24 @@ func (st *State) restoreInterrupted(ctx context.Context) {
 	st.restore(rctx)
 	if rec.Status == history.StatusFailed && !strings.Contains(rec.Error, "still live") {
 		rec.Error += "; the new version may be live: check with `go tool mage drift " + st.Opts.Tenant + " " + st.Opts.Env + "` and roll back if needed"
+	}
+}
+
+// noteUploaded puts into the record the version wrangler uploaded but never deployed (its
+// deployments POST failed, so it reported no id): the version list's newest, when it is not
+// the live one and was created during this attempt (a minute of slack for clock skew; the lock
+// keeps other deploys of the tool out meanwhile).
+func (st *State) noteUploaded(ctx context.Context) {
+	rec := &st.Record
+	if rec.VersionID != "" {
+		return
+	}
+	vs, err := st.API.Versions(ctx, st.Resolved.WorkerName, 1)
+	if err != nil || len(vs) == 0 {
+		return
+	}
+	if v := vs[0]; v.ID != st.Plan.LiveVersionID && v.CreatedOn.After(st.started.Add(-time.Minute)) {
+		rec.VersionID = v.ID
+		rec.Error += "; it was uploaded as version " + v.ID + ", which never went live"
 	}
 }
