@@ -160,3 +160,31 @@ func TestFailedDeploymentPOSTRecordsTheUploadedVersion(t *testing.T) {
 		t.Fatalf("record version %q (uploaded %s), error %q", out.Record.VersionID, vs[0].ID, out.Record.Error)
 	}
 }
+
+// The annotation cannot be written (every try answers 500): the deploy is verified and live,
+// so it succeeds, but its annotate line says FAILED, never ok.
+func TestAnnotateFailureIsNeverOK(t *testing.T) {
+	w := newWorld(t)
+	const tn = "rainbowsmokeofficial"
+	// Armed when wrangler is done: the health gate still runs before the annotation.
+	hook := &progressHook{trigger: ": deploy ", fn: func() {
+		w.sb.AddFault(sandbox.Fault{Method: "POST", Path: "/accounts/*/workers/scripts/*/deployments", Status: 500})
+	}}
+	out, err := Run(context.Background(), w.opts(t, tn, "staging", hook))
+	w.sb.ClearFaults()
+	if err != nil || out.Record.Status != history.StatusSucceeded {
+		t.Fatalf("deploy: %v (%s)", err, out.Record.Status)
+	}
+	hook.mu.Lock()
+	progress := hook.buf.String()
+	hook.mu.Unlock()
+	var line string
+	for _, l := range strings.Split(progress, "\n") {
+		if strings.Contains(l, ": annotate ") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "FAILED (not fatal") || strings.Contains(line, " ok ") {
+		t.Fatalf("annotate line %q in:\n%s", line, progress)
+	}
+}
