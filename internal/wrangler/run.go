@@ -64,6 +64,12 @@ func (r Runner) command(nodeBin string, args []string) *exec.Cmd {
 	if r.CLI == "" {
 		return exec.Command(r.Bin, args...)
 	}
+	if _, err := os.Stat(r.CLI); err != nil {
+		// Another wrangler layout than the pinned one: the launcher still works, without the
+		// guarantee that a kill -9 of ours takes the upload down.
+		r.log().Warn("wrangler's cli.js is not where 4.63.0 keeps it; starting it through its launcher", "cli", r.CLI, "err", err)
+		return exec.Command(r.Bin, args...)
+	}
 	return exec.Command(filepath.Join(nodeBin, "node"), append(append(slices.Clone(nodeFlags), r.CLI), args...)...)
 }
 
