@@ -188,3 +188,42 @@ func TestAnnotateFailureIsNeverOK(t *testing.T) {
 		t.Fatalf("annotate line %q in:\n%s", line, progress)
 	}
 }
+
+// A killed run left version v2 live, never verified (its reservation says v1 was live before
+// it). The next deploy records the abandoned attempt, and when it fails itself, it goes back
+// to v1, the last version seen healthy, not to the unverified v2.
+func TestFailedDeployAfterAKilledOneGoesBackToTheLastVerified(t *testing.T) {
+	w := newWorld(t)
+	const tn, worker = "mrrainbowsmoke", "mrrainbowsmoke-api-staging"
+	ctx := context.Background()
+	if _, err := Run(ctx, w.opts(t, tn, "staging", nil)); err != nil {
+		t.Fatal(err)
+	}
+	v1 := w.live(t, tn, worker)
+	w.knownHealthy[v1] = true
+	w.bumpCode(t, "orphan")
+	o := w.opts(t, tn, "staging", nil)
+	if _, err := Run(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	v2 := w.live(t, tn, worker)
+	store := history.Open(w.ws.DeploymentsDir())
+	if _, err := store.Reserve(999999, "gone-host", "deploy:tenant "+tn+" staging",
+		history.Record{Kind: history.KindDeploy, Tenant: tn, Env: "staging", PreviousVersionID: v1, VersionID: v2}); err != nil {
+		t.Fatal(err)
+	}
+	w.bumpCode(t, "after-orphan")
+	w.markNew = true
+	var progress bytes.Buffer
+	out, err := Run(ctx, w.opts(t, tn, "staging", &progress))
+	if !errors.Is(err, ErrFailed) || out.Record.Status != history.StatusRolledBack || w.live(t, tn, worker) != v1 {
+		t.Fatalf("want rolled back to %s (not the unverified %s): %v, %s, live %s\n%s", v1, v2, err, out.Record.Error, w.live(t, tn, worker), progress.String())
+	}
+	if out.Settled == "" || !strings.Contains(progress.String(), "never verified; this deploy replaces it") {
+		t.Errorf("the abandoned attempt was not reported:\n%s", progress.String())
+	}
+	es, _ := store.List(tn, "staging")
+	if len(es) < 2 || es[1].Path != out.Settled || !strings.Contains(es[1].Record.Error, "version "+v2+" is live and was never verified") {
+		t.Errorf("settled record: %+v", es[1].Record)
+	}
+}

@@ -14,7 +14,7 @@ import (
 // otherwise (first deploy, or the rollback itself failed: the error says what to do).
 func (st *State) restore(ctx context.Context) {
 	rec := &st.Record
-	prev := st.Plan.LiveVersionID
+	prev := st.restoreTarget()
 	worker := st.Resolved.WorkerName
 	if prev == "" {
 		rec.Status = history.StatusFailed
@@ -65,6 +65,16 @@ func (st *State) restore(ctx context.Context) {
 	rec.Error += "; rolled back to " + prev + ", which answers healthy"
 }
 
+// restoreTarget is the version a failed deploy goes back to: the one live before it, unless
+// that was left by a killed run and never verified; then the one live before that run, the
+// last version anybody saw healthy.
+func (st *State) restoreTarget() string {
+	if s := st.Settled; s != nil && s.Live && s.Reservation.Record.PreviousVersionID != "" {
+		return s.Reservation.Record.PreviousVersionID
+	}
+	return st.Plan.LiveVersionID
+}
+
 func orUnknown(s string) string {
 	if s == "" {
 		return "the new version"
@@ -83,12 +93,12 @@ const interruptedRestoreBudget = 3500 * time.Millisecond
 // mage exit at once, and the reservation left behind lets the next run record the attempt.
 func (st *State) restoreInterrupted(ctx context.Context) {
 	rec := &st.Record
-	if st.Plan.LiveVersionID == "" {
+	if st.restoreTarget() == "" {
 		rec.Error += "; this was the first deploy of " + st.Resolved.WorkerName + ", so nothing was put back: check with `go tool mage drift " + st.Opts.Tenant + " " + st.Opts.Env + "`"
 		return
 	}
 	fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: interrupted after the upload began; putting %s back (press Ctrl-C again to stop now and leave the new version live)\n",
-		st.Opts.Tenant, st.Opts.Env, st.Plan.LiveVersionID)
+		st.Opts.Tenant, st.Opts.Env, st.restoreTarget())
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), interruptedRestoreBudget)
 	defer cancel()
 	st.restore(rctx)
