@@ -75,9 +75,13 @@ func TestAutomaticRollbackSurvivesA500(t *testing.T) {
 		t.Fatal(err)
 	}
 	v1 := w.live(t, tn, worker)
+	w.mu.Lock()
 	w.knownHealthy[v1] = true
+	w.mu.Unlock()
 	w.bumpCode(t, "bad")
+	w.mu.Lock()
 	w.markNew = true
+	w.mu.Unlock()
 	// Armed once wrangler is done, so that only our own POST meets it.
 	hook := &progressHook{trigger: ": deploy ", fn: func() {
 		w.sb.AddFault(sandbox.Fault{Method: "POST", Path: "/accounts/*/workers/scripts/*/deployments", Status: 500, Count: 1})
@@ -113,9 +117,13 @@ func TestInterruptDuringTheGatePutsThePreviousVersionBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	v1 := w.live(t, tn, worker)
+	w.mu.Lock()
 	w.knownHealthy[v1] = true
+	w.mu.Unlock()
 	w.bumpCode(t, "gate")
+	w.mu.Lock()
 	w.markNew = true
+	w.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	hook := &progressHook{trigger: ": deploy ", fn: func() { time.Sleep(500 * time.Millisecond); cancel() }}
@@ -200,7 +208,9 @@ func TestFailedDeployAfterAKilledOneGoesBackToTheLastVerified(t *testing.T) {
 		t.Fatal(err)
 	}
 	v1 := w.live(t, tn, worker)
+	w.mu.Lock()
 	w.knownHealthy[v1] = true
+	w.mu.Unlock()
 	w.bumpCode(t, "orphan")
 	o := w.opts(t, tn, "staging", nil)
 	if _, err := Run(ctx, o); err != nil {
@@ -213,7 +223,9 @@ func TestFailedDeployAfterAKilledOneGoesBackToTheLastVerified(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.bumpCode(t, "after-orphan")
+	w.mu.Lock()
 	w.markNew = true
+	w.mu.Unlock()
 	var progress bytes.Buffer
 	out, err := Run(ctx, w.opts(t, tn, "staging", &progress))
 	if !errors.Is(err, ErrFailed) || out.Record.Status != history.StatusRolledBack || w.live(t, tn, worker) != v1 {
