@@ -113,3 +113,25 @@ func TestDamagedRecordKeepsTheChain(t *testing.T) {
 		t.Errorf("Verify should name only the damaged file: %v", problems)
 	}
 }
+
+// The history table still shows the good records around a damaged one, which it names.
+func TestShowNamesADamagedRecord(t *testing.T) {
+	s := &Store{Dir: t.TempDir(), Now: seq()}
+	p, _ := s.Write(sample("acme", "staging", StatusSucceeded, "v1"))
+	if _, err := s.Write(sample("acme", "staging", StatusSucceeded, "v2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("<<<<<<< HEAD\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := Show(&out, s.Dir, "acme", "staging", false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "v2") || !strings.Contains(out.String(), "DAMAGED") || !strings.Contains(out.String(), "warning: "+filepath.Base(p)) {
+		t.Fatalf("history table:\n%s", out.String())
+	}
+	if err := Show(&out, s.Dir, "acme", "staging", true); err == nil || !strings.Contains(err.Error(), filepath.Base(p)) {
+		t.Fatalf("JSON over a damaged record: %v", err)
+	}
+}
