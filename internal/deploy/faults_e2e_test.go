@@ -239,3 +239,23 @@ func TestFailedDeployAfterAKilledOneGoesBackToTheLastVerified(t *testing.T) {
 		t.Errorf("settled record: %+v", es[1].Record)
 	}
 }
+
+// A killed run's reservation is settled even by a deploy that finds nothing to change.
+func TestUnchangedDeploySettlesAKilledAttempt(t *testing.T) {
+	w := newWorld(t)
+	const tn, worker = "rainbowsmokeofficial", "rainbowsmokeofficial-api-staging"
+	ctx := context.Background()
+	if _, err := Run(ctx, w.opts(t, tn, "staging", nil)); err != nil {
+		t.Fatal(err)
+	}
+	v1 := w.live(t, tn, worker)
+	store := history.Open(w.ws.DeploymentsDir())
+	if _, err := store.Reserve(999999, "gone-host", "deploy:tenant "+tn+" staging",
+		history.Record{Kind: history.KindDeploy, Tenant: tn, Env: "staging", PreviousVersionID: v1}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(ctx, w.opts(t, tn, "staging", nil))
+	if err != nil || out.Record.Status != history.StatusUnchanged || out.Settled == "" || store.Pending(tn, "staging") {
+		t.Fatalf("unchanged deploy over a killed attempt: %v, %s, settled %q, pending %v", err, out.Record.Status, out.Settled, store.Pending(tn, "staging"))
+	}
+}

@@ -261,7 +261,9 @@ func (planStep) Run(ctx context.Context, st *State) error {
 		fmt.Fprintln(st.Opts.Progress, p.String())
 		return errDryRun
 	}
-	if p.Unchanged && !st.Opts.Force {
+	// A reservation left by a killed run is settled under the lock, so an unchanged tree still
+	// goes on to the lock step when there is one.
+	if p.Unchanged && !st.Opts.Force && !history.Open(st.Opts.Workspace.DeploymentsDir()).Pending(st.Opts.Tenant, string(st.Env)) {
 		st.Record.VersionID = p.LiveVersionID
 		return errUnchanged
 	}

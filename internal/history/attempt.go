@@ -111,6 +111,13 @@ func (a *Attempt) Done() error {
 	return nil
 }
 
+// Pending reports whether an attempt of tenant/env is reserved: one running now, or one a
+// killed run left for Settle.
+func (s *Store) Pending(tenant, env string) bool {
+	_, err := os.Lstat(AttemptPath(s.Dir, tenant, env))
+	return err == nil
+}
+
 // Settled is the record Settle wrote for an attempt a killed run left.
 type Settled struct {
 	File        string

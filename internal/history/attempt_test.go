@@ -56,6 +56,9 @@ func TestSettleCompletesWhatAKilledRunLeft(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !s.Pending("acme", "staging") || s.Pending("acme", "production") {
+		t.Error("Pending does not see the reservation, or sees one for another env")
+	}
 	if err := a.Done(); err != nil {
 		t.Fatal(err)
 	}
