@@ -71,17 +71,7 @@ func TestAutomaticRollbackSurvivesA500(t *testing.T) {
 	w := newWorld(t)
 	const tn, worker = "mrrainbowsmoke", "mrrainbowsmoke-api-staging"
 	ctx := context.Background()
-	if _, err := Run(ctx, w.opts(t, tn, "staging", nil)); err != nil {
-		t.Fatal(err)
-	}
-	v1 := w.live(t, tn, worker)
-	w.mu.Lock()
-	w.knownHealthy[v1] = true
-	w.mu.Unlock()
-	w.bumpCode(t, "bad")
-	w.mu.Lock()
-	w.markNew = true
-	w.mu.Unlock()
+	v1 := w.healthyThenFailing(t, tn, worker, "bad")
 	// Armed once wrangler is done, so that only our own POST meets it.
 	hook := &progressHook{trigger: ": deploy ", fn: func() {
 		w.sb.AddFault(sandbox.Fault{Method: "POST", Path: "/accounts/*/workers/scripts/*/deployments", Status: 500, Count: 1})
@@ -113,17 +103,7 @@ func TestAutomaticRollbackSurvivesA500(t *testing.T) {
 func TestInterruptDuringTheGatePutsThePreviousVersionBack(t *testing.T) {
 	w := newWorld(t)
 	const tn, worker = "mrrainbowsmoke", "mrrainbowsmoke-api-staging"
-	if _, err := Run(context.Background(), w.opts(t, tn, "staging", nil)); err != nil {
-		t.Fatal(err)
-	}
-	v1 := w.live(t, tn, worker)
-	w.mu.Lock()
-	w.knownHealthy[v1] = true
-	w.mu.Unlock()
-	w.bumpCode(t, "gate")
-	w.mu.Lock()
-	w.markNew = true
-	w.mu.Unlock()
+	v1 := w.healthyThenFailing(t, tn, worker, "gate")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	hook := &progressHook{trigger: ": deploy ", fn: func() { time.Sleep(500 * time.Millisecond); cancel() }}
@@ -258,4 +238,20 @@ func TestUnchangedDeploySettlesAKilledAttempt(t *testing.T) {
 	if err != nil || out.Record.Status != history.StatusUnchanged || out.Settled == "" || store.Pending(tn, "staging") {
 		t.Fatalf("unchanged deploy over a killed attempt: %v, %s, settled %q, pending %v", err, out.Record.Status, out.Settled, store.Pending(tn, "staging"))
 	}
+}
+
+// healthyThenFailing deploys tn (the version it returns is known healthy), then changes the
+// code and makes every new version answer unhealthy, so that the next deploy fails its gate.
+func (w *world) healthyThenFailing(t *testing.T, tn, worker, marker string) string {
+	t.Helper()
+	if _, err := Run(context.Background(), w.opts(t, tn, "staging", nil)); err != nil {
+		t.Fatal(err)
+	}
+	v := w.live(t, tn, worker)
+	w.bumpCode(t, marker)
+	w.mu.Lock()
+	w.knownHealthy[v] = true
+	w.markNew = true
+	w.mu.Unlock()
+	return v
 }
