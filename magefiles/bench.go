@@ -10,11 +10,15 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 )
 
-// Bench measures deploy:all (20 generated tenants, 150 ms API latency, -parallel=4 vs sequential) and drift all (100 tenants, 100 ms, concurrent vs sequential) against an in-process sandbox and prints `name: value` lines.
+// Bench measures deploy:all, drift, fleet:status and report:html against an in-process sandbox.
 //
-// Ratios are measured side by side in one run, with the raw medians beside them. It takes
-// minutes (the deploy figure runs wrangler 60 times) and is not part of `mage ci`.
-// -only=deploy or -only=drift runs one of them; -rounds=N repeats each variant N times.
+// It prints `name: value` lines; ratios are measured side by side in one run, with the raw
+// medians beside them. It takes minutes (the deploy figure runs wrangler 60 times) and is not
+// part of `mage ci`.
+// deploy:all: 20 generated tenants, 150 ms API latency, -parallel=4 vs sequential; drift all and
+// fleet:status: 100 tenants, 100 ms, concurrent vs sequential; report:html: 500 synthetic tenants,
+// size and headless Chromium load time (needs /usr/bin/chromium).
+// -only=deploy, drift, status or report runs one of them; -rounds=N repeats each variant N times.
 func Bench(ctx context.Context, only *string, rounds *int) error {
 	ws, log, err := setup()
 	if err != nil {
@@ -25,7 +29,7 @@ func Bench(ctx context.Context, only *string, rounds *int) error {
 	}
 	n := flag(rounds, 0)
 	figs, err := bench.Run(ctx, ws, bench.Options{
-		Only: flag(only, ""), DeployRounds: n, DriftRounds: n, Log: log, Progress: os.Stderr,
+		Only: flag(only, ""), DeployRounds: n, DriftRounds: n, ReportRounds: n, Log: log, Progress: os.Stderr,
 	})
 	if werr := bench.Write(os.Stdout, figs); werr != nil && err == nil {
 		err = werr
