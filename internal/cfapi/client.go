@@ -31,7 +31,8 @@ type Config struct {
 	AccountID string
 	// HTTPClient sends the requests; default a plain http.Client (timeouts are per attempt here).
 	HTTPClient *http.Client
-	// MaxRetries of a read after a 5xx or a network error; default 3, negative for none.
+	// MaxRetries of a read (or of DeployVersion, the one idempotent write) after a 5xx or a
+	// network error; default 3, negative for none.
 	// 429s are not counted here: they are waited out up to RateLimitWait.
 	MaxRetries int
 	// Timeout of one attempt, including reading the answer; default 30 s.

@@ -124,10 +124,10 @@ func (p *pacer) once(req *http.Request, next option.MiddlewareNext, attempt int)
 	return res, body, nil
 }
 
-// retriesFor: only reads are repeated after a 5xx or a network error; a write may have
-// happened even though the answer was lost.
+// retriesFor: only reads and idempotent writes (DeployVersion) are repeated after a 5xx or a
+// network error; any other write may have happened even though the answer was lost.
 func (p *pacer) retriesFor(req *http.Request) int {
-	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+	if req.Method == http.MethodGet || req.Method == http.MethodHead || req.Context().Value(idempotentKey{}) != nil {
 		return p.maxRetries
 	}
 	return 0

@@ -81,7 +81,7 @@ func Summary(out Outcome, took time.Duration) string {
 		return "deploy: nothing done"
 	}
 	head := fmt.Sprintf("%s/%s", r.Tenant, r.Env)
-	if out.RecordFile == "" && out.Plan.Worker != "" {
+	if out.DryRun && out.Plan.Worker != "" {
 		action := "would deploy a new version"
 		if out.Plan.Unchanged {
 			action = "would do nothing (unchanged)"

@@ -61,7 +61,11 @@ type Outcome struct {
 	Record     history.Record `json:"record"`
 	RecordFile string         `json:"record_file,omitempty"`
 	Plan       Plan           `json:"plan"`
-	RunDir     string         `json:"run_dir,omitempty"`
+	// DryRun is a dry run's outcome: planned, nothing recorded.
+	DryRun bool `json:"dry_run,omitempty"`
+	// Settled is the record written for what a killed earlier attempt left, if there was one.
+	Settled string `json:"settled_record_file,omitempty"`
+	RunDir  string `json:"run_dir,omitempty"`
 	// Tag is the git tag left by a succeeded production deploy (deploy/<tenant>/production/<stamp>).
 	Tag string `json:"tag,omitempty"`
 }
@@ -102,7 +106,10 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 	}()
 
 	runErr := st.runSteps(ctx, pipeline)
-	out := Outcome{Plan: st.Plan, RunDir: st.RunDir}
+	out := Outcome{Plan: st.Plan, RunDir: st.RunDir, DryRun: opts.DryRun}
+	if st.Settled != nil {
+		out.Settled = st.Settled.File
+	}
 	if errors.Is(runErr, errDryRun) {
 		out.Record = st.Record
 		return out, nil
@@ -121,12 +128,19 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 	out.Record, out.RecordFile = st.Record, file
 	if werr == nil {
 		// What was written, with the fields the store fills (chain hash, schema version).
-		if es, err := history.Open(opts.Workspace.DeploymentsDir()).List(st.Opts.Tenant, st.Opts.Env); err == nil && len(es) > 0 && es[0].Path == file {
+		if es, err := history.Open(opts.Workspace.DeploymentsDir()).Entries(st.Opts.Tenant, st.Opts.Env); err == nil && len(es) > 0 && es[0].Path == file {
 			out.Record = es[0].Record
 		}
 	}
 	if werr != nil {
+		if st.attempt != nil {
+			werr = fmt.Errorf("%w; the attempt stays reserved in %s and the next deploy or rollback of %s/%s records it", werr,
+				history.AttemptPath(opts.Workspace.DeploymentsDir(), opts.Tenant, opts.Env), opts.Tenant, opts.Env)
+		}
 		return out, errors.Join(runErr, werr)
+	}
+	if err := st.attempt.Done(); err != nil {
+		opts.Log.Warn("could not remove the reserved record; the next run will record the attempt twice", "err", err)
 	}
 	out.Tag = st.tag(ctx, file)
 	switch st.Record.Status {
@@ -155,6 +169,10 @@ type State struct {
 	Plan        Plan
 	Lock        *lock.Lock
 	Deployed    wrangler.DeployResult
+	// attempt is the record reserved under the lock, removed once the record is written.
+	attempt *history.Attempt
+	// Settled is the record this run wrote for an attempt a killed run left, if any.
+	Settled *history.Settled
 	// live is true once a new version may be serving: from then on a failure rolls back.
 	live   bool
 	Health health.Result

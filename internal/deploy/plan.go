@@ -1,15 +1,12 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -254,46 +251,8 @@ func annotate(ctx context.Context, st *State, versionID, message string) error {
 	if versionID == "" {
 		return errors.New("no version id to annotate")
 	}
-	base := strings.TrimRight(st.Opts.APIBaseURL, "/")
-	if base == "" {
-		base = cfapi.DefaultBaseURL
-	}
-	body, _ := json.Marshal(map[string]any{
-		"strategy":    "percentage",
-		"versions":    []map[string]any{{"version_id": versionID, "percentage": 100}},
-		"annotations": map[string]string{"workers/message": message},
-	})
-	url := fmt.Sprintf("%s/accounts/%s/workers/scripts/%s/deployments", base, st.Resolved.AccountID, st.Resolved.WorkerName)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+st.Token.Value.Reveal())
-	resp, err := st.Opts.HTTPClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("POST deployments: %s", scrub(err.Error(), st.Token.Value.Reveal()))
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	var env struct {
-		Success bool `json:"success"`
-		Errors  []struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"errors"`
-	}
-	if err := json.Unmarshal(raw, &env); err != nil || !env.Success {
-		return fmt.Errorf("POST deployments: HTTP %d: %s", resp.StatusCode, scrub(strings.TrimSpace(string(raw)), st.Token.Value.Reveal()))
-	}
-	return nil
-}
-
-func scrub(s, secret string) string {
-	if secret == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, secret, "[REDACTED]")
+	_, err := st.API.DeployVersion(ctx, st.Resolved.WorkerName, versionID, message, false)
+	return err
 }

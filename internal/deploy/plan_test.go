@@ -76,8 +76,13 @@ func TestSummary(t *testing.T) {
 			t.Errorf("summary %q lacks %q", s, want)
 		}
 	}
-	dry := Summary(Outcome{Record: history.Record{Tenant: "acme", Env: "staging"}, Plan: Plan{Worker: "w", Unchanged: true, Fingerprint: "0123456789abcdef"}}, time.Second)
+	dry := Summary(Outcome{DryRun: true, Record: history.Record{Tenant: "acme", Env: "staging"}, Plan: Plan{Worker: "w", Unchanged: true, Fingerprint: "0123456789abcdef"}}, time.Second)
 	if !strings.Contains(dry, "dry run") || !strings.Contains(dry, "unchanged") {
 		t.Errorf("dry-run summary %q", dry)
+	}
+	// Issue 15: a real deploy whose record could not be written is not a dry run.
+	lost := Summary(Outcome{Record: history.Record{Tenant: "acme", Env: "staging", Status: history.StatusFailed}, Plan: Plan{Worker: "w", Fingerprint: "0123456789abcdef"}}, time.Second)
+	if strings.Contains(lost, "dry run") || !strings.Contains(lost, "failed") {
+		t.Errorf("summary of a deploy without a record file %q", lost)
 	}
 }

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
@@ -13,7 +14,7 @@ import (
 // otherwise (first deploy, or the rollback itself failed: the error says what to do).
 func (st *State) restore(ctx context.Context) {
 	rec := &st.Record
-	prev := st.Plan.LiveVersionID
+	prev := st.restoreTarget()
 	worker := st.Resolved.WorkerName
 	if prev == "" {
 		rec.Status = history.StatusFailed
@@ -25,6 +26,7 @@ func (st *State) restore(ctx context.Context) {
 		if p := live.Primary(); p.VersionID == prev && p.Percentage >= 100 {
 			rec.Status = history.StatusFailed
 			rec.Error += "; the previous version " + prev + " is still live, nothing to roll back"
+			st.noteUploaded(ctx)
 			return
 		}
 		if v := live.Primary().VersionID; rec.VersionID == "" && v != prev {
@@ -33,7 +35,11 @@ func (st *State) restore(ctx context.Context) {
 	}
 	start := time.Now()
 	msg := fmt.Sprintf("rollback: deploy of %s failed", orUnknown(rec.VersionID))
-	err := st.Opts.Runner.Rollback(ctx, st.invocation(), prev, msg)
+	// Through the API client, not `wrangler rollback`: the client retries a 429 after its
+	// Retry-After and a 5xx with backoff, where one failed request would leave the failing
+	// version live. force: like wrangler rollback outside a terminal, the version that was
+	// live a moment ago goes back even if secrets changed since it was deployed.
+	_, err := st.API.DeployVersion(ctx, worker, prev, msg, true)
 	st.step("rollback", start)
 	st.progress("rollback", time.Since(start), err)
 	if err != nil {
@@ -59,9 +65,63 @@ func (st *State) restore(ctx context.Context) {
 	rec.Error += "; rolled back to " + prev + ", which answers healthy"
 }
 
+// restoreTarget is the version a failed deploy goes back to: the one live before it, unless
+// that was left by a killed run and never verified; then the one live before that run, the
+// last version anybody saw healthy.
+func (st *State) restoreTarget() string {
+	if s := st.Settled; s != nil && s.Live && s.Reservation.Record.PreviousVersionID != "" {
+		return s.Reservation.Record.PreviousVersionID
+	}
+	return st.Plan.LiveVersionID
+}
+
 func orUnknown(s string) string {
 	if s == "" {
 		return "the new version"
 	}
 	return s
+}
+
+// interruptedRestoreBudget is how long a Ctrl-C'd deploy spends putting the previous version
+// back: mage gives a cancelled target 5 s before it gives up on it, and the record must still be
+// written after this.
+const interruptedRestoreBudget = 3500 * time.Millisecond
+
+// restoreInterrupted is restore for a deploy stopped (Ctrl-C, SIGTERM) after its upload began:
+// a version that is not verified must not stay live because the operator asked us to stop.
+// It runs on a context of its own, bounded by interruptedRestoreBudget; a second Ctrl-C makes
+// mage exit at once, and the reservation left behind lets the next run record the attempt.
+func (st *State) restoreInterrupted(ctx context.Context) {
+	rec := &st.Record
+	if st.restoreTarget() == "" {
+		rec.Error += "; this was the first deploy of " + st.Resolved.WorkerName + ", so nothing was put back: check with `go tool mage drift " + st.Opts.Tenant + " " + st.Opts.Env + "`"
+		return
+	}
+	fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: interrupted after the upload began; putting %s back (press Ctrl-C again to stop now and leave the new version live)\n",
+		st.Opts.Tenant, st.Opts.Env, st.restoreTarget())
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), interruptedRestoreBudget)
+	defer cancel()
+	st.restore(rctx)
+	if rec.Status == history.StatusFailed && !strings.Contains(rec.Error, "still live") {
+		rec.Error += "; the new version may be live: check with `go tool mage drift " + st.Opts.Tenant + " " + st.Opts.Env + "` and roll back if needed"
+	}
+}
+
+// noteUploaded puts into the record the version wrangler uploaded but never deployed (its
+// deployments POST failed, so it reported no id): the version list's newest, when it is not
+// the live one and was created during this attempt (a minute of slack for clock skew; the lock
+// keeps other deploys of the tool out meanwhile).
+func (st *State) noteUploaded(ctx context.Context) {
+	rec := &st.Record
+	if rec.VersionID != "" {
+		return
+	}
+	vs, err := st.API.Versions(ctx, st.Resolved.WorkerName, 1)
+	if err != nil || len(vs) == 0 {
+		return
+	}
+	if v := vs[0]; v.ID != st.Plan.LiveVersionID && v.CreatedOn.After(st.started.Add(-time.Minute)) {
+		rec.VersionID = v.ID
+		rec.Error += "; it was uploaded as version " + v.ID + ", which never went live"
+	}
 }

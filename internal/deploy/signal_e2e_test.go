@@ -16,6 +16,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -62,6 +63,160 @@ func TestDeploySignalThroughMage(t *testing.T) {
 			interruptDeploy(t, ws, sb, c.mage, c.tenant, c.sig)
 		})
 	}
+	t.Run("SIGKILL", func(t *testing.T) { killDeploy(t, ws, sb, bin, "rainbowsmokeofficial") })
+	t.Run("simultaneous", func(t *testing.T) { simultaneousDeploys(t, ws, sb, bin, "mrrainbowsmoke") })
+}
+
+// simultaneousDeploys starts two deploys of one tenant/env at the same instant from one
+// compiled magefile (the documented way to run several targets at once in one checkout; two
+// `go tool mage` compiling at once race on magefiles/mage_output_file.go, upstream mage issue
+// 247): one deploys, the other is refused at once naming the holder.
+func simultaneousDeploys(t *testing.T, ws workspace.Workspace, sb *rollbacktest.Sandbox, bin, tenantName string) {
+	sb.Server.ClearFaults()
+	// The upload takes a while, so the loser meets the lock however slow its start.
+	sb.Server.AddFault(sandbox.Fault{Method: "PUT", Path: "/accounts/*/workers/scripts/*", Count: 1, Latency: 6 * time.Second})
+	t.Cleanup(sb.Server.ClearFaults)
+	type result struct {
+		out string
+		err error
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		cmd := exec.Command(bin, "deploy:tenant", tenantName, "staging", "-force=true")
+		cmd.Dir, cmd.Env = ws.Root, testrepo.MageEnv()
+		go func() {
+			out, err := cmd.CombinedOutput()
+			results <- result{string(out), err}
+		}()
+	}
+	var won, refused int
+	for range 2 {
+		r := <-results
+		switch {
+		case r.err == nil:
+			won++
+		case strings.Contains(r.out, "is being deployed by pid"):
+			refused++
+		default:
+			t.Errorf("neither a deploy nor a clear refusal (%v):\n%s", r.err, r.out)
+		}
+	}
+	if won != 1 || refused != 1 {
+		t.Fatalf("won %d, refused %d; want one of each", won, refused)
+	}
+}
+
+// killDeploy is issue 15's kill -9: the whole process group of a deploy is SIGKILLed while
+// wrangler's upload hangs in the sandbox. Nothing may survive it (the parent-death signal lands
+// on the node that uploads, not on a launcher), nothing may go live afterwards (the hung upload
+// dies with its client), and the next deploy says what the killed one left, records it as
+// interrupted and then deploys.
+func killDeploy(t *testing.T, ws workspace.Workspace, sb *rollbacktest.Sandbox, bin, tenantName string) {
+	const hang = 8 * time.Second
+	sb.Server.ClearFaults()
+	sb.Server.AddFault(sandbox.Fault{Method: "PUT", Path: "/accounts/*/workers/scripts/*", Count: 1, Latency: hang})
+	t.Cleanup(sb.Server.ClearFaults)
+	tn, err := tenant.Load(t.Context(), ws, tenantName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := tn.Resolve(tenant.Staging)
+	if err != nil {
+		t.Fatal(err)
+	}
+	versionsBefore := len(sb.Server.Versions(r.AccountID, r.WorkerName))
+	liveBefore, _ := sb.Server.Live(r.AccountID, r.WorkerName)
+	records := history.Open(sandboxctl.PathsFor(ws).Records)
+	before, err := records.List(tenantName, "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockFile := lock.Path(filepath.Join(ws.StateDir(), "locks"), tenantName, "staging")
+
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "deploy:tenant", tenantName, "staging", "-force=true")
+	cmd.Dir, cmd.Env = ws.Root, testrepo.MageEnv()
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for deadline := time.Now().Add(2 * time.Minute); !(len(wranglerProcesses(ws.Root)) > 0 && faultTaken(sb.Server)); time.Sleep(100 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			t.Fatalf("deploy ended (%v) before its upload reached the sandbox:\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			t.Fatalf("no hanging upload within 2 minutes:\n%s", out.String())
+		}
+	}
+	hung := time.Now()
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	// The parent-death signal is delivered at once; give the kernel a moment to reap.
+	for deadline := time.Now().Add(5 * time.Second); len(wranglerProcesses(ws.Root)) > 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	}
+	if ps := wranglerProcesses(ws.Root); len(ps) > 0 {
+		t.Fatalf("processes of the killed run still running: %v", ps)
+	}
+	// Past the time the hung upload would have been answered: nothing new may appear.
+	time.Sleep(time.Until(hung.Add(hang + 2*time.Second)))
+	if n := len(sb.Server.Versions(r.AccountID, r.WorkerName)); n != versionsBefore {
+		t.Fatalf("the killed run's upload went through: %d versions, %d before", n, versionsBefore)
+	}
+	if live, _ := sb.Server.Live(r.AccountID, r.WorkerName); primary(live) != primary(liveBefore) {
+		t.Fatalf("live changed after the kill: %v, before %v", live, liveBefore)
+	}
+	if _, err := os.Stat(history.AttemptPath(records.Dir, tenantName, "staging")); err != nil {
+		t.Fatalf("the killed run left no reserved record: %v", err)
+	}
+	if _, err := os.Stat(lockFile); err != nil {
+		t.Fatalf("kill -9 cannot release the lock, yet there is none: %v", err)
+	}
+
+	// The next run takes the dead holder's lock, records the killed attempt, then deploys.
+	next := exec.Command(bin, "deploy:tenant", tenantName, "staging", "-force=true")
+	next.Dir, next.Env = ws.Root, testrepo.MageEnv()
+	got, err := next.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the run after the kill: %v\n%s", err, got)
+	}
+	if !strings.Contains(string(got), "was killed before it finished; recorded it as interrupted") {
+		t.Errorf("the next run did not say what the killed one left:\n%s", got)
+	}
+	entries, err := records.List(tenantName, "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != len(before)+2 || entries[0].Record.Status != history.StatusSucceeded ||
+		entries[1].Record.Status != history.StatusInterrupted || !strings.Contains(entries[1].Record.Error, "nothing it uploaded is live") {
+		for _, e := range entries {
+			t.Logf("%s: %s: %s", filepath.Base(e.Path), e.Record.Status, e.Record.Error)
+		}
+		t.Fatalf("want the killed attempt recorded (interrupted, nothing live) then the new deploy (succeeded):\n%s", got)
+	}
+	if _, err := os.Stat(history.AttemptPath(records.Dir, tenantName, "staging")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the reservation outlived its settling: %v", err)
+	}
+	if problems, err := history.Verify(records.Dir); err != nil || len(problems) > 0 {
+		t.Errorf("history:verify after the settled kill: %v %v", problems, err)
+	}
+}
+
+func primary(d sandbox.Deployment) string {
+	best, id := -1.0, ""
+	for _, v := range d.Versions {
+		if v.Percentage > best {
+			best, id = v.Percentage, v.VersionID
+		}
+	}
+	return id
 }
 
 // interruptDeploy runs mage (a command line) deploying tenantName to staging, sends sig to its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/buildcache"
@@ -63,7 +64,8 @@ func (st *State) runSteps(ctx context.Context, steps []Step) error {
 		err := s.Run(ctx, st)
 		st.step(s.Name(), start)
 		st.progress(s.Name(), time.Since(start), err)
-		if errors.Is(err, errDeferred) {
+		var soft *softError
+		if errors.Is(err, errDeferred) || errors.As(err, &soft) {
 			continue
 		}
 		if err != nil {
@@ -85,6 +87,8 @@ func (st *State) progress(name string, d time.Duration, err error) {
 		mark = "planned"
 	case errors.Is(err, errDeferred):
 		mark = "deferred"
+	case errors.As(err, new(*softError)):
+		mark = "FAILED (not fatal: " + err.Error() + ")"
 	case err != nil:
 		mark = "FAILED"
 	}
@@ -257,7 +261,9 @@ func (planStep) Run(ctx context.Context, st *State) error {
 		fmt.Fprintln(st.Opts.Progress, p.String())
 		return errDryRun
 	}
-	if p.Unchanged && !st.Opts.Force {
+	// A reservation left by a killed run is settled under the lock, so an unchanged tree still
+	// goes on to the lock step when there is one.
+	if p.Unchanged && !st.Opts.Force && !history.Open(st.Opts.Workspace.DeploymentsDir()).Pending(st.Opts.Tenant, string(st.Env)) {
 		st.Record.VersionID = p.LiveVersionID
 		return errUnchanged
 	}
@@ -283,10 +289,32 @@ func (lockStep) Run(ctx context.Context, st *State) error {
 	st.Plan = p
 	st.Record.PreviousVersionID = p.LiveVersionID
 	st.takeLiveBuild(p)
+	store := history.Open(st.Opts.Workspace.DeploymentsDir())
+	// Holding the lock, any reservation left is a killed run's: write its record first.
+	settled, ok, err := store.Settle(st.Opts.Tenant, string(st.Env), p.LiveVersionID, st.Token.Value.Reveal())
+	if err != nil {
+		return &history.WritableError{Dir: store.Dir, Err: err}
+	}
+	if ok {
+		st.Settled = &settled
+		fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: the previous attempt (pid %d on %s, %s) was killed before it finished; recorded it as interrupted in %s\n",
+			st.Opts.Tenant, st.Opts.Env, settled.Reservation.PID, settled.Reservation.Host, settled.Reservation.ReservedAt.Format(time.RFC3339), settled.File)
+		if settled.Live {
+			fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: it had left version %s live, never verified; this deploy replaces it\n", st.Opts.Tenant, st.Opts.Env, p.LiveVersionID)
+		}
+	}
 	if p.Unchanged && !st.Opts.Force {
 		st.Record.VersionID = p.LiveVersionID
 		return errUnchanged
 	}
+	// The record is reserved before anything is uploaded: a records folder that cannot take it
+	// stops the deploy here, and a run killed from now on leaves what it knew for the next.
+	host, _ := os.Hostname()
+	att, err := store.Reserve(os.Getpid(), host, st.Opts.Command, st.Record, st.Token.Value.Reveal())
+	if err != nil {
+		return err
+	}
+	st.attempt = att
 	return nil
 }
 
@@ -303,6 +331,29 @@ type deployStep struct{}
 func (deployStep) Name() string { return "deploy" }
 func (deployStep) Run(ctx context.Context, st *State) error {
 	st.live = true // from here on the new version may be serving, whatever wrangler says
+	defer func() {
+		// Whatever wrangler reported goes into the reservation, for the next run if we are killed.
+		if err := st.attempt.Update(st.Record); err != nil {
+			st.Opts.Log.Warn("could not update the reserved record", "tenant", st.Opts.Tenant, "env", st.Opts.Env, "err", err)
+		}
+	}()
+	for try := 1; ; try++ {
+		err := st.deployOnce(ctx)
+		wait, again := st.retryRateLimited(ctx, err, try)
+		if !again {
+			return err
+		}
+		fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: Cloudflare answered 429 (rate limited) before anything went live; retrying in %s (%d of %d)\n",
+			st.Opts.Tenant, st.Opts.Env, wait, try, maxRateLimitRetries)
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (st *State) deployOnce(ctx context.Context) error {
 	if st.Bundle.SHA256 == "" {
 		return st.buildAndDeploy(ctx)
 	}
@@ -314,6 +365,36 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 	st.Record.VersionID = res.VersionID
 	st.Record.Targets = res.Targets
 	return nil
+}
+
+// maxRateLimitRetries bounds how often a deploy refused with a 429 is run again.
+const maxRateLimitRetries = 2
+
+// rateLimitWait is the wait before the try'th retry. wrangler does not pass Cloudflare's
+// Retry-After on, so the waits are fixed: long enough for a per-second limit, short enough
+// that a spent five-minute budget fails soon with a clear error instead of hanging.
+func rateLimitWait(try int) time.Duration { return 3 * time.Second << (try - 1) }
+
+// retryRateLimited says whether a deploy that failed with err is run again, and after how
+// long: only a 429 that left nothing live (wrangler reported no upload and the live version is
+// still the one planned against), a bounded number of times, and only within ctx's deadline.
+func (st *State) retryRateLimited(ctx context.Context, err error, try int) (time.Duration, bool) {
+	var ce *wrangler.CommandError
+	if err == nil || try > maxRateLimitRetries || !errors.As(err, &ce) || !ce.RateLimited() || ce.Uploaded || ce.VersionID != "" || st.Record.VersionID != "" {
+		return 0, false
+	}
+	wait := rateLimitWait(try)
+	if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
+		return 0, false
+	}
+	live, lerr := st.API.LiveDeployment(ctx, st.Resolved.WorkerName)
+	switch {
+	case lerr == nil && live.Primary().VersionID == st.Plan.LiveVersionID:
+	case errors.Is(lerr, cfapi.ErrNotDeployed) && st.Plan.LiveVersionID == "":
+	default:
+		return 0, false
+	}
+	return wait, true
 }
 
 // buildAndDeploy is the deploy of a deferred build: wrangler builds into the bundle folder and
@@ -391,9 +472,17 @@ func (annotateStep) Run(ctx context.Context, st *State) error {
 		// The deploy itself is verified and live; without the mark the next run redeploys.
 		st.Opts.Log.Warn("could not mark the live deployment with its fingerprint; the next deploy will upload again",
 			"tenant", st.Opts.Tenant, "env", st.Opts.Env, "err", err)
+		return &softError{err}
 	}
 	return nil
 }
+
+// softError is a step that failed without failing the deploy: its progress line says FAILED
+// (never ok), the pipeline goes on.
+type softError struct{ err error }
+
+func (e *softError) Error() string { return e.err.Error() }
+func (e *softError) Unwrap() error { return e.err }
 
 // finish sets the record's status and error from how the steps ended, rolling back first when
 // a new version may be live and is not verified.
@@ -405,11 +494,11 @@ func (st *State) finish(ctx context.Context, runErr error) {
 	case errors.Is(runErr, errUnchanged):
 		rec.Status = history.StatusUnchanged
 	case ctx.Err() != nil:
-		rec.Status = history.StatusInterrupted
 		rec.Error = runErr.Error()
 		if st.live {
-			rec.Error += "; the new version may be live: check with `go tool mage drift " + st.Opts.Tenant + " " + st.Opts.Env + "` and roll back if needed"
+			st.restoreInterrupted(ctx)
 		}
+		rec.Status = history.StatusInterrupted
 	case st.live:
 		rec.Error = runErr.Error()
 		st.restore(ctx)

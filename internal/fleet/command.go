@@ -2,8 +2,10 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
@@ -32,9 +34,18 @@ type DeployAllOptions struct {
 // the selection is refused (nothing ran) or any tenant failed; the Summary is filled either
 // way once something ran.
 func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
-	names, err := tenant.List(o.Workspace)
+	if o.Parallel < 1 {
+		return Summary{}, fmt.Errorf("deploy:all: -parallel=%d: must be 1 or more (1, the default, deploys one tenant after another)", o.Parallel)
+	}
+	names, invalid, err := tenant.Scan(o.Workspace)
 	if err != nil {
 		return Summary{}, fmt.Errorf("deploy:all: %w", err)
+	}
+	// A linked tenant folder is refused rather than left out: "all" must mean every tenant.
+	for _, n := range invalid {
+		if err := tenant.FolderProblem(o.Workspace, n); errors.Is(err, tenant.ErrSymlink) {
+			return Summary{}, fmt.Errorf("deploy:all: %w", err)
+		}
 	}
 	sel, err := Select(names, o.Env, o.Only, o.Canary)
 	if err != nil {
@@ -51,6 +62,7 @@ func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
 		Parallel: o.Parallel, ContinueOnError: o.ContinueOnError,
 		Progress: report.NewProgress(o.Stderr, sel.Tenants),
 	})
+	sum.RecordsDir = recordsDir(o.Workspace)
 
 	human := o.Stdout
 	if o.JSON {
@@ -85,4 +97,13 @@ func describe(sel Selection, o DeployAllOptions) string {
 		parts = append(parts, "stopping at the first failure")
 	}
 	return strings.Join(parts, ", ")
+}
+
+// recordsDir names the records folder for messages, relative to the checkout when inside it.
+func recordsDir(ws workspace.Workspace) string {
+	dir := ws.DeploymentsDir()
+	if rel, err := filepath.Rel(ws.Root, dir); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel) + "/"
+	}
+	return dir
 }

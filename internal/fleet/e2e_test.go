@@ -39,6 +39,9 @@ func deployAll(t *testing.T, w *fleettest.World, o fleet.DeployAllOptions) run {
 	if o.Env == "" {
 		o.Env = "staging"
 	}
+	if o.Parallel == 0 {
+		o.Parallel = 1 // the target's default
+	}
 	o.Workspace, o.Stdout, o.Stderr = w.WS, &stdout, &stderr
 	o.Prepare = func(context.Context) (deploy.Options, error) { return base, nil }
 	sum, err := fleet.DeployAll(context.Background(), o)
@@ -221,6 +224,10 @@ func TestDeployAllEndToEnd(t *testing.T) {
 		}
 		if !strings.Contains(r.stdout, "1 failed, 1 skipped") {
 			t.Errorf("summary counts wrong")
+		}
+		// The error points at the folder the records went to, not always deployments/.
+		if rel, _ := filepath.Rel(w.WS.Root, w.WS.DeploymentsDir()); !strings.Contains(r.err.Error(), "records in "+filepath.ToSlash(rel)+"/") {
+			t.Errorf("error does not point at %s: %v", rel, r.err)
 		}
 	})
 

@@ -69,7 +69,8 @@ type Task func(ctx context.Context, tenant string, note Note) Outcome
 
 // Options control scheduling.
 type Options struct {
-	// Parallel is how many tenants run at once; below 1 means 1 (sequential).
+	// Parallel is how many tenants run at once; below 1 means 1 (sequential). DeployAll refuses
+	// a request for less than 1 before anything runs.
 	Parallel int
 	// ContinueOnError keeps starting tenants after one failed; by default the rest are skipped.
 	ContinueOnError bool

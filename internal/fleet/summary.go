@@ -20,6 +20,9 @@ type Summary struct {
 	ContinueOnError bool          `json:"continue_on_error"`
 	Duration        time.Duration `json:"-"`
 	Outcomes        []Outcome     `json:"tenants"`
+	// RecordsDir is where the run's records went (deployments/, or the sandbox's folder in a
+	// rehearsal), for the error to point at; "" says deployments/.
+	RecordsDir string `json:"records_dir,omitempty"`
 }
 
 // Failed lists the tenants that started and did not end OK.
@@ -53,8 +56,12 @@ func (s Summary) Err() error {
 	for i, o := range failed {
 		names[i] = o.Tenant + " (" + string(o.Status) + ")"
 	}
-	return fmt.Errorf("deploy:all %s: %d of %d tenants failed: %s; see the log excerpts above and the records in deployments/",
-		s.Env, len(failed), len(s.Outcomes), strings.Join(names, ", "))
+	dir := s.RecordsDir
+	if dir == "" {
+		dir = "deployments/"
+	}
+	return fmt.Errorf("deploy:all %s: %d of %d tenants failed: %s; see the log excerpts above and the records in %s",
+		s.Env, len(failed), len(s.Outcomes), strings.Join(names, ", "), dir)
 }
 
 // jsonDoc is the -json=true document: the summary plus computed counts.

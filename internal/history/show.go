@@ -14,9 +14,15 @@ import (
 )
 
 // Show writes the records of tenant/env in dir, newest first, as a table (or, with asJSON, as a
-// JSON array of records and nothing else). It is the body of `mage history`.
+// JSON array of records and nothing else). It is the body of `mage history`. In the table a
+// damaged record is a DAMAGED row naming its file (the rest still shows: that is when an
+// operator needs the history most); the JSON array has no place for one, so it fails naming it.
 func Show(w io.Writer, dir, tenant, env string, asJSON bool) error {
-	entries, err := Open(dir).List(tenant, env)
+	list := Open(dir).Entries
+	if asJSON {
+		list = Open(dir).List
+	}
+	entries, err := list(tenant, env)
 	if err != nil {
 		return err
 	}
@@ -33,7 +39,14 @@ func Show(w io.Writer, dir, tenant, env string, asJSON bool) error {
 	}
 	t := report.Table{Title: fmt.Sprintf("%s/%s: %d records, newest first", tenant, env, len(entries)),
 		Columns: []string{"finished (UTC)", "kind", "status", "version", "actor", "git sha", "record"}}
+	var damaged []Entry
 	for _, en := range entries {
+		if en.Damaged != nil {
+			damaged = append(damaged, en)
+			t.AddRow(report.Cell{Text: "?"}, report.Cell{Text: "?"}, report.Cell{Text: "DAMAGED", Tone: report.Bad},
+				report.Cell{}, report.Cell{}, report.Cell{}, report.Cell{Text: filepath.Base(en.Path)})
+			continue
+		}
 		r := en.Record
 		sha := r.GitSHA
 		if len(sha) > 12 {
@@ -46,7 +59,15 @@ func Show(w io.Writer, dir, tenant, env string, asJSON bool) error {
 			report.Cell{Text: string(r.Status), Tone: StatusTone(r.Status)}, report.Cell{Text: r.VersionID},
 			report.Cell{Text: r.Actor}, report.Cell{Text: sha}, report.Cell{Text: filepath.Base(en.Path)})
 	}
-	return t.Text(w, report.Colour(w))
+	if err := t.Text(w, report.Colour(w)); err != nil {
+		return err
+	}
+	for _, en := range damaged {
+		if _, err := fmt.Fprintf(w, "warning: %s is damaged (%v); `go tool mage history:verify` lists every problem\n", filepath.Base(en.Path), en.Damaged); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CheckAll verifies every record in dir (format, hash chain, and, when dir is in the git

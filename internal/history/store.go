@@ -26,6 +26,8 @@ type Entry struct {
 	Path   string
 	SHA256 string // of the file's bytes
 	Record Record
+	// Damaged says why the file is not a readable record (Entries only; List fails instead).
+	Damaged error
 }
 
 // Store is the records folder (deployments/).
@@ -70,7 +72,9 @@ func (s *Store) Write(rec Record, scrub ...string) (string, error) {
 	if rec.Steps == nil {
 		rec.Steps = []Step{}
 	}
-	prev, err := s.List(rec.Tenant, rec.Env)
+	// Entries, not List: a damaged predecessor is still a file with a hash, and chaining to it
+	// keeps the chain whole around it (history:verify names the damage; deploys go on).
+	prev, err := s.Entries(rec.Tenant, rec.Env)
 	if err != nil {
 		return "", err
 	}
@@ -175,6 +179,22 @@ func stampOf(name, tenant, env string) (time.Time, bool) {
 // List returns the records of tenant/env, newest first. A file that cannot be read or parsed is
 // an error naming it: history is evidence, and a damaged file must be looked at.
 func (s *Store) List(tenant, env string) ([]Entry, error) {
+	es, err := s.Entries(tenant, env)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
+		if e.Damaged != nil {
+			return nil, e.Damaged
+		}
+	}
+	return es, nil
+}
+
+// Entries is List for callers that can work around damage: a file that does not parse is
+// returned with Damaged set (and its SHA256, so the chain can go on from it) instead of failing
+// the whole list. A file that cannot be read at all is still an error.
+func (s *Store) Entries(tenant, env string) ([]Entry, error) {
 	names, err := s.names(func(n string) bool { _, ok := stampOf(n, tenant, env); return ok })
 	if err != nil {
 		return nil, err
@@ -182,9 +202,10 @@ func (s *Store) List(tenant, env string) ([]Entry, error) {
 	out := make([]Entry, 0, len(names))
 	for _, n := range slices.Backward(names) {
 		e, err := read(filepath.Join(s.Dir, n))
-		if err != nil {
+		if err != nil && e.Path == "" {
 			return nil, err
 		}
+		e.Damaged = err
 		out = append(out, e)
 	}
 	return out, nil
@@ -192,13 +213,14 @@ func (s *Store) List(tenant, env string) ([]Entry, error) {
 
 // LastSucceeded returns the newest record of tenant/env with status succeeded, skipping the
 // first skip of them (skip 1 = the one before the newest success), and false when there is none.
+// Damaged records are passed over (history:verify names them).
 func (s *Store) LastSucceeded(tenant, env string, skip int) (Entry, bool, error) {
-	all, err := s.List(tenant, env)
+	all, err := s.Entries(tenant, env)
 	if err != nil {
 		return Entry{}, false, err
 	}
 	for _, e := range all {
-		if e.Record.Status == StatusSucceeded && e.Record.VersionID != "" {
+		if e.Damaged == nil && e.Record.Status == StatusSucceeded && e.Record.VersionID != "" {
 			if skip == 0 {
 				return e, true, nil
 			}
@@ -234,7 +256,7 @@ func read(path string) (Entry, error) {
 	}
 	var rec Record
 	if err := json.Unmarshal(b, &rec); err != nil {
-		return Entry{}, fmt.Errorf("history: %s is not a valid record: %w", path, err)
+		return Entry{Path: path, SHA256: sum(b)}, fmt.Errorf("history: %s is not a valid record: %w", path, err)
 	}
 	return Entry{Path: path, SHA256: sum(b), Record: rec}, nil
 }

@@ -1,7 +1,10 @@
 // Package lock keeps two deploys of one tenant/env from running at once, across processes.
 //
-// A lock is a file .state/locks/<tenant>-<env>.lock created with O_EXCL and holding who took it
-// (pid, host, start time, command). A second attempt fails at once with a *HeldError naming the
-// holder, so an operator knows whom to wait for. A lock left by a process that died on this
-// host is taken over with a warning; a lock from another host is never guessed at.
+// A lock is an exclusive flock on .state/locks/<tenant>-<env>.lock, held through an open file
+// for the whole run, with the holder's pid, host, start time and command written in the file.
+// A second attempt fails at once with a *HeldError naming the holder, so an operator knows whom
+// to wait for. Liveness is the kernel's: a holder that dies in any way (kill -9 included) loses
+// the lock when its files close, so a lock can neither outlive its process (a reused pid, a
+// killed but unreaped holder) nor be taken from a live one. A file naming another host is never
+// taken over: flock need not reach across machines on a shared folder.
 package lock

@@ -33,14 +33,20 @@ type HeldError struct {
 }
 
 func (e *HeldError) Error() string {
-	return fmt.Sprintf("%s/%s is being deployed by %s; wait for it to finish (if that process is gone for good, remove %s)",
-		e.Tenant, e.Env, e.Holder, e.Path)
+	host, _ := os.Hostname()
+	if e.Holder.Host != "" && e.Holder.Host != "unknown" && e.Holder.Host != host {
+		return fmt.Sprintf("%s/%s is being deployed by %s, another host; wait for it to finish (if that run is gone for good, remove %s)",
+			e.Tenant, e.Env, e.Holder, e.Path)
+	}
+	return fmt.Sprintf("%s/%s is being deployed by %s; wait for it to finish (its lock ends with the process, however it ends)",
+		e.Tenant, e.Env, e.Holder)
 }
 
 // Lock is a held lock. Release it when done; Release is safe to call more than once.
 type Lock struct {
 	Path   string
 	Holder Holder
+	f      *os.File // holds the kernel lock (flock) for as long as it is open
 	once   sync.Once
 	err    error
 }
@@ -57,16 +63,20 @@ type Options struct {
 	host string
 }
 
-// unreadableGrace is how long a lock file may stay empty or half-written before it counts as
-// abandoned: the holder writes it within microseconds of creating it.
-const unreadableGrace = 10 * time.Second
-
 // Path is the lock file of tenant/env under dir.
 func Path(dir, tenant, env string) string {
 	return filepath.Join(dir, tenant+"-"+env+".lock")
 }
 
 // Acquire takes the lock of tenant/env in dir (created if needed), or fails at once.
+//
+// The lock is the kernel's: an exclusive flock on the lock file, held through an open file for
+// the whole run. Whatever ends the holder (exit, kill -9, an OOM kill) the kernel drops it when
+// the process's files close, which happens before a parent reaps it, so there is no guessing
+// from pids: a reused pid cannot keep a dead holder's lock, and a killed but unreaped holder
+// does not refuse the rerun. The file's content (pid, host, start, command) only tells whoever
+// is refused whom they wait for. A file left by a holder on another host (a shared folder,
+// where flock may not reach across machines) is never taken over.
 func Acquire(dir, tenant, env string, opt Options) (*Lock, error) {
 	if opt.now == nil {
 		opt.now = time.Now
@@ -85,130 +95,91 @@ func Acquire(dir, tenant, env string, opt Options) (*Lock, error) {
 	}
 	path := Path(dir, tenant, env)
 	me := Holder{PID: opt.pid, Host: opt.host, StartedAt: opt.now().UTC(), Command: opt.Command}
-	// Two rounds: the second follows a takeover of a stale lock.
-	for range 2 {
-		err := create(path, me)
-		if err == nil {
-			return &Lock{Path: path, Holder: me}, nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
+	// A few rounds: a round is lost when the file was released (removed) between our open and
+	// our flock, so that the lock we got is on a file nobody else will ever open.
+	for range 5 {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
 			return nil, fmt.Errorf("lock %s/%s: %w", tenant, env, err)
 		}
-		held, stale, why := inspect(path, opt)
-		if !stale {
-			if held == nil { // vanished between create and read: try again
-				continue
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			held := readHolder(f)
+			_ = f.Close()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return nil, &HeldError{Tenant: tenant, Env: env, Path: path, Holder: held}
 			}
-			return nil, &HeldError{Tenant: tenant, Env: env, Path: path, Holder: *held}
+			return nil, fmt.Errorf("lock %s/%s: flock %s: %w", tenant, env, path, err)
 		}
-		if err := takeOver(path, held, opt); err != nil {
-			if errors.Is(err, errBusy) {
-				continue
-			}
-			return nil, fmt.Errorf("lock %s/%s: taking over a stale lock: %w", tenant, env, err)
+		if !samePath(f, path) {
+			_ = f.Close()
+			continue
 		}
-		opt.Log.Warn("took over a stale deploy lock", "tenant", tenant, "env", env, "path", path, "reason", why)
-	}
-	// Someone else won every race; report whoever holds it now.
-	if held, _, _ := inspect(path, opt); held != nil {
-		return nil, &HeldError{Tenant: tenant, Env: env, Path: path, Holder: *held}
+		prev := readHolder(f)
+		if prev.PID > 0 && prev.Host != "" && prev.Host != opt.host {
+			_ = f.Close()
+			return nil, &HeldError{Tenant: tenant, Env: env, Path: path, Holder: prev}
+		}
+		if err := write(f, me); err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("lock %s/%s: %w", tenant, env, err)
+		}
+		if prev.PID > 0 {
+			opt.Log.Warn("took over a stale deploy lock", "tenant", tenant, "env", env, "path", path,
+				"reason", fmt.Sprintf("holder pid %d (started %s) is no longer running: the kernel released its lock", prev.PID, prev.StartedAt.UTC().Format(time.RFC3339)))
+		}
+		return &Lock{Path: path, Holder: me, f: f}, nil
 	}
 	return nil, fmt.Errorf("lock %s/%s: could not take %s; try again", tenant, env, path)
 }
 
-var errBusy = errors.New("another process is taking the lock over")
-
-func create(path string, h Holder) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+// samePath reports whether path still names the file f has open.
+func samePath(f *os.File, path string) bool {
+	a, err := f.Stat()
 	if err != nil {
-		return err
+		return false
 	}
-	b, _ := json.MarshalIndent(h, "", "  ")
-	_, werr := f.Write(append(b, '\n'))
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		_ = os.Remove(path)
-		return err
-	}
-	return nil
+	b, err := os.Stat(path)
+	return err == nil && os.SameFile(a, b)
 }
 
-// inspect reads the lock file. It returns the holder (nil when the file is gone or unreadable),
-// whether the lock is abandoned, and why.
-func inspect(path string, opt Options) (*Holder, bool, string) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, ""
-	}
+// readHolder reads the holder from the start of f; the zero Holder, with Command saying so,
+// when the file is empty or being written.
+func readHolder(f *os.File) Holder {
+	b := make([]byte, 4096)
+	n, _ := f.ReadAt(b, 0)
 	var h Holder
-	if err != nil || json.Unmarshal(b, &h) != nil || h.PID <= 0 {
-		st, serr := os.Stat(path)
-		if serr == nil && opt.now().Sub(st.ModTime()) > unreadableGrace {
-			return &Holder{Host: "unknown", StartedAt: st.ModTime(), Command: "unreadable lock file"}, true, "lock file unreadable for more than " + unreadableGrace.String()
-		}
-		return &Holder{Host: "unknown", StartedAt: opt.now(), Command: "lock being written"}, false, ""
+	if json.Unmarshal(b[:n], &h) != nil || h.PID <= 0 {
+		return Holder{Host: "unknown", StartedAt: time.Now(), Command: "lock file being written"}
 	}
-	if h.Host == opt.host && !alive(h.PID) {
-		return &h, true, fmt.Sprintf("holder pid %d is no longer running on this host (it started %s)", h.PID, h.StartedAt.UTC().Format(time.RFC3339))
-	}
-	return &h, false, ""
+	return h
 }
 
-// alive reports whether pid is a running process on this host. EPERM means it exists but
-// belongs to someone else: still alive.
-func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
-// takeOver removes a stale lock file so that create can be retried. A side file taken with
-// O_EXCL makes sure that only one of several racing processes removes it, and that it removes
-// the stale file it inspected, not a fresh lock that a faster racer just created.
-func takeOver(path string, stale *Holder, opt Options) error {
-	side := path + ".takeover"
-	f, err := os.OpenFile(side, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			if st, serr := os.Stat(side); serr == nil && opt.now().Sub(st.ModTime()) > unreadableGrace {
-				_ = os.Remove(side) // left by a process that died mid-takeover
-			}
-			return errBusy
-		}
+func write(f *os.File, h Holder) error {
+	b, _ := json.MarshalIndent(h, "", "  ")
+	if err := f.Truncate(0); err != nil {
 		return err
 	}
-	_ = f.Close()
-	defer os.Remove(side)
-	now, _, _ := inspect(path, opt)
-	if now == nil {
-		return nil // already gone
-	}
-	if now.PID != stale.PID || !now.StartedAt.Equal(stale.StartedAt) {
-		return errBusy // replaced meanwhile by a live holder
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if _, err := f.WriteAt(append(b, '\n'), 0); err != nil {
 		return err
 	}
-	return nil
+	return f.Sync()
 }
 
-// Release removes the lock file if it is still ours. Calling it again does nothing.
+// Release removes the lock file, then drops the kernel lock. Calling it again does nothing.
 func (l *Lock) Release() error {
-	if l == nil {
+	if l == nil || l.f == nil {
 		return nil
 	}
 	l.once.Do(func() {
-		b, err := os.ReadFile(l.Path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return
+		// Removed while still locked: anyone who opened it meanwhile finds, once they get the
+		// flock, that the path no longer names their file, and starts over.
+		if samePath(l.f, l.Path) {
+			if err := os.Remove(l.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				l.err = fmt.Errorf("releasing lock: %w (remove %s by hand)", err, l.Path)
+			}
 		}
-		var h Holder
-		if err == nil && json.Unmarshal(b, &h) == nil && (h.PID != l.Holder.PID || !h.StartedAt.Equal(l.Holder.StartedAt)) {
-			l.err = fmt.Errorf("lock %s: now held by %s, not by us; left in place", l.Path, h)
-			return
-		}
-		if err := os.Remove(l.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			l.err = fmt.Errorf("releasing lock: %w (remove %s by hand)", err, l.Path)
+		if err := l.f.Close(); err != nil && l.err == nil {
+			l.err = fmt.Errorf("releasing lock %s: %w", l.Path, err)
 		}
 	})
 	return l.err

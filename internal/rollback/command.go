@@ -122,5 +122,8 @@ func (o Outcome) Text(w io.Writer) {
 	if o.RecordFile != "" {
 		fmt.Fprintf(w, "  record   %s\n", o.RecordFile)
 	}
+	for _, warn := range o.Warnings {
+		fmt.Fprintf(w, "  warning  %s\n", warn)
+	}
 	fmt.Fprintf(w, "  took     %s\n", o.FinishedAt.Sub(o.StartedAt).Round(time.Millisecond))
 }

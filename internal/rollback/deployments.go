@@ -1,20 +1,11 @@
 package rollback
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
-	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
 )
 
 // DeploymentsActor rolls back through the deployments API (POST …/scripts/{name}/deployments),
@@ -27,17 +18,11 @@ import (
 // secret change. Posting ourselves lets Cloudflare decide and name the secrets, changes
 // nothing when it refuses, and forces only when the operator said -force=true.
 type DeploymentsActor struct {
-	// BaseURL is the API base without a trailing slash (…/client/v4).
-	BaseURL   string
-	AccountID string
-	Script    string
-	Token     creds.Secret
-	// HTTP sends the request; nil means a client with a 30 s timeout.
-	HTTP *http.Client
+	// API is the tenant's client; its DeployVersion makes the request, with the client's
+	// retries (429 with Retry-After, 5xx), request budget and error type.
+	API    *cfapi.Client
+	Script string
 }
-
-// maxMessage is the deployment message limit wrangler enforces (120 characters).
-const maxMessage = 120
 
 // Rollback implements Actor.
 func (a DeploymentsActor) Rollback(ctx context.Context, versionID, message string, force bool) ([]string, error) {
@@ -62,64 +47,13 @@ func changedSecrets(e *cfapi.APIError) []string {
 	return nil
 }
 
+// maxMessage is the deployment message limit wrangler enforces for rollbacks (120 characters).
+const maxMessage = 120
+
 func (a DeploymentsActor) post(ctx context.Context, versionID, message string, force bool) error {
 	if utf8.RuneCountInString(message) > maxMessage {
 		message = string([]rune(message)[:maxMessage-1]) + "…"
 	}
-	body, err := json.Marshal(map[string]any{
-		"strategy":    "percentage",
-		"versions":    []map[string]any{{"version_id": versionID, "percentage": 100}},
-		"annotations": map[string]string{"workers/message": message},
-	})
-	if err != nil {
-		return err
-	}
-	path := "/accounts/" + url.PathEscape(a.AccountID) + "/workers/scripts/" + url.PathEscape(a.Script) + "/deployments"
-	u := strings.TrimRight(a.BaseURL, "/") + path
-	if force {
-		u += "?force=true"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("deploy version %s: %w", versionID, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Authorization", "Bearer "+a.Token.Reveal())
-	hc := a.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	// Not retried: a write whose answer was lost may have happened; the lock is held and the
-	// caller re-reads the live version before trying again.
-	res, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("deploy version %s: POST %s: %w", versionID, path, scrub(err, a.Token))
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("deploy version %s: reading the answer: %w", versionID, err)
-	}
-	var env struct {
-		Success  bool                `json:"success"`
-		Errors   []cfapi.ErrorDetail `json:"errors"`
-		Messages []json.RawMessage   `json:"messages"`
-	}
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return &cfapi.APIError{Method: http.MethodPost, Path: path, Status: res.StatusCode,
-			Messages: []string{"the answer is not JSON: " + strings.TrimSpace(string(raw[:min(len(raw), 100)]))}}
-	}
-	if res.StatusCode >= 400 || !env.Success {
-		return &cfapi.APIError{Method: http.MethodPost, Path: path, Status: res.StatusCode, Errors: env.Errors}
-	}
-	return nil
-}
-
-// scrub keeps the token out of transport errors, which can quote the request.
-func scrub(err error, token creds.Secret) error {
-	if t := token.Reveal(); t != "" && strings.Contains(err.Error(), t) {
-		return errors.New(strings.ReplaceAll(err.Error(), t, "[REDACTED]"))
-	}
+	_, err := a.API.DeployVersion(ctx, a.Script, versionID, message, force)
 	return err
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -160,8 +161,12 @@ func TestRollbackEndToEnd(t *testing.T) {
 	if !errors.Is(err, rollback.ErrSecretsChanged) || !strings.Contains(err.Error(), "WEBHOOK_SIGNING_KEY") || !strings.Contains(err.Error(), "-force=true") {
 		t.Fatalf("secret change not refused by name: %v", err)
 	}
-	if w.live() != afterSecret || len(w.records(tenantA, "staging")) != before {
+	if w.live() != afterSecret {
 		t.Fatal("a refused rollback changed something")
+	}
+	// It is an attempt like a refused deploy: one failed record saying why.
+	if rs := w.records(tenantA, "staging"); len(rs) != before+1 || rs[0].Record.Status != history.StatusFailed || !strings.Contains(rs[0].Record.Error, "WEBHOOK_SIGNING_KEY") {
+		t.Fatalf("refused rollback's record: %d records (%d before)", len(rs), before)
 	}
 	o, err = w.rollback(tenantA, "staging", rollback.Options{To: v1, Force: true})
 	if err != nil || w.live() != v1 || strings.Join(o.OverriddenSecrets, ",") != "WEBHOOK_SIGNING_KEY" {
@@ -218,8 +223,8 @@ func TestRollbackWithoutEarlierVersion(t *testing.T) {
 	if !errors.Is(err, rollback.ErrNoTarget) || !strings.Contains(err.Error(), "-to=") {
 		t.Fatalf("no target: %v", err)
 	}
-	if es := w.records(tenantB, "staging"); len(es) != 0 {
-		t.Fatalf("a refused rollback wrote %d records", len(es))
+	if es := w.records(tenantB, "staging"); len(es) != 1 || es[0].Record.Status != history.StatusFailed || !strings.Contains(es[0].Record.Error, "refused") {
+		t.Fatalf("a refused rollback wrote %d records, want one failed", len(es))
 	}
 }
 
@@ -317,8 +322,8 @@ func TestRollbackAcrossMigrationRefused(t *testing.T) {
 	if !errors.Is(err, rollback.ErrMigration) || !strings.Contains(err.Error(), rollback.Runbook) || !strings.Contains(err.Error(), v1) {
 		t.Fatalf("rollback across the v2 migration: %v", err)
 	}
-	if w.live() != v2 || w.records(tenantA, "staging")[0].Record.Kind != history.KindDeploy {
-		t.Fatal("a refused rollback changed something")
+	if r := w.records(tenantA, "staging")[0].Record; w.live() != v2 || r.Kind != history.KindRollback || r.Status != history.StatusFailed {
+		t.Fatalf("a refused rollback changed something or left no failed record: live %s, newest record %s %s", w.live(), r.Kind, r.Status)
 	}
 }
 
@@ -354,5 +359,59 @@ func TestRollbackInterruptedMidCall(t *testing.T) {
 	}
 	if _, err := os.Stat(lock.Path(filepath.Join(w.ws.StateDir(), "locks"), tenantA, "staging")); !os.IsNotExist(err) {
 		t.Fatalf("lock left behind after the interruption: %v", err)
+	}
+}
+
+// Issue 15: one damaged record (git conflict markers) does not disable rollbacks. -to needs no
+// history; without -to the damaged file is skipped with a warning naming it; history:verify
+// still fails naming it. An unwritable records folder refuses before the deployment changes.
+func TestRollbackAroundADamagedRecord(t *testing.T) {
+	w := newWorld(t)
+	v1 := w.deploy(tenantA, "staging")
+	v2 := w.deploy(tenantA, "staging")
+	v3 := w.deploy(tenantA, "staging")
+	newest := w.records(tenantA, "staging")[0].Path
+	b, err := os.ReadFile(newest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conflicted := "<<<<<<< HEAD\n" + string(b) + "=======\n{}\n>>>>>>> other-branch\n"
+	if err := os.WriteFile(newest, []byte(conflicted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Base(newest)
+
+	o, err := w.rollback(tenantA, "staging", rollback.Options{To: v1})
+	if err != nil || w.live() != v1 {
+		t.Fatalf("rollback -to=v1 with a damaged record: %v (live %s, want %s)", err, w.live(), v1)
+	}
+	o, err = w.rollback(tenantA, "staging", rollback.Options{})
+	if err != nil || w.live() != v2 || o.ToVersionID != v2 {
+		t.Fatalf("rollback without -to: %v (live %s, want %s; v3 %s)", err, w.live(), v2, v3)
+	}
+	var text bytes.Buffer
+	o.Text(&text)
+	if len(o.Warnings) != 1 || !strings.Contains(o.Warnings[0], name) || !strings.Contains(text.String(), name) {
+		t.Errorf("warnings %v do not name %s; printed:\n%s", o.Warnings, name, text.String())
+	}
+	problems, err := history.Verify(w.ws.DeploymentsDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var named bool
+	for _, p := range problems {
+		named = named || p.File == name
+	}
+	if !named {
+		t.Errorf("history:verify does not name %s: %v", name, problems)
+	}
+
+	testrepo.Unwritable(t, w.ws.DeploymentsDir())
+	_, err = w.rollback(tenantA, "staging", rollback.Options{To: v1})
+	if err == nil || !strings.Contains(err.Error(), w.ws.DeploymentsDir()) {
+		t.Fatalf("rollback into an unwritable records folder: %v", err)
+	}
+	if w.live() != v2 {
+		t.Fatalf("the deployment changed (%s live) though the record could not be written", w.live())
 	}
 }

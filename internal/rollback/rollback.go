@@ -37,8 +37,15 @@ type Health interface {
 
 // Records reads and appends the deployment records of the tenant/env.
 type Records interface {
+	// List returns the records; one that is damaged comes back with Damaged set, not as an
+	// error, so that one bad file cannot disable rollbacks.
 	List(ctx context.Context) ([]Record, error)
-	// Write appends the outcome as a kind "rollback" record and returns its file name.
+	// Reserve is called with the lock held, before anything changes: it records what a killed
+	// earlier attempt left (live is the version serving now), returning that record's file,
+	// and reserves this attempt's record, failing when the records folder cannot take it.
+	Reserve(ctx context.Context, o Outcome, live string) (settled string, err error)
+	// Write appends the outcome as a kind "rollback" record and returns its file name; it
+	// also ends the reservation.
 	Write(ctx context.Context, o Outcome) (file string, err error)
 }
 
@@ -104,14 +111,19 @@ type Outcome struct {
 	Steps             []Step          `json:"steps"`
 	StartedAt         time.Time       `json:"started_at"`
 	FinishedAt        time.Time       `json:"finished_at"`
-	// RecordFile is the record written for this attempt ("" when nothing was acted on).
+	// RecordFile is the record written for this attempt.
 	RecordFile string `json:"record_file,omitempty"`
+	// Warnings are what the operator should know that did not stop the rollback (a damaged
+	// record skipped, say).
+	Warnings []string `json:"warnings,omitempty"`
+	// SettledRecordFile is the record written for what a killed earlier attempt left.
+	SettledRecordFile string `json:"settled_record_file,omitempty"`
 }
 
 // Run rolls req.Tenant/req.Env back. It returns an error for every end but "succeeded" and
-// "already_live"; refusals (no target, not listed, migration, changed secrets, lock held)
-// change nothing and write no record. Once it has acted, it always writes a record, also when
-// ctx is cancelled (status "interrupted").
+// "already_live". Refusals (no target, not listed, migration, changed secrets, lock held)
+// change nothing on Cloudflare and are recorded as failed, like refused deploys. Once it has
+// acted, it always writes a record, also when ctx is cancelled (status "interrupted").
 func Run(ctx context.Context, d Deps, req Request) (Outcome, error) {
 	if d.Now == nil {
 		d.Now = time.Now
@@ -139,15 +151,28 @@ func Run(ctx context.Context, d Deps, req Request) (Outcome, error) {
 		if o.FromVersionID, err = Live(deps); err != nil {
 			return fmt.Errorf("%w: %s has never been deployed, so there is nothing to roll back", err, req.Worker)
 		}
-		recs, err := d.Records.List(ctx)
-		if err != nil {
-			return fmt.Errorf("read deployment records: %w", err)
+		var recs []Record
+		if req.To == "" {
+			// Only the choice of a target needs the history: -to works without it.
+			all, err := d.Records.List(ctx)
+			if err != nil {
+				return fmt.Errorf("read deployment records: %w", err)
+			}
+			for _, r := range all {
+				if r.Damaged != "" {
+					w := fmt.Sprintf("skipped the damaged record %s (%s); `go tool mage history:verify` names it: restore it from git or fix it", r.File, r.Damaged)
+					o.Warnings = append(o.Warnings, w)
+					d.Log.Warn("skipping a damaged deployment record", "tenant", req.Tenant, "env", req.Env, "file", r.File, "err", r.Damaged)
+					continue
+				}
+				recs = append(recs, r)
+			}
 		}
 		target, err = Choose(recs, deps, o.FromVersionID, req.To)
 		return err
 	})
 	if err != nil {
-		return o, fmt.Errorf("%s: plan: %w", where, err)
+		return refused(ctx, d, o, where, fmt.Errorf("plan: %w", err))
 	}
 	o.ToVersionID, o.Source, o.Why = target.VersionID, target.Source, target.Why
 	if target.VersionID == o.FromVersionID {
@@ -174,12 +199,12 @@ func Run(ctx context.Context, d Deps, req Request) (Outcome, error) {
 		return CheckMigration(tv, lv)
 	})
 	if err != nil {
-		return o, fmt.Errorf("%s: check: %w", where, err)
+		return refused(ctx, d, o, where, fmt.Errorf("check: %w", err))
 	}
 
 	var release func() error
 	if err := step("lock", func() (err error) { release, err = d.Lock(ctx); return err }); err != nil {
-		return o, fmt.Errorf("%s: lock: %w", where, err)
+		return refused(ctx, d, o, where, fmt.Errorf("lock: %w", err))
 	}
 	defer func() {
 		if rerr := release(); rerr != nil {
@@ -200,7 +225,19 @@ func Run(ctx context.Context, d Deps, req Request) (Outcome, error) {
 		return nil
 	})
 	if err != nil {
-		return o, fmt.Errorf("%s: check: %w", where, err)
+		return refused(ctx, d, o, where, fmt.Errorf("check: %w", err))
+	}
+	// Before the deployment changes: the record store must take this attempt's record.
+	err = step("reserve", func() error {
+		var err error
+		o.SettledRecordFile, err = d.Records.Reserve(ctx, o, o.FromVersionID)
+		return err
+	})
+	if err != nil {
+		return refused(ctx, d, o, where, fmt.Errorf("record: %w", err))
+	}
+	if o.SettledRecordFile != "" {
+		o.Warnings = append(o.Warnings, "the previous attempt on "+req.Tenant+"/"+req.Env+" was killed before it finished; recorded it as interrupted in "+o.SettledRecordFile)
 	}
 
 	message := req.Reason
@@ -214,8 +251,8 @@ func Run(ctx context.Context, d Deps, req Request) (Outcome, error) {
 	})
 	var secrets *SecretsError
 	if errors.As(err, &secrets) && ctx.Err() == nil {
-		// Refused before anything changed: nothing to record.
-		return o, fmt.Errorf("%s: %w", where, err)
+		// Refused before anything changed.
+		return refused(ctx, d, o, where, err)
 	}
 	if err == nil {
 		err = step("verify", func() error {
@@ -228,6 +265,21 @@ func Run(ctx context.Context, d Deps, req Request) (Outcome, error) {
 		})
 	}
 	return finish(ctx, d, o, where, err)
+}
+
+// refused records a rollback that was refused before it changed anything (status failed,
+// the error saying why) and returns that error.
+func refused(ctx context.Context, d Deps, o Outcome, where string, err error) (Outcome, error) {
+	if ctx.Err() != nil {
+		return finish(ctx, d, o, where, err)
+	}
+	o.Status, o.Error, o.FinishedAt = StatusFailed, "refused: "+err.Error(), d.Now()
+	file, werr := d.Records.Write(context.WithoutCancel(ctx), o)
+	o.RecordFile = file
+	if werr != nil {
+		return o, errors.Join(fmt.Errorf("%s: %w", where, err), fmt.Errorf("%s: record: %w", where, werr))
+	}
+	return o, fmt.Errorf("%s: %w", where, err)
 }
 
 // finish records the attempt. The record is written even when ctx was cancelled: the

@@ -20,6 +20,8 @@ type world struct {
 	locked   bool
 	released int
 	acted    int
+	reserved int
+	listErr  error
 	// onAct runs inside Rollback (to cancel the context mid-way, for instance).
 	onAct func()
 }
@@ -54,7 +56,11 @@ func (w *world) Verify(_ context.Context, id string) (history.Health, error) {
 	return history.Health{ExpectedVersion: id, SeenVersion: id, StatusCode: 200, OK: true}, nil
 }
 
-func (w *world) List(context.Context) ([]Record, error) { return w.records, nil }
+func (w *world) List(context.Context) ([]Record, error) { return w.records, w.listErr }
+func (w *world) Reserve(context.Context, Outcome, string) (string, error) {
+	w.reserved++
+	return "", nil
+}
 func (w *world) Write(_ context.Context, o Outcome) (string, error) {
 	w.written = append(w.written, o)
 	return "rec.json", nil
@@ -109,7 +115,7 @@ func TestRunRollsBackVerifiesAndRecords(t *testing.T) {
 	for _, s := range o.Steps {
 		names = append(names, s.Name)
 	}
-	if got := strings.Join(names, ","); got != "plan,check,lock,recheck,rollback,verify" {
+	if got := strings.Join(names, ","); got != "plan,check,lock,recheck,reserve,rollback,verify" {
 		t.Errorf("steps = %s", got)
 	}
 }
@@ -152,8 +158,12 @@ func TestRunRefusals(t *testing.T) {
 			if !strings.Contains(err.Error(), "rollback acme/staging") {
 				t.Errorf("error does not name tenant/env: %v", err)
 			}
-			if len(w.deps) != before || len(w.written) != 0 || w.locked {
-				t.Errorf("refusal changed something: deployments %d->%d, records %d, locked %v", before, len(w.deps), len(w.written), w.locked)
+			if len(w.deps) != before || w.locked {
+				t.Errorf("refusal changed something: deployments %d->%d, locked %v", before, len(w.deps), w.locked)
+			}
+			// Like a refused deploy, a refused rollback is an attempt with a record.
+			if len(w.written) != 1 || w.written[0].Status != StatusFailed || !strings.HasPrefix(w.written[0].Error, "refused: ") {
+				t.Errorf("refusal records = %+v", w.written)
 			}
 		})
 	}
@@ -196,8 +206,8 @@ func TestRunLockHeldChangesNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "pid 1") {
 		t.Fatalf("err = %v", err)
 	}
-	if w.acted != 0 || len(w.written) != 0 {
-		t.Error("acted although the lock was held")
+	if w.acted != 0 || len(w.written) != 1 || w.written[0].Status != StatusFailed {
+		t.Errorf("acted although the lock was held, or left no record: acted %d, records %+v", w.acted, w.written)
 	}
 }
 
@@ -214,5 +224,26 @@ func TestRunInterruptedIsRecorded(t *testing.T) {
 	}
 	if w.locked {
 		t.Error("lock kept after interruption")
+	}
+}
+
+// Issue 15: -to needs no history (a damaged or unreadable one does not matter), and without
+// -to a damaged record is skipped with a warning naming it.
+func TestRunAroundDamagedHistory(t *testing.T) {
+	w := twoVersionWorld()
+	w.records = append(w.records, Record{File: "a-3.json", Damaged: "not valid JSON: <<<<<<< HEAD"})
+	o, err := Run(context.Background(), w.parts(), req())
+	if err != nil || o.ToVersionID != "v1" {
+		t.Fatalf("without -to: %v, target %s", err, o.ToVersionID)
+	}
+	if len(o.Warnings) != 1 || !strings.Contains(o.Warnings[0], "a-3.json") {
+		t.Errorf("warnings = %v", o.Warnings)
+	}
+	w = twoVersionWorld()
+	w.listErr = errors.New("history: permission denied")
+	r := req()
+	r.To = "v1"
+	if o, err := Run(context.Background(), w.parts(), r); err != nil || o.Status != StatusSucceeded {
+		t.Fatalf("-to with an unreadable history: %v %s", err, o.Status)
 	}
 }

@@ -55,6 +55,9 @@ type Record struct {
 	FromVersionID string
 	// At orders records: when the attempt finished.
 	At time.Time
+	// Damaged says why the file is not a readable record ("" for a good one); such a record
+	// is skipped with a warning, never trusted.
+	Damaged string
 }
 
 // good reports whether r put (or confirmed) a version live that can be returned to.

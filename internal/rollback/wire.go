@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
@@ -51,9 +52,9 @@ func Wire(s Setup) (Deps, string, error) {
 	hc := s.Tenant.Config.HealthCheck
 	d := Deps{
 		API:    reads{c: client, script: r.WorkerName},
-		Actor:  DeploymentsActor{BaseURL: s.BaseURL, AccountID: r.AccountID, Script: r.WorkerName, Token: s.Token},
+		Actor:  DeploymentsActor{API: client, Script: r.WorkerName},
 		Health: healthCheck{check: health.Check{URL: url, Expect: hc.Expect, Deadline: hc.Deadline(), Client: s.HealthClient}},
-		Records: records{store: store, tenant: s.Tenant.Name, env: string(s.Env), account: r.AccountID, prov: s.Provenance,
+		Records: &records{store: store, tenant: s.Tenant.Name, env: string(s.Env), account: r.AccountID, prov: s.Provenance,
 			url: url, token: s.Token},
 		Lock: func(context.Context) (func() error, error) {
 			l, err := lock.Acquire(s.LockDir, s.Tenant.Name, string(s.Env), lock.Options{
@@ -139,15 +140,20 @@ type records struct {
 	url         string
 	prov        history.Provenance
 	token       creds.Secret
+	attempt     *history.Attempt
 }
 
 func (r records) List(context.Context) ([]Record, error) {
-	es, err := r.store.List(r.tenant, r.env)
+	es, err := r.store.Entries(r.tenant, r.env)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Record, 0, len(es))
 	for _, e := range es {
+		if e.Damaged != nil {
+			out = append(out, Record{File: filepath.Base(e.Path), Damaged: e.Damaged.Error()})
+			continue
+		}
 		rec := Record{File: filepath.Base(e.Path), Kind: string(e.Record.Kind), Status: string(e.Record.Status),
 			VersionID: e.Record.VersionID, At: e.Record.FinishedAt}
 		if e.Record.Kind == history.KindRollback {
@@ -158,7 +164,35 @@ func (r records) List(context.Context) ([]Record, error) {
 	return out, nil
 }
 
-func (r records) Write(_ context.Context, o Outcome) (string, error) {
+func (r *records) Reserve(_ context.Context, o Outcome, live string) (string, error) {
+	settled, ok, err := r.store.Settle(r.tenant, r.env, live, r.token.Reveal())
+	if err != nil {
+		return "", &history.WritableError{Dir: r.store.Dir, Err: err}
+	}
+	host, _ := os.Hostname()
+	r.attempt, err = r.store.Reserve(os.Getpid(), host, "rollback "+r.tenant+" "+r.env, r.record(o), r.token.Reveal())
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", nil
+	}
+	return settled.File, nil
+}
+
+func (r *records) Write(_ context.Context, o Outcome) (string, error) {
+	file, err := r.store.Write(r.record(o), r.token.Reveal())
+	if err != nil {
+		return "", err
+	}
+	if err := r.attempt.Done(); err != nil {
+		return file, err
+	}
+	r.attempt = nil
+	return file, nil
+}
+
+func (r *records) record(o Outcome) history.Record {
 	rec := history.Record{
 		Kind: history.KindRollback, Tenant: o.Tenant, Env: o.Env, WorkerName: o.Worker, AccountID: r.account,
 		Actor: r.prov.Actor, GitSHA: r.prov.GitSHA, GitDirty: r.prov.GitDirty,
@@ -172,7 +206,7 @@ func (r records) Write(_ context.Context, o Outcome) (string, error) {
 	for _, s := range o.Steps {
 		rec.Steps = append(rec.Steps, history.Step{Name: s.Name, Start: s.Start, DurationMS: s.Duration.Milliseconds()})
 	}
-	return r.store.Write(rec, r.token.Reveal())
+	return rec
 }
 
 // reason is the record's why: the operator's words, the target's origin and any secrets a

@@ -23,9 +23,10 @@ var Envs = []Env{Dev, Staging, Production}
 // ErrInvalidEnv is returned (wrapped) by ParseEnv.
 var ErrInvalidEnv = errors.New("invalid environment")
 
-// ParseEnv accepts dev, staging, production and the alias prod (case-insensitive).
+// ParseEnv accepts exactly dev, staging, production and the alias prod. Nothing is folded or
+// trimmed: `Production` or ` production ` is a mistake to point out, not a production deploy.
 func ParseEnv(s string) (Env, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
+	switch s {
 	case "dev":
 		return Dev, nil
 	case "staging":
@@ -33,7 +34,11 @@ func ParseEnv(s string) (Env, error) {
 	case "production", "prod":
 		return Production, nil
 	}
-	return "", fmt.Errorf("%w %q: use dev, staging or production (prod)", ErrInvalidEnv, s)
+	hint := ""
+	if t := strings.ToLower(strings.TrimSpace(s)); t != s && (t == "dev" || t == "staging" || t == "production" || t == "prod") {
+		hint = fmt.Sprintf(" (names are exact: did you mean %q?)", t)
+	}
+	return "", fmt.Errorf("%w %q: use dev, staging or production (prod)%s", ErrInvalidEnv, s, hint)
 }
 
 // WranglerEnv is the value of wrangler's --env flag for e: empty for Dev (the top level).

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -43,15 +44,37 @@ func ValidName(name string) error {
 	return nil
 }
 
+// ErrSymlink is returned (wrapped) for tenants/ or a tenant folder that is a symbolic link.
+var ErrSymlink = errors.New("symbolic link refused")
+
+// symlinkError says why a link in place of a tenant folder (or of tenants/ itself) is refused.
+func symlinkError(rel, path string) error {
+	target, _ := os.Readlink(path)
+	return fmt.Errorf("%w: %s is a symbolic link (to %s); tenant configuration must be real files of this checkout, "+
+		"where review and history see them, not whatever the link points at: replace the link with the folder", ErrSymlink, rel, target)
+}
+
 // Scan lists the folders under tenants/, sorted: the ones with valid names and the rest.
-// Hidden entries (".git-keep", ".DS_Store") and plain files are ignored.
+// Hidden entries (".git-keep", ".DS_Store") and plain files are ignored. A symbolic link in
+// place of a tenant folder is never followed: it is listed with the invalid ones (FolderProblem
+// says why). A tenants/ that is itself a link is an error, for the same reason.
 func Scan(ws workspace.Workspace) (valid, invalid []string, err error) {
+	if fi, err := os.Lstat(ws.TenantsDir()); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return nil, nil, symlinkError("tenants/", ws.TenantsDir())
+	}
 	entries, err := os.ReadDir(ws.TenantsDir())
 	if err != nil {
 		return nil, nil, fmt.Errorf("list tenants in %s: %w", ws.TenantsDir(), err)
 	}
 	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if e.Type()&os.ModeSymlink != 0 {
+			invalid = append(invalid, e.Name())
+			continue
+		}
+		if !e.IsDir() {
 			continue
 		}
 		if ValidName(e.Name()) == nil {
@@ -83,9 +106,22 @@ func Check(ws workspace.Workspace, name string) error {
 		return err
 	}
 	if !slices.Contains(names, name) {
+		if err := FolderProblem(ws, name); errors.Is(err, ErrSymlink) {
+			return err
+		}
 		return unknownError(name, names)
 	}
 	return nil
+}
+
+// FolderProblem says why the entry name under tenants/ is not a tenant folder (a symbolic
+// link, an invalid name), or nil.
+func FolderProblem(ws workspace.Workspace, name string) error {
+	p := filepath.Join(ws.TenantsDir(), name)
+	if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return symlinkError("tenants/"+name, p)
+	}
+	return ValidName(name)
 }
 
 func unknownError(name string, names []string) error {

@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,15 +48,18 @@ func TestValidName(t *testing.T) {
 }
 
 func TestParseEnv(t *testing.T) {
-	for in, want := range map[string]Env{"dev": Dev, "staging": Staging, "production": Production, "prod": Production, "PROD": Production} {
+	for in, want := range map[string]Env{"dev": Dev, "staging": Staging, "production": Production, "prod": Production} {
 		got, err := ParseEnv(in)
 		if err != nil || got != want {
 			t.Errorf("ParseEnv(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "stage", "preview", "../x"} {
-		if _, err := ParseEnv(in); !errors.Is(err, ErrInvalidEnv) {
-			t.Errorf("ParseEnv(%q) error = %v, want ErrInvalidEnv", in, err)
+	// Exact names only: a deploy to production must never come from a typo that happens to
+	// fold onto it.
+	for _, in := range []string{"", "stage", "preview", "../x", "PROD", "Production", " production ", "production\n", "Staging"} {
+		_, err := ParseEnv(in)
+		if !errors.Is(err, ErrInvalidEnv) || !strings.Contains(fmt.Sprint(err), "dev, staging or production") {
+			t.Errorf("ParseEnv(%q) error = %v, want ErrInvalidEnv listing the names", in, err)
 		}
 	}
 }

@@ -106,6 +106,11 @@ func (v *Validator) Run(ctx context.Context, target string) (*Report, error) {
 	problems = append(problems, crossTenant(checked)...)
 	if target == "all" {
 		for _, n := range invalid {
+			if err := tenant.FolderProblem(v.ws, n); errors.Is(err, tenant.ErrSymlink) {
+				problems = append(problems, Problem{Path: "tenants/" + n, Rule: RuleTenantDirInvalid,
+					Message: err.Error(), Hint: "replace the link with the tenant's folder"})
+				continue
+			}
 			problems = append(problems, Problem{Path: "tenants/" + n, Rule: RuleTenantDirInvalid,
 				Message: fmt.Sprintf("folder name %q is not a valid tenant name: %v", n, errors.Unwrap(tenant.ValidName(n))),
 				Hint:    "rename the folder to lower-case letters, digits and dashes, and set tenant_id to match"})

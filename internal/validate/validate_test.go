@@ -186,3 +186,42 @@ func TestStructuredVarsAreNotSecrets(t *testing.T) {
 		t.Fatal("the JSON var did not reach the resolved env; the test proves nothing")
 	}
 }
+
+// Issue 15: a symlinked tenant folder is reported (not silently dropped), and a symlinked
+// tenants/ is refused, both with the reason.
+func TestSymlinkedTenantsAreRefused(t *testing.T) {
+	root := baseWorkspace(t)
+	elsewhere := t.TempDir()
+	if err := os.Rename(filepath.Join(root, "tenants", "beta"), filepath.Join(elsewhere, "beta")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(elsewhere, "beta"), filepath.Join(root, "tenants", "beta")); err != nil {
+		t.Fatal(err)
+	}
+	v := validatorFor(t, root)
+	r, err := v.Run(context.Background(), "all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, p := range r.Problems {
+		found = found || p.Path == "tenants/beta" && p.Rule == RuleTenantDirInvalid && strings.Contains(p.Message, "symbolic link")
+	}
+	if !found {
+		t.Errorf("the linked tenant is not reported: %v", brief(r.Problems))
+	}
+	if _, err := v.Run(context.Background(), "beta"); !errors.Is(err, tenant.ErrSymlink) {
+		t.Errorf("validate beta (a link) = %v, want ErrSymlink", err)
+	}
+
+	moved := t.TempDir()
+	if err := os.Rename(filepath.Join(root, "tenants"), filepath.Join(moved, "tenants")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(moved, "tenants"), filepath.Join(root, "tenants")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := validatorFor(t, root).Run(context.Background(), "all"); !errors.Is(err, tenant.ErrSymlink) || !strings.Contains(err.Error(), "tenants/ is a symbolic link") {
+		t.Errorf("validate all with tenants/ a link = %v", err)
+	}
+}

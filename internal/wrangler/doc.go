@@ -8,5 +8,8 @@
 // everything captured or shown has ANSI colour stripped and the token removed.
 //
 // Cancelling the context stops the whole process group (wrangler starts esbuild and workerd
-// children): SIGTERM first, SIGKILL after a grace period.
+// children): SIGTERM first, SIGKILL after a grace period. A run starts node on wrangler's
+// cli.js itself rather than the .bin launcher, which would start a second node: the
+// parent-death signal (Linux) then lands on the process that talks to Cloudflare, so a kill -9
+// of our process cannot leave an upload finishing on its own (esbuild exits with its node).
 package wrangler

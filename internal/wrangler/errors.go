@@ -85,3 +85,13 @@ func (e *InterruptedError) Error() string {
 }
 
 func (e *InterruptedError) Unwrap() error { return e.Err }
+
+// RateLimited reports whether wrangler failed on a 429 from Cloudflare (code 971, "Please
+// wait and consider throttling your request speed"): wrangler never retries those itself.
+func (e *CommandError) RateLimited() bool {
+	if e.Code == "971" {
+		return true
+	}
+	m := strings.ToLower(e.Message)
+	return strings.Contains(m, "too many requests") || strings.Contains(m, "throttling your request")
+}

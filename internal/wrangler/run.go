@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,6 +31,11 @@ const DefaultTimeout = 10 * time.Minute
 type Runner struct {
 	// Bin is the wrangler launcher, normally node_modules/.bin/wrangler.
 	Bin string
+	// CLI is wrangler's own entry point (node_modules/wrangler/wrangler-dist/cli.js). When
+	// set, runs start node on it directly instead of Bin: the launcher is a node process that
+	// spawns a second node for cli.js, and a parent-death signal set on the launcher never
+	// reaches that second one, which then finishes an upload on its own after we are killed.
+	CLI string
 	// Log receives one debug line per run (command, duration); nil discards.
 	Log *slog.Logger
 	// Grace is the time between SIGTERM and SIGKILL to the process group on cancel.
@@ -41,7 +47,30 @@ type Runner struct {
 // New returns a Runner for the wrangler installed in the workspace's node_modules. Call
 // npmdeps.Ensure first: New does not install anything.
 func New(ws workspace.Workspace, log *slog.Logger) Runner {
-	return Runner{Bin: ws.NodeBin("wrangler"), Log: log}
+	return Runner{Bin: ws.NodeBin("wrangler"), CLI: CLIPath(ws), Log: log}
+}
+
+// CLIPath is the entry point the launcher node_modules/.bin/wrangler hands over to.
+func CLIPath(ws workspace.Workspace) string {
+	return filepath.Join(ws.NodeModules(), "wrangler", "wrangler-dist", "cli.js")
+}
+
+// nodeFlags are the flags the launcher (wrangler/bin/wrangler.js of 4.63.0) gives node.
+var nodeFlags = []string{"--no-warnings", "--experimental-vm-modules"}
+
+// command is how one run is started: node on cli.js when CLI is set (one process, the one
+// that talks to Cloudflare, carries the parent-death signal), else the launcher Bin.
+func (r Runner) command(nodeBin string, args []string) *exec.Cmd {
+	if r.CLI == "" {
+		return exec.Command(r.Bin, args...)
+	}
+	if _, err := os.Stat(r.CLI); err != nil {
+		// Another wrangler layout than the pinned one: the launcher still works, without the
+		// guarantee that a kill -9 of ours takes the upload down.
+		r.log().Warn("wrangler's cli.js is not where 4.63.0 keeps it; starting it through its launcher", "cli", r.CLI, "err", err)
+		return exec.Command(r.Bin, args...)
+	}
+	return exec.Command(filepath.Join(nodeBin, "node"), append(append(slices.Clone(nodeFlags), r.CLI), args...)...)
 }
 
 // Invocation is what one run of wrangler is about: which config, which environment, which
@@ -138,7 +167,7 @@ func (r Runner) exec(ctx context.Context, inv Invocation, command string, args [
 	}
 	scrub := append(scrubber{inv.Token.Reveal()}, extraSecrets...)
 
-	cmd := exec.Command(r.Bin, args...)
+	cmd := r.command(nb, args)
 	cmd.Dir = sc.cwd
 	cmd.Env = environ(inv, sc, nb)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

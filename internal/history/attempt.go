@@ -1,0 +1,206 @@
+package history
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// An Attempt is the reservation of a record: written under the tenant/env's deploy lock before
+// anything is uploaded, kept up to date while the run goes on, and removed once the real record
+// is written. A run killed without a chance to clean up (kill -9, an OOM kill, a lost CI
+// runner) leaves it behind, and the next run that takes the lock turns it into the missing
+// record (Settle). It lives beside the records, as a hidden file that is not a record: writing
+// it is also the proof that the records folder takes writes before anything goes live.
+type Attempt struct {
+	store *Store
+	path  string
+	scrub []string
+	// Reservation is what the file holds.
+	Reservation Reservation
+}
+
+// Reservation is the content of an attempt file.
+type Reservation struct {
+	PID        int       `json:"pid"`
+	Host       string    `json:"host"`
+	ReservedAt time.Time `json:"reserved_at"`
+	Command    string    `json:"command,omitempty"`
+	// Record is the record as far as the run got; its status is filled in by whoever ends it.
+	Record Record `json:"record"`
+}
+
+// AttemptPath is the reservation file of tenant/env in dir.
+func AttemptPath(dir, tenant, env string) string {
+	return filepath.Join(dir, "."+tenant+"-"+env+".attempt")
+}
+
+// WritableError is a records folder that cannot take the record of an attempt. Nothing has
+// been uploaded when it is returned.
+type WritableError struct {
+	Dir string
+	Err error
+}
+
+func (e *WritableError) Error() string {
+	return fmt.Sprintf("the records folder %s cannot take this attempt's record (%v); nothing was uploaded. "+
+		"Make it writable (check its owner and permissions, `ls -ld %s`) or free disk space, then run again", e.Dir, e.Err, e.Dir)
+}
+
+func (e *WritableError) Unwrap() error { return e.Err }
+
+// Reserve proves the records folder readable (the tenant/env's records list, the chain head
+// included) and writable (the reservation itself is written and synced there), and returns the
+// attempt. Call it with the tenant/env's deploy lock held, after Settle: there is one
+// reservation per tenant/env. scrub are secrets that must never reach the file.
+func (s *Store) Reserve(pid int, host, command string, rec Record, scrub ...string) (*Attempt, error) {
+	if rec.Tenant == "" || rec.Env == "" || strings.ContainsAny(rec.Tenant+rec.Env, `/\`) {
+		return nil, fmt.Errorf("history: record needs a plain tenant and env (got %q/%q)", rec.Tenant, rec.Env)
+	}
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return nil, &WritableError{s.Dir, err}
+	}
+	if _, err := s.Entries(rec.Tenant, rec.Env); err != nil {
+		return nil, &WritableError{s.Dir, err}
+	}
+	a := &Attempt{store: s, path: AttemptPath(s.Dir, rec.Tenant, rec.Env), scrub: scrub,
+		Reservation: Reservation{PID: pid, Host: host, ReservedAt: s.now().UTC(), Command: command}}
+	if err := a.Update(rec); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Update replaces the reservation's record with rec (the version id once it is known, say), so
+// that a run killed later leaves what it knew.
+func (a *Attempt) Update(rec Record) error {
+	if a == nil {
+		return nil
+	}
+	a.Reservation.Record = rec
+	b, err := json.MarshalIndent(a.Reservation, "", "  ")
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	for _, sec := range a.scrub {
+		if len(sec) >= 4 {
+			b = bytes.ReplaceAll(b, []byte(sec), []byte("[REDACTED]"))
+		}
+	}
+	if err := writeAtomic(a.path, append(b, '\n')); err != nil {
+		return &WritableError{a.store.Dir, err}
+	}
+	return nil
+}
+
+// Done removes the reservation once the attempt's record is written. Without a record (the
+// write failed) keep it: the next run completes it.
+func (a *Attempt) Done() error {
+	if a == nil {
+		return nil
+	}
+	if err := os.Remove(a.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("history: %w", err)
+	}
+	return nil
+}
+
+// Pending reports whether an attempt of tenant/env is reserved: one running now, or one a
+// killed run left for Settle.
+func (s *Store) Pending(tenant, env string) bool {
+	_, err := os.Lstat(AttemptPath(s.Dir, tenant, env))
+	return err == nil
+}
+
+// Settled is the record Settle wrote for an attempt a killed run left.
+type Settled struct {
+	File        string
+	Reservation Reservation
+	// Live says whether a version of the killed attempt is live (it was never verified).
+	Live bool
+}
+
+// Settle completes the attempt a killed run left for tenant/env, if any: it writes its record
+// (status interrupted, the error saying what happened and what is live now) and removes the
+// reservation. live is the version serving now ("" when unknown). Call it with the tenant/env's
+// lock held: a reservation found then belongs to a run that no longer holds the lock, so it is
+// gone. ok is false when there was nothing to settle.
+func (s *Store) Settle(tenant, env, live string, scrub ...string) (Settled, bool, error) {
+	path := AttemptPath(s.Dir, tenant, env)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Settled{}, false, nil
+	}
+	if err != nil {
+		return Settled{}, false, fmt.Errorf("history: reading the reservation a killed run left: %w", err)
+	}
+	var r Reservation
+	if err := json.Unmarshal(b, &r); err != nil || r.Record.Tenant != tenant || r.Record.Env != env {
+		// Half-written when its run died: all that is known is that an attempt began.
+		st, _ := os.Stat(path)
+		r = Reservation{Record: Record{Kind: KindDeploy, Tenant: tenant, Env: env}}
+		if st != nil {
+			r.ReservedAt = st.ModTime().UTC()
+			r.Record.StartedAt = r.ReservedAt
+		}
+	}
+	rec := r.Record
+	rec.Status = StatusInterrupted
+	what := fmt.Sprintf("abandoned: the %s attempt of pid %d on %s (reserved %s) ended without writing its record (killed?); this record was written by the next run at %s",
+		rec.Kind, r.PID, r.Host, r.ReservedAt.Format(time.RFC3339), s.now().UTC().Format(time.RFC3339))
+	settled := Settled{Reservation: r}
+	switch {
+	case live == rec.PreviousVersionID && live == "":
+		what += "; nothing it uploaded is live (the Worker has no deployment)"
+	case live == rec.PreviousVersionID:
+		what += "; nothing it uploaded is live (" + live + ", live before it, still is)"
+	case live == "":
+		what += "; what is live now could not be read: check with `go tool mage drift " + tenant + " " + env + "`"
+	default:
+		settled.Live = true
+		if rec.VersionID == "" {
+			rec.VersionID = live
+		}
+		what += "; version " + live + " is live and was never verified by it (the next deploy replaces it; `go tool mage rollback " + tenant + " " + env + "` puts the last good one back)"
+	}
+	if rec.Error != "" {
+		what += "; it had got as far as: " + rec.Error
+	}
+	rec.Error = what
+	rec.FinishedAt = time.Time{}
+	file, err := s.Write(rec, scrub...)
+	if err != nil {
+		return Settled{}, false, err
+	}
+	settled.File = file
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return settled, true, fmt.Errorf("history: %w", err)
+	}
+	return settled, true, nil
+}
+
+// writeAtomic replaces path with data through a synced temp file in the same folder.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".attempt-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.Write(data)
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	syncDir(filepath.Dir(path))
+	return nil
+}
