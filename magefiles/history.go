@@ -16,8 +16,12 @@ import (
 // History lists and checks the deployment records in deployments/.
 type History mg.Namespace
 
-// List shows the deploy and rollback records of a tenant/env, newest first: time, kind, status, version, actor and git sha (also as `mage history <tenant> <env>`; -json=true for machines).
-func (History) List(ctx context.Context, tenantName, env string, json *bool) error {
+// List shows a tenant/env's deploy and rollback records, newest first.
+//
+// Each line: time, kind, status, version, actor and git sha.
+func (History) List(ctx context.Context, tenantName, env string,
+	json *bool, // print the records as JSON on stdout
+) error {
 	ws, _, err := setup()
 	if err != nil {
 		return err
@@ -32,7 +36,10 @@ func (History) List(ctx context.Context, tenantName, env string, json *bool) err
 	return history.Show(os.Stdout, ws.DeploymentsDir(), tenantName, string(e), flag(json, false))
 }
 
-// Verify checks every record in deployments/ against the record format and the hash chain, and names each edited, deleted or reordered record by file name (exit 1).
+// Verify checks every record's format and hash chain and names each tampered one.
+//
+// Edited, deleted or reordered records are named by file name; committed records are also
+// compared with the last commit.
 func (History) Verify(ctx context.Context) error {
 	ws, _, err := setup()
 	if err != nil {

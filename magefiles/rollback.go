@@ -8,13 +8,24 @@ import (
 	"os"
 	"time"
 
+	"github.com/magefile/mage/mg"
+
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback"
 )
 
-// Rollback puts a tenant/env back on the previous good version (or -to=<version-id>) at 100%, verifies its health and records it; -force=true goes past changed secrets, -reason="..." is recorded, -json=true prints JSON.
-func Rollback(ctx context.Context, tenantName, env string, to *string, force *bool, reason *string, json *bool) error {
+// Rollback puts a tenant/env back on its previous good version, health-checked.
+//
+// It refuses to cross a Durable Object migration and, unless forced, changed secrets.
+func Rollback(ctx context.Context, tenantName, env string,
+	to *string, // the version id to put back (default: the last succeeded before the live one)
+	force *bool, // go past secrets that changed since the target version
+	reason *string, // why, kept in the rollback record
+	json *bool, // print the outcome as JSON on stdout
+) error {
+	ctx, stop := mutating(ctx)
+	defer stop()
 	ws, log, err := setup()
 	if err != nil {
 		return err
@@ -34,8 +45,13 @@ func Rollback(ctx context.Context, tenantName, env string, to *string, force *bo
 	return err
 }
 
-// Redeploy deploys to production exactly the tree of a deploy tag (deploy/<tenant>/production/<stamp>), the rollback runbook's option B, and records it in deployments/.
+// Redeploy deploys to production exactly the tree of a deploy tag (the runbook's option B).
+//
+// The tag is deploy/<tenant>/production/<stamp>; the redeploy is recorded in deployments/.
 func Redeploy(ctx context.Context, tenantName, tag string) error {
+	ctx, stop := mutating(ctx)
+	defer stop()
+	mg.CtxDeps(ctx, NodeModules)
 	ws, log, err := setup()
 	if err != nil {
 		return err
