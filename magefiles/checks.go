@@ -12,7 +12,9 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/ci"
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
+	"github.com/rainbowsmoke/crispy-enigma/internal/treecheck"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
 )
 
@@ -103,6 +105,36 @@ func CI(ctx context.Context,
 	}()
 	mg.SerialCtxDeps(ctx, NodeModules, Lint, Typecheck, mg.F(test, d), validateAll, mg.F(Build, "all"))
 	fmt.Println(tracker.Summary("ci"))
+	// ci runs a superset of the fast checks: a deploy of this tree need not run them again.
+	if ws, log, err := setup(); err == nil {
+		if err := treecheck.MarkPassed(ctx, ws, ci.FastSteps(ci.Options{Workspace: ws})); err != nil {
+			log.Warn("could not remember that this tree passed the checks", "err", err)
+		}
+	}
+	return nil
+}
+
+// checked is what the fast checks found in this run (nil until treeChecks ran), for the
+// deploy records: a Mage dependency returns nothing but its error.
+var checked *history.Checks
+
+// treeChecks is the dependency of a staging or production deploy: the fast checks (lint,
+// typecheck, unit tests) of this tree, unless it already passed them; with emergency only the
+// Worker's typecheck. Its lines go to stderr, so that -json=true keeps stdout to one document.
+func treeChecks(ctx context.Context, emergency bool) error {
+	ws, log, err := setup()
+	if err != nil {
+		return err
+	}
+	o := ci.Options{Workspace: ws, Log: log}
+	res, err := treecheck.Gate(ctx, treecheck.Options{
+		Workspace: ws, Steps: ci.FastSteps(o), Always: []ci.Step{ci.WorkerTypecheck(o)},
+		Emergency: emergency, Out: os.Stderr,
+	})
+	if err != nil {
+		return fmt.Errorf("deploy refused before anything was uploaded: %w (fix it, or in an emergency deploy with -emergency=true, which the record notes)", err)
+	}
+	checked = &res
 	return nil
 }
 

@@ -23,9 +23,13 @@ type Deploy mg.Namespace
 // staging and production (prod): validate, build, skip if unchanged, lock, deploy,
 // health-check, roll back on failure, record. dev runs the Worker locally under wrangler dev
 // on the tenant's dev port instead. Exits 1 unless deployed or unchanged.
+//
+// Before staging or production, the fast checks of this tree run (lint, typecheck, unit
+// tests), unless this exact tree already passed them.
 func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 	dryRun *bool, // print the plan and stop: nothing is locked, uploaded or recorded
 	force *bool, // deploy even when the live version already runs this tree
+	emergency *bool, // skip the tree's checks except the Worker's typecheck (the record says so)
 	json *bool, // print the outcome as one JSON document on stdout
 ) error {
 	ctx, stop := mutating(ctx)
@@ -42,8 +46,12 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 		return err
 	}
 	if e != tenant.Dev {
+		mg.CtxDeps(ctx, NodeModules)
+		if !flag(dryRun, false) {
+			mg.CtxDeps(ctx, mg.F(treeChecks, flag(emergency, false)))
+		}
 		return deploy.Command(ctx, ws, log, tenantName, string(e), deploy.Flags{
-			DryRun: flag(dryRun, false), Force: flag(force, false), JSON: flag(json, false),
+			DryRun: flag(dryRun, false), Force: flag(force, false), JSON: flag(json, false), Checks: checked,
 		}, os.Stdout, os.Stderr)
 	}
 	mg.CtxDeps(ctx, NodeModules)

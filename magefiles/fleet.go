@@ -6,8 +6,11 @@ import (
 	"context"
 	"os"
 
+	"github.com/magefile/mage/mg"
+
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
 // All deploys every tenant to staging or production, with live progress and a summary.
@@ -19,6 +22,7 @@ func (Deploy) All(ctx context.Context, env string,
 	continueOnError *bool, // keep going after a tenant fails
 	only *string, // deploy only these tenants (comma-separated)
 	canary *string, // deploy this tenant first and stop if it fails
+	emergency *bool, // skip the tree's checks except the Worker's typecheck (the records say so)
 	json *bool, // print the summary as JSON on stdout
 ) error {
 	ctx, stop := mutating(ctx)
@@ -27,11 +31,19 @@ func (Deploy) All(ctx context.Context, env string,
 	if err != nil {
 		return err
 	}
+	// A bad env is refused by DeployAll before anything runs; only a real one is checked.
+	if e, err := tenant.ParseEnv(env); err == nil && e != tenant.Dev {
+		mg.SerialCtxDeps(ctx, NodeModules, mg.F(treeChecks, flag(emergency, false)))
+	}
 	_, err = fleet.DeployAll(ctx, fleet.DeployAllOptions{
 		Env: env, Only: flag(only, ""), Canary: flag(canary, ""), Parallel: flag(parallel, 1),
 		ContinueOnError: flag(continueOnError, false), JSON: flag(json, false), Workspace: ws,
-		Prepare: func(ctx context.Context) (deploy.Options, error) { return deploy.Prepare(ctx, ws, log, os.Stderr) },
-		Stdout:  os.Stdout, Stderr: os.Stderr,
+		Prepare: func(ctx context.Context) (deploy.Options, error) {
+			o, err := deploy.Prepare(ctx, ws, log, os.Stderr)
+			o.Checks = checked
+			return o, err
+		},
+		Stdout: os.Stdout, Stderr: os.Stderr,
 	})
 	return err
 }

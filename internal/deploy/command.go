@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
@@ -48,6 +49,8 @@ func Prepare(ctx context.Context, ws workspace.Workspace, log *slog.Logger, bann
 // Flags are the optional flags of deploy:tenant.
 type Flags struct {
 	DryRun, Force, JSON bool
+	// Checks is what the tree's fast checks found (the mage target runs them first).
+	Checks *history.Checks
 }
 
 // Command is deploy:tenant for a Cloudflare env (staging, production): it prepares, runs, and
@@ -58,7 +61,7 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tena
 	if err != nil {
 		return fmt.Errorf("deploy %s/%s: %w", tenantName, env, err)
 	}
-	opts.Tenant, opts.Env, opts.DryRun, opts.Force = tenantName, env, f.DryRun, f.Force
+	opts.Tenant, opts.Env, opts.DryRun, opts.Force, opts.Checks = tenantName, env, f.DryRun, f.Force, f.Checks
 	start := time.Now()
 	out, err := Run(ctx, opts)
 	if f.JSON {

@@ -50,6 +50,9 @@ type Options struct {
 	HealthDeadline time.Duration
 	// Command names this run in the lock file ("deploy:tenant acme staging").
 	Command string
+	// Checks is what the fast checks of the tree found before this deploy (package
+	// treecheck), copied into the record; nil when the caller ran none (tests, redeploy).
+	Checks *history.Checks
 
 	// Log receives diagnostics; Progress receives one line per step. nil discards.
 	Log      *slog.Logger
@@ -89,7 +92,7 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 		opts.Command = "deploy:tenant " + opts.Tenant + " " + opts.Env
 	}
 	st := &State{Opts: opts, started: time.Now().UTC()}
-	st.Record = history.Record{Kind: history.KindDeploy, Tenant: opts.Tenant, Env: opts.Env, StartedAt: st.started}
+	st.Record = history.Record{Kind: history.KindDeploy, Tenant: opts.Tenant, Env: opts.Env, StartedAt: st.started, Checks: opts.Checks}
 	defer func() {
 		if st.wlog != nil {
 			_ = st.wlog.Close()

@@ -41,6 +41,19 @@ type Health struct {
 	OK              bool   `json:"ok"`
 }
 
+// Checks says whether the fast checks (lint, typecheck, unit tests) vouched for the tree a
+// deploy shipped: run now, passed before for this exact tree, or skipped in an emergency.
+type Checks struct {
+	// Tree is the hash of the tree checked (git write-tree of its content, deployments/ aside).
+	Tree string `json:"tree"`
+	// Status is "passed" (ran before this deploy), "already_passed" (this tree passed
+	// earlier) or "skipped_emergency" (-emergency=true: only the Worker's typecheck ran).
+	Status string `json:"status"`
+	// PassedAt is when this tree passed them (zero when skipped).
+	PassedAt   time.Time `json:"passed_at,omitzero"`
+	DurationMS int64     `json:"duration_ms"`
+}
+
 // Step is one named step of the attempt and how long it took.
 type Step struct {
 	Name       string    `json:"name"`
@@ -72,6 +85,7 @@ type Record struct {
 	Reason            string    `json:"reason,omitempty"` // rollbacks: why
 	Health            *Health   `json:"health"`
 	Steps             []Step    `json:"steps"`
+	Checks            *Checks   `json:"checks,omitempty"` // deploys: the fast checks of the tree
 	StartedAt         time.Time `json:"started_at"`
 	FinishedAt        time.Time `json:"finished_at"`
 	PrevRecordSHA256  string    `json:"prev_record_sha256"`
