@@ -50,9 +50,13 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 		if !flag(dryRun, false) {
 			mg.CtxDeps(ctx, mg.F(treeChecks, flag(emergency, false)))
 		}
-		return deploy.Command(ctx, ws, log, tenantName, string(e), deploy.Flags{
+		err := deploy.Command(ctx, ws, log, tenantName, string(e), deploy.Flags{
 			DryRun: flag(dryRun, false), Force: flag(force, false), JSON: flag(json, false), Checks: checked,
 		}, os.Stdout, os.Stderr)
+		if err != nil || flag(dryRun, false) {
+			return err
+		}
+		return finalHealth(ctx, tenantName, string(e))
 	}
 	mg.CtxDeps(ctx, NodeModules)
 	srv, _, err := devserver.Start(ctx, devserver.Options{Workspace: ws, Tenant: tenantName, Log: log, Progress: os.Stderr})
