@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
+	"github.com/rainbowsmoke/crispy-enigma/internal/plugins"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/validate"
@@ -40,8 +42,13 @@ func Prepare(ctx context.Context, ws workspace.Workspace, log *slog.Logger, bann
 	// Mage gives a cancelled target 5 s before it exits anyway; wrangler must be gone, the lock
 	// released and the interrupted record written well within that.
 	opts.Runner.Grace = 2 * time.Second
+	opts.Plugins = &plugins.Runner{Root: ws.Root}
 	if ep.Sandbox {
 		opts.SandboxToken = ep.TokenFor
+		// Plugins reach the Worker through the sandbox's edge, as the health check does.
+		if u, err := url.Parse(ep.APIBaseURL); err == nil {
+			opts.Plugins.Connect = u.Host
+		}
 	}
 	return opts, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/health"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
+	"github.com/rainbowsmoke/crispy-enigma/internal/plugins"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
@@ -53,6 +54,9 @@ type Options struct {
 	// Checks is what the fast checks of the tree found before this deploy (package
 	// treecheck), copied into the record; nil when the caller ran none (tests, redeploy).
 	Checks *history.Checks
+	// Plugins runs the plugin scripts (pre-deploy, post-deploy, post-rollback, notify); nil
+	// runs none.
+	Plugins *plugins.Runner
 
 	// Log receives diagnostics; Progress receives one line per step. nil discards.
 	Log      *slog.Logger
@@ -132,6 +136,7 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 		return out, errors.Join(runErr, werr)
 	}
 	out.Tag = st.tag(ctx, file)
+	st.notify(ctx, file)
 	switch st.Record.Status {
 	case history.StatusSucceeded, history.StatusUnchanged:
 		return out, nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/plugins"
 )
 
 // restore puts the version that was live before back after a failed deploy, verifies it, and
@@ -57,6 +58,7 @@ func (st *State) restore(ctx context.Context) {
 	}
 	rec.Status = history.StatusRolledBack
 	rec.Error += "; rolled back to " + prev + ", which answers healthy"
+	st.runPlugins(ctx, plugins.PostRollback, false)
 }
 
 func orUnknown(s string) string {

@@ -149,6 +149,11 @@ func CopyTree(src, dst string) error {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(target, b, 0o644)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		// Executables stay executable: plugin scripts are found by their mode.
+		return os.WriteFile(target, b, 0o644|info.Mode().Perm()&0o111)
 	})
 }
