@@ -11,7 +11,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 )
 
-// Health asks a tenant's (or all tenants') live health URL now: healthy, and which version.
+// Health asks a tenant's (or all) live health URL now: healthy, and which version.
 //
 // The runbooks' "verify" step. Exits 1 if any tenant is not healthy.
 func Health(ctx context.Context, target, env string,

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/health"
@@ -66,10 +67,14 @@ func Health(ctx context.Context, ws workspace.Workspace, log *slog.Logger, targe
 			client = &http.Client{Timeout: 10 * time.Second}
 		}
 	}
-	results := make([]Result, 0, len(tenants))
-	for _, t := range tenants {
-		results = append(results, one(ctx, t, env, client))
+	// At once: an unhealthy tenant takes the whole Deadline, and `health all` should not take
+	// that once per tenant.
+	results := make([]Result, len(tenants))
+	var wg sync.WaitGroup
+	for i, t := range tenants {
+		wg.Go(func() { results[i] = one(ctx, t, env, client) })
 	}
+	wg.Wait()
 	return results, nil
 }
 
