@@ -5,14 +5,18 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net/url"
 	"os"
 	"time"
 
 	"github.com/magefile/mage/mg"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
+	"github.com/rainbowsmoke/crispy-enigma/internal/plugins"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
 // Rollback puts a tenant/env back on its previous good version, health-checked.
@@ -33,6 +37,9 @@ func Rollback(ctx context.Context, tenantName, env string,
 	o, err := rollback.Command(ctx, ws, log, tenantName, env, rollback.Options{
 		To: flag(to, ""), Force: flag(force, false), Reason: flag(reason, ""), Banner: os.Stderr,
 	})
+	if o.RecordFile != "" {
+		afterRollback(ctx, ws, log, tenantName, o)
+	}
 	if flag(json, false) {
 		if o.Status != "" {
 			if jerr := report.JSON(os.Stdout, o); jerr != nil && err == nil {
@@ -62,4 +69,21 @@ func Redeploy(ctx context.Context, tenantName, tag string) error {
 		fmt.Println(deploy.Summary(out, time.Since(start)))
 	}
 	return err
+}
+
+// afterRollback runs the post-rollback plugins (when it succeeded) and the notify plugins.
+// A failing plugin is a warning: the rollback itself is done and recorded.
+func afterRollback(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenantName string, o rollback.Outcome) {
+	f := plugins.Facts{Tenant: tenantName, Env: o.Env, WorkerName: o.Worker, VersionID: o.ToVersionID,
+		PreviousVersionID: o.FromVersionID, RecordPath: o.RecordFile, Status: o.Status}
+	if o.Health != nil {
+		f.HealthURL = o.Health.URL
+		if u, err := url.Parse(o.Health.URL); err == nil {
+			f.URL = u.Scheme + "://" + u.Host
+		}
+	}
+	logPath, err := plugins.For(ctx, ws, log).AfterRollback(ctx, f, o.Status == rollback.StatusSucceeded)
+	if err != nil {
+		log.Warn("a plugin failed after the rollback", "tenant", tenantName, "env", o.Env, "err", err, "log", logPath)
+	}
 }
