@@ -13,8 +13,8 @@ import (
 
 // Options choose what a copy holds beyond the tenants, the Worker and the schemas.
 type Options struct {
-	// Code adds the Go sources (magefile.go, magefiles/, internal/, docs/), so that
-	// `go tool mage` runs in the copy.
+	// Code adds the Go sources (magefile.go, magefiles/, internal/, docs/) and the plugin and
+	// npm scripts (plugins/, scripts/), so that `go tool mage` runs in the copy as it does here.
 	Code bool
 	// Git makes the copy a git repository with one commit and an empty deployments/, so
 	// records carry a git sha and deploy tags can be made. Without it there is no
@@ -28,7 +28,7 @@ var (
 	// dataParts are what every copy holds. The package and module files make the copy a
 	// workspace workspace.Find recognises.
 	dataParts = []string{"apps/worker-api", "schemas", "package.json", "package-lock.json", "go.mod", "go.sum"}
-	codeParts = []string{"magefile.go", "magefiles", "internal", "docs"}
+	codeParts = []string{"magefile.go", "magefiles", "internal", "docs", "plugins", "scripts"}
 )
 
 // gitIgnore keeps the linked install and the copy's own output out of its commit.
