@@ -1,6 +1,7 @@
 package testrepo
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -29,6 +30,8 @@ var (
 	// workspace workspace.Find recognises.
 	dataParts = []string{"apps/worker-api", "schemas", "package.json", "package-lock.json", "go.mod", "go.sum"}
 	codeParts = []string{"magefile.go", "magefiles", "internal", "docs", "plugins", "scripts"}
+	// optionalParts may be missing from the repository copied.
+	optionalParts = map[string]bool{"plugins": true, "scripts": true}
 )
 
 // gitIgnore keeps the linked install and the copy's own output out of its commit.
@@ -60,6 +63,11 @@ func CopyTo(repo workspace.Workspace, dir string, o Options) (workspace.Workspac
 		parts = append(append([]string{}, parts...), codeParts...)
 	}
 	for _, p := range parts {
+		if optionalParts[p] {
+			if _, err := os.Stat(filepath.Join(repo.Root, p)); errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+		}
 		if err := CopyTree(filepath.Join(repo.Root, p), filepath.Join(root, p)); err != nil {
 			return workspace.Workspace{}, fmt.Errorf("testrepo: copy %s: %w", p, err)
 		}
