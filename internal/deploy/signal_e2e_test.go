@@ -40,13 +40,7 @@ func TestDeploySignalThroughMage(t *testing.T) {
 	ws := rollbacktest.Copy(t, repo, true)
 	sb := rollbacktest.StartSandbox(t, ws)
 
-	bin := filepath.Join(ws.Root, ".state", "bin", "mage-deploy")
-	compile := exec.Command("go", "tool", "mage", "-compile", bin)
-	compile.Dir = ws.Root
-	compile.Env = testrepo.MageEnv()
-	if out, err := compile.CombinedOutput(); err != nil {
-		t.Fatalf("go tool mage -compile: %v\n%s", err, out)
-	}
+	bin := testrepo.CompileMage(t, ws, "mage-deploy")
 	// This test is about signals, not about the checks a deploy depends on: the copy's tree
 	// counts as checked, so the deploy goes straight to wrangler.
 	if err := treecheck.MarkPassed(context.Background(), ws, ci.FastSteps(ci.Options{Workspace: ws})); err != nil {

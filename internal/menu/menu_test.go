@@ -98,13 +98,7 @@ func TestMenuMatchesTheMagefile(t *testing.T) {
 	}
 	// A copy has its own magefiles/: no race on mage_output_file.go with the checkout.
 	ws := testrepo.Copy(t, repo, testrepo.Options{Code: true})
-	bin := filepath.Join(ws.Root, ".state", "bin", "mage-menu")
-	compile := exec.Command("go", "tool", "mage", "-compile", bin)
-	compile.Dir = ws.Root
-	compile.Env = testrepo.MageEnv()
-	if out, err := compile.CombinedOutput(); err != nil {
-		t.Fatalf("go tool mage -compile: %v\n%s", err, out)
-	}
+	bin := testrepo.CompileMage(t, ws, "mage-menu")
 	run := func(args ...string) (string, int) {
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = ws.Root

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -80,6 +81,21 @@ func NeedMage(tb TB) {
 	if testing.Short() {
 		tb.Skipf("compiles a magefile: not part of the -short unit layer")
 	}
+}
+
+// CompileMage compiles the magefile of ws (a copy made with Code, so that no two tests race
+// on its magefiles/mage_output_file.go) into ws/.state/bin/<name> and returns the binary's
+// path: running it directly skips `go tool mage`'s compile step on every call.
+func CompileMage(tb TB, ws workspace.Workspace, name string) string {
+	tb.Helper()
+	bin := filepath.Join(ws.Root, ".state", "bin", name)
+	compile := exec.Command("go", "tool", "mage", "-compile", bin)
+	compile.Dir = ws.Root
+	compile.Env = MageEnv()
+	if out, err := compile.CombinedOutput(); err != nil {
+		tb.Fatalf("go tool mage -compile: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // MageEnv is this process's environment without anything that could point a `go tool mage`

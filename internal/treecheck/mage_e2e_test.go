@@ -31,13 +31,7 @@ func TestDeployThroughMageDependsOnItsChecks(t *testing.T) {
 	rollbacktest.NeedWrangler(t, repo)
 	ws := rollbacktest.Copy(t, repo, true)
 	sb := rollbacktest.StartSandbox(t, ws)
-	bin := filepath.Join(ws.Root, ".state", "bin", "mage-checks")
-	compile := exec.Command("go", "tool", "mage", "-compile", bin)
-	compile.Dir = ws.Root
-	compile.Env = testrepo.MageEnv()
-	if out, err := compile.CombinedOutput(); err != nil {
-		t.Fatalf("go tool mage -compile: %v\n%s", err, out)
-	}
+	bin := testrepo.CompileMage(t, ws, "mage-checks")
 	deployTenant := func(args ...string) (string, string, error) {
 		t.Helper()
 		cmd := exec.Command(bin, append([]string{"deploy:tenant", "mrrainbowsmoke", "staging"}, args...)...)
