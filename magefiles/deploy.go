@@ -18,7 +18,7 @@ import (
 // Deploy puts tenants' Workers live.
 type Deploy mg.Namespace
 
-// Tenant deploys one tenant to dev, staging or production, health-checked and recorded.
+// Tenant deploys one tenant to dev, staging or production, health-checked, recorded.
 //
 // staging and production (prod): validate, build, skip if unchanged, lock, deploy,
 // health-check, roll back on failure, record. dev runs the Worker locally under wrangler dev

@@ -13,7 +13,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
-// All deploys every tenant to staging or production, with live progress and a summary.
+// All deploys every tenant to staging or production, with progress and a summary.
 //
 // Each tenant goes through the deploy:tenant pipeline. Sequential by default, stopping at the
 // first failure (the rest are skipped). Exits 1 if any tenant failed.

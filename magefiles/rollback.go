@@ -52,7 +52,7 @@ func Rollback(ctx context.Context, tenantName, env string,
 	return err
 }
 
-// Redeploy deploys to production exactly the tree of a deploy tag (the runbook's option B).
+// Redeploy deploys to production exactly the tree of a deploy tag (runbook option B).
 //
 // The tag is deploy/<tenant>/production/<stamp>; the redeploy is recorded in deployments/.
 func Redeploy(ctx context.Context, tenantName, tag string) error {

@@ -15,7 +15,7 @@ import (
 // Sandbox runs the local Cloudflare API that deploy, drift and rollback rehearse against.
 type Sandbox mg.Namespace
 
-// Start starts the local Cloudflare API in the background and prints where it listens.
+// Start starts the local Cloudflare API in the background and prints its address.
 func (Sandbox) Start(ctx context.Context,
 	addr *string, // 127.0.0.1:PORT to listen on (default: a free port)
 ) error {
