@@ -43,8 +43,10 @@ func TestDeployPlugins(t *testing.T) {
 	var progress bytes.Buffer
 
 	// A good first deploy, with a post-deploy plugin that passes and sees the facts.
-	seen := filepath.Join(t.TempDir(), "seen")
-	plugin(t, w.ws.Root, "tenants/"+tn+"/plugins/post-deploy/10-check", `echo "$DEPLOY_TENANT $DEPLOY_ENV $DEPLOY_VERSION_ID" > `+seen)
+	// The tenant's token is in this process's environment too: it must not reach a plugin.
+	t.Setenv("CLOUDFLARE_API_TOKEN_MRRAINBOWSMOKE", tenants[0].token)
+	seen, envDump := filepath.Join(t.TempDir(), "seen"), filepath.Join(t.TempDir(), "env")
+	plugin(t, w.ws.Root, "tenants/"+tn+"/plugins/post-deploy/10-check", `echo "$DEPLOY_TENANT $DEPLOY_ENV $DEPLOY_VERSION_ID" > `+seen+`; env > `+envDump)
 	first, err := Run(ctx, opts(&progress))
 	if err != nil {
 		t.Fatalf("first deploy: %v\n%s", err, progress.String())
@@ -52,6 +54,9 @@ func TestDeployPlugins(t *testing.T) {
 	got, _ := os.ReadFile(seen)
 	if want := tn + " staging " + first.Record.VersionID + "\n"; string(got) != want {
 		t.Errorf("the post-deploy plugin saw %q, want %q", got, want)
+	}
+	if dump, _ := os.ReadFile(envDump); len(dump) == 0 || bytes.Contains(dump, []byte(tenants[0].token)) {
+		t.Errorf("the plugin's environment is empty or holds the tenant's token:\n%s", dump)
 	}
 	if len(first.Record.Plugins) != 1 || first.Record.Plugins[0].Name != "tenants/"+tn+"/plugins/post-deploy/10-check" || first.Record.PluginLog == "" {
 		t.Errorf("record plugins %+v, log %q", first.Record.Plugins, first.Record.PluginLog)
