@@ -229,7 +229,37 @@ func Remember(ws workspace.Workspace, res history.Checks, steps []ci.Step) error
 		os.Remove(tmp.Name())
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	prune(filepath.Dir(path), keep)
+	return nil
+}
+
+// keep is how many trees' passes are remembered: enough for every branch an operator
+// switches between, few enough that .state/checks stays small.
+const keep = 100
+
+// prune removes all but the newest keep memories.
+func prune(dir string, keep int) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type memo struct {
+		name string
+		mod  time.Time
+	}
+	var ms []memo
+	for _, de := range des {
+		if info, err := de.Info(); err == nil && strings.HasSuffix(de.Name(), ".json") {
+			ms = append(ms, memo{de.Name(), info.ModTime()})
+		}
+	}
+	slices.SortFunc(ms, func(a, b memo) int { return b.mod.Compare(a.mod) })
+	for _, m := range ms[min(keep, len(ms)):] {
+		_ = os.Remove(filepath.Join(dir, m.name))
+	}
 }
 
 // MarkPassed remembers the tree in ws as having passed the fast checks now: `mage ci`, which
