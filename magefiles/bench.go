@@ -12,18 +12,22 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/bench"
 )
 
-// Bench measures deploy:all and drift all against an in-process sandbox, as ratios.
+// Bench measures deploy:all, drift, fleet:status and report:html against a sandbox.
 //
-// deploy:all: 20 generated tenants, 150 ms API latency, -parallel=4 against sequential;
-// drift all: 100 tenants, 100 ms, concurrent against sequential. Printed as `name: value`
-// lines. Ratios are measured side by side in one run, with the raw medians beside them. It takes
-// minutes (the deploy figure runs wrangler 60 times) and is not part of `mage ci`.
+// It prints `name: value` lines; ratios are measured side by side in one run, with the raw
+// medians beside them. It takes minutes (the deploy figure runs wrangler 60 times) and is not
+// part of `mage ci`.
+// deploy:all: 20 generated tenants, 150 ms API latency, -parallel=4 vs sequential; drift all and
+// fleet:status: 100 tenants, 100 ms, concurrent vs sequential; report:html: 500 synthetic tenants,
+// size and headless Chromium load time (needs /usr/bin/chromium).
 func Bench(ctx context.Context,
-	only *string, // deploy or drift: run only that benchmark
+	only *string, // deploy, drift, status or report: run only that benchmark
 	rounds *int, // repeat each variant N times
 ) error {
-	if o := flag(only, ""); o != "" && o != "deploy" && o != "drift" {
-		return fmt.Errorf("bench: -only=%q: use -only=deploy or -only=drift (or leave it out for both)", o)
+	switch o := flag(only, ""); o {
+	case "", "deploy", "drift", "status", "report":
+	default:
+		return fmt.Errorf("bench: -only=%q: use deploy, drift, status or report (or leave it out for all)", o)
 	}
 	if flag(rounds, 0) < 0 {
 		return fmt.Errorf("bench: -rounds=%d: use a positive number of rounds (or leave it out)", *rounds)
@@ -35,7 +39,7 @@ func Bench(ctx context.Context,
 	}
 	n := flag(rounds, 0)
 	figs, err := bench.Run(ctx, ws, bench.Options{
-		Only: flag(only, ""), DeployRounds: n, DriftRounds: n, Log: log, Progress: os.Stderr,
+		Only: flag(only, ""), DeployRounds: n, DriftRounds: n, ReportRounds: n, Log: log, Progress: os.Stderr,
 	})
 	if werr := bench.Write(os.Stdout, figs); werr != nil && err == nil {
 		err = werr

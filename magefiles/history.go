@@ -18,14 +18,20 @@ type History mg.Namespace
 
 // List shows a tenant/env's deploy and rollback records, newest first.
 //
-// Each line: time, kind, status, version, actor and git sha.
+// Each line: time, kind, status, version, actor and git sha (also as `mage history <tenant> <env>`).
 func (History) List(ctx context.Context, tenantName, env string,
 	json *bool, // print the records as JSON on stdout
+	from *string, // deploy-records: read the records CI keeps on that branch (git fetch origin deploy-records first)
 ) error {
 	ws, _, err := setup()
 	if err != nil {
 		return err
 	}
+	dir, done, err := recordsDir(ctx, ws.Root, ws.DeploymentsDir(), flag(from, ""))
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	defer done()
 	if err := tenant.ValidName(tenantName); err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
@@ -33,19 +39,26 @@ func (History) List(ctx context.Context, tenantName, env string,
 	if err != nil {
 		return fmt.Errorf("history %s: %w", tenantName, err)
 	}
-	return history.Show(os.Stdout, ws.DeploymentsDir(), tenantName, string(e), flag(json, false))
+	return history.Show(os.Stdout, dir, tenantName, string(e), flag(json, false))
 }
 
 // Verify checks every record's format and hash chain and names each tampered one.
 //
 // Edited, deleted or reordered records are named by file name; committed records are also
 // compared with the last commit.
-func (History) Verify(ctx context.Context) error {
+func (History) Verify(ctx context.Context,
+	from *string, // deploy-records: verify the records CI keeps on that branch instead
+) error {
 	ws, _, err := setup()
 	if err != nil {
 		return err
 	}
-	return history.CheckAll(ctx, os.Stdout, ws.Root, ws.DeploymentsDir())
+	dir, done, err := recordsDir(ctx, ws.Root, ws.DeploymentsDir(), flag(from, ""))
+	if err != nil {
+		return fmt.Errorf("history:verify: %w", err)
+	}
+	defer done()
+	return history.CheckAll(ctx, os.Stdout, ws.Root, dir)
 }
 
 // Aliases makes `mage history <tenant> <env>` the listing, next to `mage history:verify`

@@ -28,7 +28,9 @@ type Options struct {
 	DriftLatency   time.Duration // default 100 ms per API request
 	DriftParallel  int           // default drift.DefaultParallel
 	DriftRounds    int           // default 3
-	// Only runs just "deploy" or "drift"; "" runs both.
+	ReportTenants  int           // default 500
+	ReportRounds   int           // default 3
+	// Only runs just "deploy", "drift", "status" or "report"; "" runs all.
 	Only string
 	// Dir holds the generated workspaces; "" uses a temporary folder.
 	Dir string
@@ -56,6 +58,8 @@ func (o *Options) defaults() {
 	defD(&o.DriftLatency, 100*time.Millisecond)
 	def(&o.DriftParallel, 16)
 	def(&o.DriftRounds, 3)
+	def(&o.ReportTenants, 500)
+	def(&o.ReportRounds, 3)
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -72,6 +76,20 @@ func Run(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, er
 		f, err := DriftAll(ctx, repo, o)
 		if err != nil {
 			return figs, fmt.Errorf("bench drift: %w", err)
+		}
+		figs = append(figs, f...)
+	}
+	if o.Only == "" || o.Only == "status" {
+		f, err := FleetStatus(ctx, repo, o)
+		if err != nil {
+			return figs, fmt.Errorf("bench fleet:status: %w", err)
+		}
+		figs = append(figs, f...)
+	}
+	if o.Only == "" || o.Only == "report" {
+		f, err := Report(ctx, o)
+		if err != nil {
+			return figs, fmt.Errorf("bench report:html: %w", err)
 		}
 		figs = append(figs, f...)
 	}

@@ -80,3 +80,15 @@ func BenchmarkDeployAll(b *testing.B) {
 		metric(b, figs, "deploy_all.parallel3.median", "s-parallel")
 	}
 }
+
+// BenchmarkFleetStatus is a smaller `mage bench -only=status` (30 tenants); use -benchtime=1x.
+func BenchmarkFleetStatus(b *testing.B) {
+	ws := repo(b)
+	for b.Loop() {
+		figs, err := FleetStatus(context.Background(), ws, Options{DriftTenants: 30, DriftRounds: 1, Dir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		metric(b, figs, "fleet_status.parallel16_vs_sequential", "ratio")
+	}
+}
