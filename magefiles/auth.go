@@ -17,8 +17,12 @@ import (
 // Auth checks the per-tenant Cloudflare API tokens.
 type Auth mg.Namespace
 
-// Check verifies each tenant's token (or every tenant's, with "all"): found (naming the variable, never the value), valid, and reaching the tenant's account; exit 1 if any fails (-json=true for machines).
-func (Auth) Check(ctx context.Context, tenantOrAll string, json *bool) error {
+// Check verifies a tenant's API token (or all): set, valid, reaching its account.
+//
+// The table names the variable, never the value. Exits 1 if any tenant fails.
+func (Auth) Check(ctx context.Context, tenantOrAll string,
+	json *bool, // print the results as JSON on stdout
+) error {
 	ws, log, err := setup()
 	if err != nil {
 		return err

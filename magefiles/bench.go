@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/magefile/mage/mg"
+
 	"github.com/rainbowsmoke/crispy-enigma/internal/bench"
-	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 )
 
 // Bench measures deploy:all, drift, fleet:status, report:html and the workerd edge in-process.
@@ -21,22 +22,24 @@ import (
 // 500 synthetic tenants, size and headless Chromium load time (needs Chromium). edge:
 // deploy:all of 20 tenants with the workerd edge vs the fake one, then a version's cold start,
 // steady request latency and resident memory per running version.
-// -only=deploy, drift, status, report or edge runs one of them; -rounds=N repeats each variant
-// N times.
-func Bench(ctx context.Context, only *string, rounds *int) error {
+func Bench(ctx context.Context,
+	only *string, // deploy, drift, status, report or edge: run only that benchmark
+	rounds *int, // repeat each variant N times
+) error {
+	switch o := flag(only, ""); o {
+	case "", "deploy", "drift", "status", "report", "edge":
+	default:
+		return fmt.Errorf("bench: -only=%q: use deploy, drift, status, report or edge (or leave it out for all)", o)
+	}
+	if flag(rounds, 0) < 0 {
+		return fmt.Errorf("bench: -rounds=%d: use a positive number of rounds (or leave it out)", *rounds)
+	}
+	mg.CtxDeps(ctx, NodeModules)
 	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
-	if err := npmdeps.Ensure(ctx, log, ws.Root); err != nil {
-		return err
-	}
 	n := flag(rounds, 0)
-	switch o := flag(only, ""); o {
-	case "", "deploy", "drift", "status", "report", "edge":
-	default:
-		return fmt.Errorf("bench: -only=%s is unknown; use deploy, drift, status, report or edge", o)
-	}
 	figs, err := bench.Run(ctx, ws, bench.Options{
 		Only: flag(only, ""), DeployRounds: n, DriftRounds: n, ReportRounds: n, Log: log, Progress: os.Stderr,
 	})

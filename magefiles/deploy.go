@@ -6,14 +6,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/magefile/mage/mg"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/devserver"
-	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
@@ -21,14 +18,21 @@ import (
 // Deploy puts tenants' Workers live.
 type Deploy mg.Namespace
 
-// Tenant deploys one tenant to one env (dev, staging, production/prod): validate, build, skip if unchanged, lock, deploy, health-check, roll back on failure, record.
+// Tenant deploys one tenant to dev, staging or production, health-checked, recorded.
 //
-// dev runs the Worker locally under wrangler dev on the tenant's dev port instead.
-// -dryRun=true prints the plan and stops; -force=true deploys even when unchanged;
-// -json=true prints the outcome as JSON on stdout. Exits 1 unless deployed or unchanged.
-func (Deploy) Tenant(ctx context.Context, tenantName, env string, dryRun, force, jsonOut *bool) error {
-	// Mage cancels ctx on Ctrl-C only; CI runners stop jobs with SIGTERM.
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+// staging and production (prod): validate, build, skip if unchanged, lock, deploy,
+// health-check, roll back on failure, record. dev runs the Worker locally under wrangler dev
+// on the tenant's dev port instead. Exits 1 unless deployed or unchanged.
+//
+// Before staging or production, the fast checks of this tree run (lint, typecheck, unit
+// tests), unless this exact tree already passed them.
+func (Deploy) Tenant(ctx context.Context, tenantName, env string,
+	dryRun *bool, // print the plan and stop: nothing is locked, uploaded or recorded
+	force *bool, // deploy even when the live version already runs this tree
+	emergency *bool, // skip the tree's checks except the Worker's typecheck (the record says so)
+	json *bool, // print the outcome as one JSON document on stdout
+) error {
+	ctx, stop := mutating(ctx)
 	defer stop()
 	if err := tenant.ValidName(tenantName); err != nil {
 		return fmt.Errorf("deploy: %w", err)
@@ -42,18 +46,24 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string, dryRun, force,
 		return err
 	}
 	if e != tenant.Dev {
-		return deploy.Command(ctx, ws, log, tenantName, string(e), deploy.Flags{
-			DryRun: flag(dryRun, false), Force: flag(force, false), JSON: flag(jsonOut, false),
+		mg.CtxDeps(ctx, NodeModules)
+		if !flag(dryRun, false) {
+			mg.CtxDeps(ctx, mg.F(treeChecks, flag(emergency, false)))
+		}
+		err := deploy.Command(ctx, ws, log, tenantName, string(e), deploy.Flags{
+			DryRun: flag(dryRun, false), Force: flag(force, false), JSON: flag(json, false), Checks: checked,
 		}, os.Stdout, os.Stderr)
+		if err != nil || flag(dryRun, false) {
+			return err
+		}
+		return finalHealth(ctx, tenantName, string(e))
 	}
-	if err := npmdeps.Ensure(ctx, log, ws.Root); err != nil {
-		return err
-	}
+	mg.CtxDeps(ctx, NodeModules)
 	srv, _, err := devserver.Start(ctx, devserver.Options{Workspace: ws, Tenant: tenantName, Log: log, Progress: os.Stderr})
 	if err != nil {
 		return err
 	}
-	if flag(jsonOut, false) {
+	if flag(json, false) {
 		return report.JSON(os.Stdout, srv)
 	}
 	fmt.Printf("%s/dev: running at %s (health %s/health, pid %d, log %s); stop with `go tool mage dev:stop %s`\n",

@@ -40,8 +40,10 @@ func (Dev) Stop(ctx context.Context, target string) error {
 	return err
 }
 
-// Status lists the local dev servers: tenant, URL, pid, whether it still runs, and its log (-json=true for machines).
-func (Dev) Status(jsonOut *bool) error {
+// Status lists the local dev servers: tenant, URL, pid, whether it runs, its log.
+func (Dev) Status(
+	json *bool, // print the servers as a JSON array on stdout
+) error {
 	ws, _, err := setup()
 	if err != nil {
 		return err
@@ -50,7 +52,7 @@ func (Dev) Status(jsonOut *bool) error {
 	if err != nil {
 		return err
 	}
-	if flag(jsonOut, false) {
+	if flag(json, false) {
 		if servers == nil {
 			servers = []devserver.Server{}
 		}

@@ -12,13 +12,15 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/drift"
 )
 
-// Drift compares what Cloudflare runs for a tenant (or all) in env with what this repository would deploy: exit 0 in sync, 2 drifted or missing, 1 on errors.
+// Drift compares what runs live with what this repository would deploy (2: drift).
 //
+// Exit 0 in sync, 2 drifted or missing, 1 on errors.
 // It compares the code (sha256 of the main module), vars, required secret names, bindings,
 // compatibility date and flags, crons, routes and custom domains, and flags a live version
-// that our last succeeded record did not deploy. -json=true prints
-// [{tenant, env, status, changes: {added, removed, changed}}] on stdout and nothing else.
-func Drift(ctx context.Context, target, env string, json *bool) error {
+// that our last succeeded record did not deploy.
+func Drift(ctx context.Context, target, env string,
+	json *bool, // print [{tenant, env, status, changes}] on stdout and nothing else
+) error {
 	ws, log, err := setup()
 	if err != nil {
 		return err

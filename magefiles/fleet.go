@@ -5,32 +5,45 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/magefile/mage/mg"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
-// All deploys every tenant in tenants/ to env (staging or production) through the deploy:tenant pipeline and prints a summary table.
+// All deploys every tenant to staging or production, with progress and a summary.
 //
-// Sequential by default, stopping at the first failure (the rest are skipped).
-// -parallel=N deploys N tenants at once; -continueOnError=true keeps going after a failure;
-// -only=a,b picks tenants; -canary=<tenant> deploys that one first and stops if it fails;
-// -json=true prints the summary as JSON on stdout. Exits 1 if any tenant failed.
-func (Deploy) All(ctx context.Context, env string, parallel *int, continueOnError *bool, only *string, canary *string, json *bool) error {
-	// Mage cancels ctx on Ctrl-C only; CI runners stop jobs with SIGTERM.
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+// Each tenant goes through the deploy:tenant pipeline. Sequential by default, stopping at the
+// first failure (the rest are skipped). Exits 1 if any tenant failed.
+func (Deploy) All(ctx context.Context, env string,
+	parallel *int, // deploy N tenants at once
+	continueOnError *bool, // keep going after a tenant fails
+	only *string, // deploy only these tenants (comma-separated)
+	canary *string, // deploy this tenant first and stop if it fails
+	emergency *bool, // skip the tree's checks except the Worker's typecheck (the records say so)
+	json *bool, // print the summary as JSON on stdout
+) error {
+	ctx, stop := mutating(ctx)
 	defer stop()
 	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
+	// A bad env is refused by DeployAll before anything runs; only a real one is checked.
+	if e, err := tenant.ParseEnv(env); err == nil && e != tenant.Dev {
+		mg.SerialCtxDeps(ctx, NodeModules, mg.F(treeChecks, flag(emergency, false)))
+	}
 	_, err = fleet.DeployAll(ctx, fleet.DeployAllOptions{
 		Env: env, Only: flag(only, ""), Canary: flag(canary, ""), Parallel: flag(parallel, 1),
 		ContinueOnError: flag(continueOnError, false), JSON: flag(json, false), Workspace: ws,
-		Prepare: func(ctx context.Context) (deploy.Options, error) { return deploy.Prepare(ctx, ws, log, os.Stderr) },
-		Stdout:  os.Stdout, Stderr: os.Stderr,
+		Prepare: func(ctx context.Context) (deploy.Options, error) {
+			o, err := deploy.Prepare(ctx, ws, log, os.Stderr)
+			o.Checks = checked
+			return o, err
+		},
+		Stdout: os.Stdout, Stderr: os.Stderr,
 	})
 	return err
 }

@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/magefile/mage/mg"
 
@@ -17,15 +15,15 @@ import (
 // Fleet shows the whole fleet at a glance.
 type Fleet mg.Namespace
 
-// Status shows per tenant/env the live version(s), who deployed them and when, drift, health, last failure.
+// Status shows each tenant/env's live version, deployer, drift, health, last failure.
 //
 // Usage: fleet:status <env|all> [-json=true]; all is staging and production. It reads each
 // tenant with drift's 7 API requests plus one health request, tenants concurrently. Exit 0
 // all ok (or mid-rollout), 2 drifted, missing or unhealthy, 1 when a tenant could not be read.
-// -json=true prints [{tenant, env, state, versions, drift, health, deployed, last_failure, …}].
-func (Fleet) Status(ctx context.Context, env string, json *bool) error {
-	// Mage cancels ctx on Ctrl-C only; CI runners stop jobs with SIGTERM.
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+func (Fleet) Status(ctx context.Context, env string,
+	json *bool, // print [{tenant, env, state, versions, drift, health, deployed, last_failure, …}]
+) error {
+	ctx, stop := mutating(ctx) // reads only, but stops cleanly on SIGTERM like the rest
 	defer stop()
 	ws, log, err := setup()
 	if err != nil {

@@ -16,11 +16,13 @@ import (
 // History lists and checks the deployment records in deployments/.
 type History mg.Namespace
 
-// List shows the deploy and rollback records of a tenant/env, newest first: time, kind, status, version, actor and git sha (also as `mage history <tenant> <env>`; -json=true for machines).
+// List shows a tenant/env's deploy and rollback records, newest first.
 //
-// -from=deploy-records reads the records CI keeps on that branch (fetch it first:
-// git fetch origin deploy-records) instead of deployments/.
-func (History) List(ctx context.Context, tenantName, env string, json *bool, from *string) error {
+// Each line: time, kind, status, version, actor and git sha (also as `mage history <tenant> <env>`).
+func (History) List(ctx context.Context, tenantName, env string,
+	json *bool, // print the records as JSON on stdout
+	from *string, // deploy-records: read the records CI keeps on that branch (git fetch origin deploy-records first)
+) error {
 	ws, _, err := setup()
 	if err != nil {
 		return err
@@ -40,10 +42,13 @@ func (History) List(ctx context.Context, tenantName, env string, json *bool, fro
 	return history.Show(os.Stdout, dir, tenantName, string(e), flag(json, false))
 }
 
-// Verify checks every record in deployments/ against the record format and the hash chain, and names each edited, deleted or reordered record by file name (exit 1).
+// Verify checks every record's format and hash chain and names each tampered one.
 //
-// -from=deploy-records verifies the records CI keeps on that branch instead.
-func (History) Verify(ctx context.Context, from *string) error {
+// Edited, deleted or reordered records are named by file name; committed records are also
+// compared with the last commit.
+func (History) Verify(ctx context.Context,
+	from *string, // deploy-records: verify the records CI keeps on that branch instead
+) error {
 	ws, _, err := setup()
 	if err != nil {
 		return err

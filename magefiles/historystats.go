@@ -10,14 +10,17 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/metrics"
 )
 
-// Stats prints delivery metrics: deploy frequency, lead time, change failure rate, time to restore.
+// Stats prints delivery metrics: frequency, lead time, failure rate, time to restore.
 //
 // Usage: history:stats <tenant|all> <env|all> [-since=30d] [-json=true]. Both positionals are
 // required (mage has no optional positionals): `all all` is the whole fleet. Rows are per
 // tenant/env, then one fleet row per env. Also success rate and deploy duration percentiles.
-// -since takes 30d, 2w, 12h or a date; definitions are in the README ("Delivery metrics").
-// -from=deploy-records reads the records CI keeps on that branch.
-func (History) Stats(ctx context.Context, target, env string, since *string, json *bool, from *string) error {
+// Definitions are in the README ("Delivery metrics").
+func (History) Stats(ctx context.Context, target, env string,
+	since *string, // the window: 30d, 2w, 12h or a date (default 30d)
+	json *bool, // print the rows as JSON on stdout
+	from *string, // deploy-records: read the records CI keeps on that branch
+) error {
 	ws, _, err := setup()
 	if err != nil {
 		return err

@@ -1,16 +1,19 @@
 //go:build mage
 
-// The operations menu of the multi-tenant Worker: validate, deploy, drift, rollback and CI for
-// every tenant in tenants/, each in its own Cloudflare account. `go tool mage -l` lists it.
-//
-// Targets here are thin: they parse arguments and call packages under internal/, where the
-// logic lives and is tested with go test.
+// Deploy, check and roll back every tenant's Worker. `go tool mage -h <target>` shows its flags.
 package main
+
+// Targets here are thin: they parse arguments and call packages under internal/, where the
+// logic lives and is tested with go test. The first sentence of a target's doc comment is its
+// line in `mage -l` (one short sentence); its flags are documented on its parameters, which
+// `mage -h <target>` lists.
 
 import (
 	"context"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
@@ -45,4 +48,11 @@ func flag[T any](p *T, def T) T {
 		return def
 	}
 	return *p
+}
+
+// mutating is the context of a target that changes something live (deploy, rollback,
+// redeploy, ...). Mage cancels its context on Ctrl-C only; CI runners stop jobs with SIGTERM.
+// Either way wrangler is stopped, the lock released and an interrupted record written.
+func mutating(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 }

@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/magefile/mage/mg"
 
@@ -18,13 +16,17 @@ import (
 // Records keeps CI's deployment records on a dedicated git branch.
 type Records mg.Namespace
 
-// Push commits the records the records branch lacks and pushes them, retrying lost races.
+// Push commits the records the records branch lacks and pushes them, retrying races.
 //
 // Usage: records:push [-branch=deploy-records] [-remote=origin] [-json=true]. It never
 // force-pushes, refuses main, master, release branches and the remote's default branch, and
 // refuses to add a record that would break its tenant/env's hash chain on the branch.
-func (Records) Push(ctx context.Context, branch, remote *string, json *bool) error {
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+func (Records) Push(ctx context.Context,
+	branch *string, // the records branch (default deploy-records)
+	remote *string, // the git remote to push to (default origin)
+	json *bool, // print the result as JSON on stdout
+) error {
+	ctx, stop := mutating(ctx)
 	defer stop()
 	ws, log, err := setup()
 	if err != nil {
@@ -46,11 +48,14 @@ func (Records) Push(ctx context.Context, branch, remote *string, json *bool) err
 	return nil
 }
 
-// Pull copies the records branch's records that deployments/ lacks into it, so new records chain on.
+// Pull copies the records branch's missing records into deployments/ to chain on.
 //
 // Usage: records:pull [-branch=deploy-records] [-remote=origin]. Run it before a deploy in CI.
 // A record present in both with other contents is an error and nothing is copied.
-func (Records) Pull(ctx context.Context, branch, remote *string) error {
+func (Records) Pull(ctx context.Context,
+	branch *string, // the records branch (default deploy-records)
+	remote *string, // the git remote to fetch from (default origin)
+) error {
 	ws, log, err := setup()
 	if err != nil {
 		return err

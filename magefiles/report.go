@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/magefile/mage/mg"
 
@@ -17,14 +15,17 @@ import (
 // Report writes reports about the fleet.
 type Report mg.Namespace
 
-// HTML writes the fleet as one static HTML file: state matrix, timelines, delivery metrics, records.
+// HTML writes the fleet as one static HTML file: states, timelines, metrics, records.
 //
 // Usage: report:html [-out=.state/fleet-report.html] [-since=30d] [-offline=true]. The file
 // has no scripts or external assets and opens from disk. By default the states are read live
 // (as fleet:status all); -offline=true builds them from the records alone, with no API request.
-func (Report) HTML(ctx context.Context, out *string, since *string, offline *bool) error {
-	// Mage cancels ctx on Ctrl-C only; CI runners stop jobs with SIGTERM.
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+func (Report) HTML(ctx context.Context,
+	out *string, // the file to write (default .state/fleet-report.html)
+	since *string, // how far back the timelines and metrics go: 30d, 2w, 12h or a date
+	offline *bool, // build the states from the records alone, with no API request
+) error {
+	ctx, stop := mutating(ctx)
 	defer stop()
 	ws, log, err := setup()
 	if err != nil {

@@ -16,12 +16,15 @@ import (
 // Sandbox runs the local Cloudflare API that deploy, drift and rollback rehearse against.
 type Sandbox mg.Namespace
 
-// Start starts the local Cloudflare API in the background and prints its URL, state file and request log.
+// Start starts the local Cloudflare API in the background and prints its address.
 //
-// -addr=127.0.0.1:PORT picks the port. -edge=workerd (the default) makes workers.dev run each
-// served version's uploaded code in workerd; -edge=fake answers a health document made from the
-// version's vars instead, without running code (for fleet-scale benchmarks).
-func (Sandbox) Start(ctx context.Context, addr, edge *string) error {
+// -edge=workerd (the default) makes workers.dev run each served version's uploaded code in
+// workerd; -edge=fake answers a health document made from the version's vars instead, without
+// running code (for fleet-scale benchmarks).
+func (Sandbox) Start(ctx context.Context,
+	addr *string, // 127.0.0.1:PORT to listen on (default: a free port)
+	edge *string, // workerd (run the uploaded code, the default) or fake (a health document per version)
+) error {
 	ws, log, err := setup()
 	if err != nil {
 		return err
@@ -47,7 +50,7 @@ func (Sandbox) Start(ctx context.Context, addr, edge *string) error {
 	return nil
 }
 
-// Stop stops the local Cloudflare API started from this checkout; its state file is kept.
+// Stop stops the local Cloudflare API of this checkout; its state file is kept.
 func (Sandbox) Stop(ctx context.Context) error {
 	ws, log, err := setup()
 	if err != nil {
@@ -65,8 +68,10 @@ func (Sandbox) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Status shows whether the local Cloudflare API runs, where it listens and where its state lives (-json=true for machines).
-func (Sandbox) Status(ctx context.Context, json *bool) error {
+// Status shows whether the local Cloudflare API runs and where it listens.
+func (Sandbox) Status(ctx context.Context,
+	json *bool, // print the status as JSON on stdout
+) error {
 	ws, _, err := setup()
 	if err != nil {
 		return err
@@ -88,7 +93,7 @@ func (Sandbox) Status(ctx context.Context, json *bool) error {
 	return nil
 }
 
-// Reset empties the local Cloudflare API (scripts, versions, secrets, triggers, faults) and keeps its accounts and tokens.
+// Reset empties the local Cloudflare API; its accounts and tokens stay.
 func (Sandbox) Reset(ctx context.Context) error {
 	ws, _, err := setup()
 	if err != nil {

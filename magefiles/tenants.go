@@ -16,8 +16,10 @@ import (
 // Tenants lists the tenants under tenants/.
 type Tenants mg.Namespace
 
-// List prints the name of every tenant under tenants/, one per line (-json=true prints a JSON array).
-func (Tenants) List(json *bool) error {
+// List prints the name of every tenant under tenants/, one per line.
+func (Tenants) List(
+	json *bool, // print a JSON array instead
+) error {
 	ws, _, err := setup()
 	if err != nil {
 		return err
@@ -35,7 +37,7 @@ func (Tenants) List(json *bool) error {
 	return nil
 }
 
-// Matrix prints the GitHub Actions matrix of all tenants as JSON, {"tenant":[...]}, for a workflow's strategy.matrix.
+// Matrix prints the GitHub Actions matrix of all tenants as JSON: {"tenant":[...]}.
 func (Tenants) Matrix() error {
 	ws, _, err := setup()
 	if err != nil {

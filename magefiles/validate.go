@@ -7,25 +7,27 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
+	"github.com/magefile/mage/mg"
+
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/validate"
 )
 
-// Validate checks a tenant's config files (or every tenant's, with "all") against the schemas and cross-file rules and prints every problem as path:line:col: rule: message.
+// Validate checks a tenant's config files (or all) and prints every problem at once.
 //
-// -json=true prints the same report as JSON on stdout. Exits 1 when there is any problem.
-func Validate(ctx context.Context, target string, json *bool) error {
+// Each problem is path:line:col: rule: message, against the schemas and the cross-file
+// rules. Exits 1 when there is any problem.
+func Validate(ctx context.Context, target string,
+	json *bool, // print the report as JSON on stdout
+) error {
 	if target != "all" {
 		if err := tenant.ValidName(target); err != nil {
 			return fmt.Errorf("validate: %w", err)
 		}
 	}
+	mg.CtxDeps(ctx, NodeModules)
 	ws, log, err := setup()
 	if err != nil {
-		return err
-	}
-	if err := npmdeps.Ensure(ctx, log, ws.Root); err != nil {
 		return err
 	}
 	v, err := validate.New(ws, log, validate.Options{})

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/validate"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
@@ -31,87 +30,123 @@ type Options struct {
 	FuzzTime time.Duration
 }
 
+func (o Options) logger() *slog.Logger {
+	if o.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Log
+}
+
 // toolsModfile runs staticcheck and actionlint from tools/go.mod, outside the main module's
 // dependency graph.
 const toolsModfile = "-modfile=tools/go.mod"
 
-// Steps is the CI pipeline, in order. Cheap checks come first so a formatting slip fails in
-// seconds, not after the test suite.
+// Steps is the CI pipeline, in order: Lint, Typecheck, Test, Validate, Build. Cheap checks
+// come first so a formatting slip fails in seconds, not after the test suite. `mage ci` runs
+// the same steps as a chain of Mage dependencies, one target each.
 func Steps(o Options) []Step {
-	root := o.Workspace.Root
-	gocmd := func(args ...string) command { return command{dir: root, name: goBin(), args: args} }
-	return []Step{
-		// lint: formatting, vet (with the mage tag so magefiles/ are checked too),
-		// staticcheck, and actionlint over .github/workflows.
-		{Name: "lint", Run: func(ctx context.Context, out io.Writer) error {
-			bad, err := Unformatted(ctx, root)
-			if err != nil {
-				return fmt.Errorf("gofmt: %w", err)
-			}
-			if len(bad) > 0 {
-				return fmt.Errorf("gofmt: not formatted, run `gofmt -w` on: %s", strings.Join(bad, " "))
-			}
-			fmt.Fprintln(out, "    gofmt: every .go file is formatted")
-			return runAll(ctx, out,
-				gocmd("vet", "-tags", "mage", "./..."),
-				gocmd("tool", toolsModfile, "staticcheck", "-tags", "mage", "./..."),
-				gocmd("tool", toolsModfile, "actionlint"),
-			)
-		}},
-		// typecheck: the Go module and the Worker's TypeScript.
-		{Name: "typecheck", Run: func(ctx context.Context, out io.Writer) error {
-			return runAll(ctx, out,
-				gocmd("build", "./..."),
-				command{dir: root, name: o.Workspace.NodeBin("tsc"), args: []string{"-p", "apps/worker-api", "--noEmit"}},
-			)
-		}},
-		// test: Go tests with the race detector, a short fuzz of every Fuzz target, and the
-		// Worker's unit tests.
-		{Name: "test", Run: func(ctx context.Context, out io.Writer) error {
-			if err := runAll(ctx, out, gocmd("test", "-race", "-timeout", "20m", "./...")); err != nil {
-				return err
-			}
-			if err := fuzz(ctx, out, root, o.FuzzTime); err != nil {
-				return err
-			}
-			return workerTests(ctx, out, o.Workspace)
-		}},
-		// validate: the same check as `mage validate all`.
-		{Name: "validate", Run: func(ctx context.Context, out io.Writer) error {
-			v, err := validate.New(o.Workspace, o.Log, validate.Options{})
-			if err != nil {
-				return err
-			}
-			report, err := v.Run(ctx, "all")
-			if err != nil {
-				return err
-			}
-			if err := report.WriteText(out); err != nil {
-				return err
-			}
-			if report.OK() {
-				fmt.Fprintln(out, "    every tenant is valid")
-			}
-			return report.Err()
-		}},
-		// build: a dry-run bundle of every tenant and environment, no token, no network.
-		{Name: "build", Run: func(ctx context.Context, out io.Writer) error {
-			_, err := BuildTenants(ctx, o.Workspace, wrangler.New(o.Workspace, o.Log), "all", out)
-			return err
-		}},
-	}
+	return []Step{Lint(o), Typecheck(o), Test(o), Validate(o), Build(o)}
 }
 
-// RunAll runs the whole pipeline: node packages first (typecheck, tests and builds need them),
-// then Steps.
-func RunAll(ctx context.Context, o Options, out io.Writer) error {
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
-	if err := npmdeps.Ensure(ctx, o.Log, o.Workspace.Root); err != nil {
-		return &StepError{Step: "setup", Err: err}
-	}
-	return Run(ctx, out, Steps(o))
+// FastSteps are the checks a deploy depends on: Lint, Typecheck and Unit, well under a minute
+// once the Go build cache is warm.
+func FastSteps(o Options) []Step {
+	return []Step{Lint(o), Typecheck(o), Unit(o)}
+}
+
+func gocmd(o Options, args ...string) command {
+	return command{dir: o.Workspace.Root, name: goBin(), args: args}
+}
+
+// Lint is formatting, vet (with the mage tag so magefiles/ are checked too), staticcheck, and
+// actionlint over .github/workflows.
+func Lint(o Options) Step {
+	return Step{Name: "lint", Run: func(ctx context.Context, out io.Writer) error {
+		bad, err := Unformatted(ctx, o.Workspace.Root)
+		if err != nil {
+			return fmt.Errorf("gofmt: %w", err)
+		}
+		if len(bad) > 0 {
+			return fmt.Errorf("gofmt: not formatted, run `gofmt -w` on: %s", strings.Join(bad, " "))
+		}
+		fmt.Fprintln(out, "    gofmt: every .go file is formatted")
+		return runAll(ctx, out,
+			gocmd(o, "vet", "-tags", "mage", "./..."),
+			gocmd(o, "tool", toolsModfile, "staticcheck", "-tags", "mage", "./..."),
+			gocmd(o, "tool", toolsModfile, "actionlint"),
+		)
+	}}
+}
+
+// Typecheck is the Go module and the Worker's TypeScript.
+func Typecheck(o Options) Step {
+	return Step{Name: "typecheck", Run: func(ctx context.Context, out io.Writer) error {
+		return runAll(ctx, out, gocmd(o, "build", "./..."), workerTSC(o))
+	}}
+}
+
+// WorkerTypecheck is tsc --noEmit over the Worker alone: the one check an emergency deploy
+// keeps, because wrangler's bundler strips types without checking them.
+func WorkerTypecheck(o Options) Step {
+	return Step{Name: "worker-typecheck", Run: workerTSC(o).run}
+}
+
+func workerTSC(o Options) command {
+	return command{dir: o.Workspace.Root, name: o.Workspace.NodeBin("tsc"), args: []string{"-p", "apps/worker-api", "--noEmit"}}
+}
+
+// Test is the Go tests with the race detector, a short fuzz of every Fuzz target, and the
+// Worker's unit tests.
+func Test(o Options) Step {
+	return Step{Name: "test", Run: func(ctx context.Context, out io.Writer) error {
+		if err := runAll(ctx, out, gocmd(o, "test", "-race", "-timeout", "20m", "./...")); err != nil {
+			return err
+		}
+		if err := fuzz(ctx, out, o.Workspace.Root, o.FuzzTime); err != nil {
+			return err
+		}
+		return workerTests(ctx, out, o.Workspace)
+	}}
+}
+
+// Unit is the unit layer of the tests: `go test -short ./...` (the tests that start wrangler
+// or compile a magefile skip themselves under -short) and the Worker's unit tests.
+func Unit(o Options) Step {
+	return Step{Name: "unit", Run: func(ctx context.Context, out io.Writer) error {
+		if err := runAll(ctx, out, gocmd(o, "test", "-short", "-timeout", "5m", "./...")); err != nil {
+			return err
+		}
+		return workerTests(ctx, out, o.Workspace)
+	}}
+}
+
+// Validate is the same check as `mage validate all`.
+func Validate(o Options) Step {
+	return Step{Name: "validate", Run: func(ctx context.Context, out io.Writer) error {
+		v, err := validate.New(o.Workspace, o.logger(), validate.Options{})
+		if err != nil {
+			return err
+		}
+		report, err := v.Run(ctx, "all")
+		if err != nil {
+			return err
+		}
+		if err := report.WriteText(out); err != nil {
+			return err
+		}
+		if report.OK() {
+			fmt.Fprintln(out, "    every tenant is valid")
+		}
+		return report.Err()
+	}}
+}
+
+// Build is a dry-run bundle of every tenant and environment, no token, no network.
+func Build(o Options) Step {
+	return Step{Name: "build", Run: func(ctx context.Context, out io.Writer) error {
+		_, err := BuildTenants(ctx, o.Workspace, wrangler.New(o.Workspace, o.logger()), "all", out)
+		return err
+	}}
 }
 
 func runAll(ctx context.Context, out io.Writer, cmds ...command) error {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -25,43 +26,103 @@ type StepError struct {
 }
 
 func (e *StepError) Error() string {
-	return fmt.Sprintf("ci: step %q failed after %s: %v", e.Step, round(e.Elapsed), e.Err)
+	return fmt.Sprintf("step %q failed after %s: %v", e.Step, round(e.Elapsed), e.Err)
 }
 
 func (e *StepError) Unwrap() error { return e.Err }
 
+// Tracker announces steps that run one after another, whoever runs them (Run below, or the
+// chain of Mage dependencies of `mage ci`, one target per step), and remembers how they went
+// for the closing summary.
+type Tracker struct {
+	out   io.Writer
+	total int
+	gha   bool
+
+	mu     sync.Mutex
+	start  time.Time
+	n      int
+	done   []string
+	failed *StepError
+}
+
+// NewTracker announces on out. total is how many steps are expected ("[2/5]"); 0 when a
+// step runs on its own.
+func NewTracker(out io.Writer, total int) *Tracker {
+	return &Tracker{out: out, total: total, gha: os.Getenv("GITHUB_ACTIONS") == "true", start: time.Now()}
+}
+
+// Run runs one step: announced before it starts and again with its duration when it ends; in
+// GitHub Actions inside a collapsible log group. Its failure is a *StepError.
+func (t *Tracker) Run(ctx context.Context, s Step) error {
+	t.mu.Lock()
+	t.n++
+	n := t.n
+	t.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return t.fail(&StepError{Step: s.Name, Err: fmt.Errorf("interrupted before it started: %w", err)})
+	}
+	if t.gha {
+		fmt.Fprintf(t.out, "::group::%s\n", s.Name)
+	}
+	if t.total > 0 {
+		fmt.Fprintf(t.out, "==> [%d/%d] %s\n", n, t.total, s.Name)
+	} else {
+		fmt.Fprintf(t.out, "==> %s\n", s.Name)
+	}
+	start := time.Now()
+	err := s.Run(ctx, t.out)
+	took := time.Since(start)
+	if t.gha {
+		fmt.Fprintln(t.out, "::endgroup::")
+	}
+	if err != nil {
+		fmt.Fprintf(t.out, "<== %s FAILED after %s\n", s.Name, round(took))
+		if t.gha {
+			fmt.Fprintf(t.out, "::error title=mage %s::step %s failed\n", s.Name, s.Name)
+		}
+		return t.fail(&StepError{Step: s.Name, Elapsed: took, Err: err})
+	}
+	fmt.Fprintf(t.out, "<== %s ok (%s)\n", s.Name, round(took))
+	t.mu.Lock()
+	t.done = append(t.done, fmt.Sprintf("%s %s", s.Name, round(took)))
+	t.mu.Unlock()
+	return nil
+}
+
+func (t *Tracker) fail(e *StepError) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.failed == nil {
+		t.failed = e
+	}
+	return e
+}
+
+// Failed is the first step that failed, or nil.
+func (t *Tracker) Failed() *StepError {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.failed
+}
+
+// Summary is the line that closes a run whose steps all passed.
+func (t *Tracker) Summary(name string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return fmt.Sprintf("%s: all %d steps passed in %s (%s)", name, len(t.done), round(time.Since(t.start)), strings.Join(t.done, ", "))
+}
+
 // Run runs steps in order and stops at the first failure. Each step is announced before it
 // starts and again with its duration when it ends; a summary of the durations closes the run.
-// In GitHub Actions every step is a collapsible log group.
 func Run(ctx context.Context, out io.Writer, steps []Step) error {
-	gha := os.Getenv("GITHUB_ACTIONS") == "true"
-	start := time.Now()
-	var done []string
-	for i, s := range steps {
-		if err := ctx.Err(); err != nil {
-			return &StepError{Step: s.Name, Err: fmt.Errorf("interrupted before it started: %w", err)}
+	t := NewTracker(out, len(steps))
+	for _, s := range steps {
+		if err := t.Run(ctx, s); err != nil {
+			return err
 		}
-		if gha {
-			fmt.Fprintf(out, "::group::%s\n", s.Name)
-		}
-		fmt.Fprintf(out, "==> [%d/%d] %s\n", i+1, len(steps), s.Name)
-		t := time.Now()
-		err := s.Run(ctx, out)
-		took := time.Since(t)
-		if gha {
-			fmt.Fprintln(out, "::endgroup::")
-		}
-		if err != nil {
-			fmt.Fprintf(out, "<== %s FAILED after %s\n", s.Name, round(took))
-			if gha {
-				fmt.Fprintf(out, "::error title=mage ci::step %s failed\n", s.Name)
-			}
-			return &StepError{Step: s.Name, Elapsed: took, Err: err}
-		}
-		fmt.Fprintf(out, "<== %s ok (%s)\n", s.Name, round(took))
-		done = append(done, fmt.Sprintf("%s %s", s.Name, round(took)))
 	}
-	fmt.Fprintf(out, "ci: all %d steps passed in %s (%s)\n", len(steps), round(time.Since(start)), strings.Join(done, ", "))
+	fmt.Fprintln(out, t.Summary("ci"))
 	return nil
 }
 

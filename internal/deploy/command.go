@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
+	"github.com/rainbowsmoke/crispy-enigma/internal/plugins"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/validate"
@@ -39,8 +42,13 @@ func Prepare(ctx context.Context, ws workspace.Workspace, log *slog.Logger, bann
 	// Mage gives a cancelled target 5 s before it exits anyway; wrangler must be gone, the lock
 	// released and the interrupted record written well within that.
 	opts.Runner.Grace = 2 * time.Second
+	opts.Plugins = &plugins.Runner{Root: ws.Root}
 	if ep.Sandbox {
 		opts.SandboxToken = ep.TokenFor
+		// Plugins reach the Worker through the sandbox's edge, as the health check does.
+		if u, err := url.Parse(ep.APIBaseURL); err == nil {
+			opts.Plugins.Connect = u.Host
+		}
 	}
 	return opts, nil
 }
@@ -48,6 +56,8 @@ func Prepare(ctx context.Context, ws workspace.Workspace, log *slog.Logger, bann
 // Flags are the optional flags of deploy:tenant.
 type Flags struct {
 	DryRun, Force, JSON bool
+	// Checks is what the tree's fast checks found (the mage target runs them first).
+	Checks *history.Checks
 }
 
 // Command is deploy:tenant for a Cloudflare env (staging, production): it prepares, runs, and
@@ -58,7 +68,7 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tena
 	if err != nil {
 		return fmt.Errorf("deploy %s/%s: %w", tenantName, env, err)
 	}
-	opts.Tenant, opts.Env, opts.DryRun, opts.Force = tenantName, env, f.DryRun, f.Force
+	opts.Tenant, opts.Env, opts.DryRun, opts.Force, opts.Checks = tenantName, env, f.DryRun, f.Force, f.Checks
 	start := time.Now()
 	out, err := Run(ctx, opts)
 	if f.JSON {

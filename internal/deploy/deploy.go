@@ -18,6 +18,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/health"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
+	"github.com/rainbowsmoke/crispy-enigma/internal/plugins"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
@@ -50,6 +51,12 @@ type Options struct {
 	HealthDeadline time.Duration
 	// Command names this run in the lock file ("deploy:tenant acme staging").
 	Command string
+	// Checks is what the fast checks of the tree found before this deploy (package
+	// treecheck), copied into the record; nil when the caller ran none (tests, redeploy).
+	Checks *history.Checks
+	// Plugins runs the plugin scripts (pre-deploy, post-deploy, post-rollback, notify); nil
+	// runs none.
+	Plugins *plugins.Runner
 
 	// Log receives diagnostics; Progress receives one line per step. nil discards.
 	Log      *slog.Logger
@@ -93,7 +100,7 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 		opts.Command = "deploy:tenant " + opts.Tenant + " " + opts.Env
 	}
 	st := &State{Opts: opts, started: time.Now().UTC()}
-	st.Record = history.Record{Kind: history.KindDeploy, Tenant: opts.Tenant, Env: opts.Env, StartedAt: st.started}
+	st.Record = history.Record{Kind: history.KindDeploy, Tenant: opts.Tenant, Env: opts.Env, StartedAt: st.started, Checks: opts.Checks}
 	defer func() {
 		if st.wlog != nil {
 			_ = st.wlog.Close()
@@ -143,6 +150,7 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 		opts.Log.Warn("could not remove the reserved record; the next run will record the attempt twice", "err", err)
 	}
 	out.Tag = st.tag(ctx, file)
+	st.notify(ctx, file)
 	switch st.Record.Status {
 	case history.StatusSucceeded, history.StatusUnchanged:
 		return out, nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/plugins"
 )
 
 // restore puts the version that was live before back after a failed deploy, verifies it, and
@@ -63,6 +64,7 @@ func (st *State) restore(ctx context.Context) {
 	}
 	rec.Status = history.StatusRolledBack
 	rec.Error += "; rolled back to " + prev + ", which answers healthy"
+	st.runPlugins(ctx, plugins.PostRollback, false)
 }
 
 // restoreTarget is the version a failed deploy goes back to: the one live before it, unless

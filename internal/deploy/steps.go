@@ -13,6 +13,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/health"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
+	"github.com/rainbowsmoke/crispy-enigma/internal/plugins"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
 )
@@ -26,16 +27,18 @@ type Step interface {
 // pipeline is a deploy, in order. Nothing before lock changes anything outside .build and
 // .state; nothing before deploy changes anything on Cloudflare.
 var pipeline = []Step{
-	resolveStep{},     // tenant and env names checked, files loaded, env resolved: before any side effect
-	validateStep{},    // the same checks as `mage validate`
-	credentialsStep{}, // the tenant's token, before anything is built
-	buildStep{},       // the cached bundle of these inputs, or for a dry run wrangler deploy --dry-run; else deferred to deploy
-	fingerprintStep{}, // sha256 of the bundle and the resolved deploy config (deferred with the build)
-	planStep{},        // what is live; stop here when it is already this fingerprint, or for a dry run
-	lockStep{},        // one deploy per tenant/env
-	deployStep{},      // wrangler deploy (building, when the build was deferred); from here a failure rolls back
-	verifyStep{},      // the health URL answers healthy with the new version id
-	annotateStep{},    // mark the live deployment with the fingerprint, for the next plan
+	resolveStep{},                  // tenant and env names checked, files loaded, env resolved: before any side effect
+	validateStep{},                 // the same checks as `mage validate`
+	credentialsStep{},              // the tenant's token, before anything is built
+	buildStep{},                    // the cached bundle of these inputs, or for a dry run wrangler deploy --dry-run; else deferred to deploy
+	fingerprintStep{},              // sha256 of the bundle and the resolved deploy config (deferred with the build)
+	planStep{},                     // what is live; stop here when it is already this fingerprint, or for a dry run
+	pluginStep{plugins.PreDeploy},  // the operator's pre-deploy plugins: non-zero refuses before any upload
+	lockStep{},                     // one deploy per tenant/env
+	deployStep{},                   // wrangler deploy (building, when the build was deferred); from here a failure rolls back
+	verifyStep{},                   // the health URL answers healthy with the new version id
+	pluginStep{plugins.PostDeploy}, // post-deploy plugins (the smoke test): non-zero rolls back
+	annotateStep{},                 // mark the live deployment with the fingerprint, for the next plan
 }
 
 // errDryRun and errUnchanged end the pipeline early without failing it; errDeferred marks a

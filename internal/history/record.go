@@ -41,6 +41,28 @@ type Health struct {
 	OK              bool   `json:"ok"`
 }
 
+// Checks says whether the fast checks (lint, typecheck, unit tests) vouched for the tree a
+// deploy shipped: run now, passed before for this exact tree, or skipped in an emergency.
+type Checks struct {
+	// Tree is the hash of the tree checked (git write-tree of its content, deployments/ aside).
+	Tree string `json:"tree"`
+	// Status is "passed" (ran before this deploy), "already_passed" (this tree passed
+	// earlier) or "skipped_emergency" (-emergency=true: only the Worker's typecheck ran).
+	Status string `json:"status"`
+	// PassedAt is when this tree passed them (zero when skipped).
+	PassedAt   time.Time `json:"passed_at,omitzero"`
+	DurationMS int64     `json:"duration_ms"`
+}
+
+// PluginRun is one plugin script's run during a deploy (package plugins).
+type PluginRun struct {
+	Name       string `json:"name"` // its path in the repository: plugins/post-deploy/10-smoke
+	Event      string `json:"event"`
+	Exit       int    `json:"exit"`
+	DurationMS int64  `json:"duration_ms"`
+	Error      string `json:"error,omitempty"`
+}
+
 // Step is one named step of the attempt and how long it took.
 type Step struct {
 	Name       string    `json:"name"`
@@ -51,28 +73,31 @@ type Step struct {
 // Record is one deploy or rollback attempt. Field names are the documented file format
 // (README "Deployment records"); never put a credential into any field.
 type Record struct {
-	SchemaVersion     int       `json:"schema_version"`
-	Kind              Kind      `json:"kind"`
-	Tenant            string    `json:"tenant"`
-	Env               string    `json:"env"`
-	WorkerName        string    `json:"worker_name"`
-	AccountID         string    `json:"account_id"`
-	Actor             string    `json:"actor"`
-	GitSHA            string    `json:"git_sha"`
-	GitDirty          bool      `json:"git_dirty"`
-	WranglerVersion   string    `json:"wrangler_version"`
-	BundleSHA256      string    `json:"bundle_sha256"`
-	ConfigFingerprint string    `json:"config_fingerprint"`
-	PreviousVersionID string    `json:"previous_version_id"`
-	VersionID         string    `json:"version_id"`
-	Targets           []string  `json:"targets"`
-	URL               string    `json:"url"`
-	Status            Status    `json:"status"`
-	Error             string    `json:"error"`
-	Reason            string    `json:"reason,omitempty"` // rollbacks: why
-	Health            *Health   `json:"health"`
-	Steps             []Step    `json:"steps"`
-	StartedAt         time.Time `json:"started_at"`
-	FinishedAt        time.Time `json:"finished_at"`
-	PrevRecordSHA256  string    `json:"prev_record_sha256"`
+	SchemaVersion     int         `json:"schema_version"`
+	Kind              Kind        `json:"kind"`
+	Tenant            string      `json:"tenant"`
+	Env               string      `json:"env"`
+	WorkerName        string      `json:"worker_name"`
+	AccountID         string      `json:"account_id"`
+	Actor             string      `json:"actor"`
+	GitSHA            string      `json:"git_sha"`
+	GitDirty          bool        `json:"git_dirty"`
+	WranglerVersion   string      `json:"wrangler_version"`
+	BundleSHA256      string      `json:"bundle_sha256"`
+	ConfigFingerprint string      `json:"config_fingerprint"`
+	PreviousVersionID string      `json:"previous_version_id"`
+	VersionID         string      `json:"version_id"`
+	Targets           []string    `json:"targets"`
+	URL               string      `json:"url"`
+	Status            Status      `json:"status"`
+	Error             string      `json:"error"`
+	Reason            string      `json:"reason,omitempty"` // rollbacks: why
+	Health            *Health     `json:"health"`
+	Steps             []Step      `json:"steps"`
+	Checks            *Checks     `json:"checks,omitempty"` // deploys: the fast checks of the tree
+	Plugins           []PluginRun `json:"plugins,omitempty"`
+	PluginLog         string      `json:"plugin_log,omitempty"` // where the plugins' output went
+	StartedAt         time.Time   `json:"started_at"`
+	FinishedAt        time.Time   `json:"finished_at"`
+	PrevRecordSHA256  string      `json:"prev_record_sha256"`
 }

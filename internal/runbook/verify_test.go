@@ -56,6 +56,7 @@ func records(t *testing.T, ws workspace.Workspace, n int) []string {
 // after one record is edited, and (in a fresh history) after one is deleted: each time the
 // target must name the record by file name and exit 1.
 func TestHistoryVerifyTargetNamesTampering(t *testing.T) {
+	testrepo.NeedMage(t)
 	repo := rollbacktest.Repo(t)
 	ws := rollbacktest.Copy(t, repo, true)
 	paths := records(t, ws, 3)

@@ -1,6 +1,7 @@
 package testrepo
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,8 +14,8 @@ import (
 
 // Options choose what a copy holds beyond the tenants, the Worker and the schemas.
 type Options struct {
-	// Code adds the Go sources (magefile.go, magefiles/, internal/, docs/), so that
-	// `go tool mage` runs in the copy.
+	// Code adds the Go sources (magefile.go, magefiles/, internal/, docs/) and the plugin and
+	// npm scripts (plugins/, scripts/), so that `go tool mage` runs in the copy as it does here.
 	Code bool
 	// Git makes the copy a git repository with one commit and an empty deployments/, so
 	// records carry a git sha and deploy tags can be made. Without it there is no
@@ -28,7 +29,9 @@ var (
 	// dataParts are what every copy holds. The package and module files make the copy a
 	// workspace workspace.Find recognises.
 	dataParts = []string{"apps/worker-api", "schemas", "package.json", "package-lock.json", "go.mod", "go.sum"}
-	codeParts = []string{"magefile.go", "magefiles", "internal", "docs"}
+	codeParts = []string{"magefile.go", "magefiles", "internal", "docs", "plugins", "scripts"}
+	// optionalParts may be missing from the repository copied.
+	optionalParts = map[string]bool{"plugins": true, "scripts": true}
 )
 
 // gitIgnore keeps the linked install and the copy's own output out of its commit.
@@ -60,6 +63,11 @@ func CopyTo(repo workspace.Workspace, dir string, o Options) (workspace.Workspac
 		parts = append(append([]string{}, parts...), codeParts...)
 	}
 	for _, p := range parts {
+		if optionalParts[p] {
+			if _, err := os.Stat(filepath.Join(repo.Root, p)); errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+		}
 		if err := CopyTree(filepath.Join(repo.Root, p), filepath.Join(root, p)); err != nil {
 			return workspace.Workspace{}, fmt.Errorf("testrepo: copy %s: %w", p, err)
 		}
@@ -149,6 +157,11 @@ func CopyTree(src, dst string) error {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(target, b, 0o644)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		// Executables stay executable: plugin scripts are found by their mode.
+		return os.WriteFile(target, b, 0o644|info.Mode().Perm()&0o111)
 	})
 }

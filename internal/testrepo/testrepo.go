@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"testing"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
@@ -49,9 +51,13 @@ func WranglerReady(ctx context.Context, repo workspace.Workspace) error {
 }
 
 // NeedWrangler makes sure wrangler can run in repo. Without it the test is skipped on a
-// laptop and fails when CI=true, so CI never passes green without having run it.
+// laptop and fails when CI=true, so CI never passes green without having run it. Under
+// -short (the unit layer a deploy's checks run) a test that starts wrangler is skipped.
 func NeedWrangler(tb TB, repo workspace.Workspace) {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skipf("end-to-end test (runs wrangler): not part of the -short unit layer")
+	}
 	if err := WranglerReady(context.Background(), repo); err != nil {
 		if os.Getenv("CI") == "true" {
 			tb.Fatalf("wrangler is required in CI: %v", err)
@@ -66,6 +72,30 @@ func Wrangler(tb TB) string {
 	repo := Repo(tb)
 	NeedWrangler(tb, repo)
 	return repo.NodeBin("wrangler")
+}
+
+// NeedMage skips, under -short, a test that compiles a magefile with `go tool mage`: that
+// takes tens of seconds and belongs to the full test run, not to the unit layer.
+func NeedMage(tb TB) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skipf("compiles a magefile: not part of the -short unit layer")
+	}
+}
+
+// CompileMage compiles the magefile of ws (a copy made with Code, so that no two tests race
+// on its magefiles/mage_output_file.go) into ws/.state/bin/<name> and returns the binary's
+// path: running it directly skips `go tool mage`'s compile step on every call.
+func CompileMage(tb TB, ws workspace.Workspace, name string) string {
+	tb.Helper()
+	bin := filepath.Join(ws.Root, ".state", "bin", name)
+	compile := exec.Command("go", "tool", "mage", "-compile", bin)
+	compile.Dir = ws.Root
+	compile.Env = MageEnv()
+	if out, err := compile.CombinedOutput(); err != nil {
+		tb.Fatalf("go tool mage -compile: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // MageEnv is this process's environment without anything that could point a `go tool mage`
