@@ -12,7 +12,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/bench"
 )
 
-// Bench measures deploy:all, drift, fleet:status, report:html and the workerd edge in-process.
+// Bench measures fleet deploys, drift, fleet:status, report:html and the sandbox edge.
 //
 // It prints `name: value` lines; ratios are measured side by side in one run, with the raw
 // medians beside them. It takes minutes (wrangler runs over a hundred times) and is not part
