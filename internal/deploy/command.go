@@ -39,9 +39,7 @@ func Prepare(ctx context.Context, ws workspace.Workspace, log *slog.Logger, bann
 	// Mage gives a cancelled target 5 s before it exits anyway; wrangler must be gone, the lock
 	// released and the interrupted record written well within that.
 	opts.Runner.Grace = 2 * time.Second
-	if ep.Sandbox {
-		opts.SandboxToken = ep.TokenFor
-	}
+	opts.SandboxToken = ep.SandboxTokens()
 	return opts, nil
 }
 
