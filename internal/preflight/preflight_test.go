@@ -53,7 +53,9 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(srv.Close)
 	ep := sandboxctl.SandboxEndpoint(srv.URL, "", sb.Tokens())
 	// The tenants' real tokens are set too: the canary that must never reach the sandbox.
-	lookup := func(k string) (string, bool) { return "CANARY-real-" + k, strings.HasPrefix(k, "CLOUDFLARE_API_TOKEN_") }
+	lookup := func(k string) (string, bool) {
+		return "CANARY-real-" + k, strings.HasPrefix(k, "CLOUDFLARE_API_TOKEN_")
+	}
 	return &world{ws: ws, sb: sb, srv: srv, a: preflight.Access{
 		Workspace: ws, APIBaseURL: ep.APIBaseURL, HTTPClient: ep.HTTPClient, Lookup: lookup, Sandbox: ep.SandboxTokens(),
 		Log: slog.New(slog.DiscardHandler),
