@@ -38,3 +38,19 @@ type scrubbedError struct {
 
 func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.err }
+
+// DeployWithMessage makes a deployment of versionID at 100% carrying message as its
+// workers/message annotation. The secrets commands use it to keep the deploy's fingerprint
+// annotation on the deployment Cloudflare makes for a secret change, which carries none.
+// A write: not repeated after a 5xx (the pacer repeats reads only).
+func (c *Client) DeployWithMessage(ctx context.Context, script, versionID, message string) error {
+	body := map[string]any{
+		"strategy":    "percentage",
+		"versions":    []map[string]any{{"version_id": versionID, "percentage": 100}},
+		"annotations": map[string]string{"workers/message": message},
+	}
+	if _, err := c.call(ctx, "POST", c.accountPath("workers", "scripts", script, "deployments"), nil, body, nil); err != nil {
+		return fmt.Errorf("deploy version %s of %s: %w", versionID, script, err)
+	}
+	return nil
+}

@@ -28,6 +28,7 @@ var pipeline = []Step{
 	resolveStep{},     // tenant and env names checked, files loaded, env resolved: before any side effect
 	validateStep{},    // the same checks as `mage validate`
 	credentialsStep{}, // the tenant's token, before anything is built
+	preflightStep{},   // the account is ready: token, permissions, KV/Vectorize/DO, required secrets
 	buildStep{},       // the cached bundle of these inputs, or for a dry run wrangler deploy --dry-run; else deferred to deploy
 	fingerprintStep{}, // sha256 of the bundle and the resolved deploy config (deferred with the build)
 	planStep{},        // what is live; stop here when it is already this fingerprint, or for a dry run

@@ -12,6 +12,8 @@ type Kind string
 const (
 	KindDeploy   Kind = "deploy"
 	KindRollback Kind = "rollback"
+	// KindSecrets records a secrets:put or secrets:sync: which names changed, never values.
+	KindSecrets Kind = "secrets"
 )
 
 // Status is how an attempt ended.
@@ -27,7 +29,7 @@ const (
 )
 
 var (
-	kinds    = map[Kind]bool{KindDeploy: true, KindRollback: true}
+	kinds    = map[Kind]bool{KindDeploy: true, KindRollback: true, KindSecrets: true}
 	statuses = map[Status]bool{StatusSucceeded: true, StatusUnchanged: true, StatusFailed: true, StatusRolledBack: true, StatusInterrupted: true}
 )
 
@@ -70,6 +72,10 @@ type Record struct {
 	Status            Status    `json:"status"`
 	Error             string    `json:"error"`
 	Reason            string    `json:"reason,omitempty"` // rollbacks: why
+	// MissingSecrets are required secrets the Worker went live without (a first deploy).
+	MissingSecrets []string `json:"missing_secrets,omitempty"`
+	// SecretsChanged are the secret names a secrets record set (names only, never values).
+	SecretsChanged []string `json:"secrets_changed,omitempty"`
 	Health            *Health   `json:"health"`
 	Steps             []Step    `json:"steps"`
 	StartedAt         time.Time `json:"started_at"`

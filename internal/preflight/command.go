@@ -34,19 +34,35 @@ type Access struct {
 	Log           *slog.Logger
 }
 
+// Client is the API client of one tenant's account, with the token creds.For picks.
+func (a Access) Client(tenantName, accountID string) (*cfapi.Client, error) {
+	tok, err := creds.For(tenantName, accountID, a.Workspace.Root, a.Lookup, a.Sandbox)
+	if err != nil {
+		return nil, err
+	}
+	return cfapi.New(cfapi.Config{
+		BaseURL: a.APIBaseURL, Token: tok.Value.Reveal(), AccountID: accountID,
+		HTTPClient: a.HTTPClient, MaxRetries: 2, Timeout: 30 * time.Second,
+		Budget: a.Budget, RateLimitWait: a.RateLimitWait, Log: a.Log,
+	})
+}
+
 // Dial is the Dial of a.
 func (a Access) Dial() Dial {
 	return func(_ context.Context, t Target) (API, error) {
-		tok, err := creds.For(t.Tenant, t.Resolved.AccountID, a.Workspace.Root, a.Lookup, a.Sandbox)
-		if err != nil {
-			return nil, err
-		}
-		return cfapi.New(cfapi.Config{
-			BaseURL: a.APIBaseURL, Token: tok.Value.Reveal(), AccountID: t.Resolved.AccountID,
-			HTTPClient: a.HTTPClient, MaxRetries: 2, Timeout: 30 * time.Second,
-			Budget: a.Budget, RateLimitWait: a.RateLimitWait, Log: a.Log,
-		})
+		return a.Client(t.Tenant, t.Resolved.AccountID)
 	}
+}
+
+// AccessFor picks the API for a run from ws (the running sandbox, CLOUDFLARE_API_BASE_URL or
+// Cloudflare) and writes its banner to banner.
+func AccessFor(ctx context.Context, ws workspace.Workspace, log *slog.Logger, banner io.Writer) (Access, error) {
+	ep, err := sandboxctl.Resolve(ctx, ws, log)
+	if err != nil {
+		return Access{}, err
+	}
+	ep.PrintBanner(banner)
+	return Access{Workspace: ws, APIBaseURL: ep.APIBaseURL, HTTPClient: ep.HTTPClient, Sandbox: ep.SandboxTokens(), Log: log}, nil
 }
 
 // TargetFor loads a tenant and resolves env into a Target.
@@ -123,12 +139,10 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, o Co
 		}
 		names = []string{o.Target}
 	}
-	ep, err := sandboxctl.Resolve(ctx, ws, log)
+	a, err := AccessFor(ctx, ws, log, o.Stderr)
 	if err != nil {
 		return nil, false, fmt.Errorf("preflight %s: %w", env, err)
 	}
-	ep.PrintBanner(o.Stderr)
-	a := Access{Workspace: ws, APIBaseURL: ep.APIBaseURL, HTTPClient: ep.HTTPClient, Sandbox: ep.SandboxTokens(), Log: log}
 	reports, err = Tenants(ctx, a, names, env, DefaultParallel)
 	if err != nil {
 		return reports, false, fmt.Errorf("preflight %s: %w", env, err)

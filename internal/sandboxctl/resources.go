@@ -3,12 +3,14 @@ package sandboxctl
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 
 	"github.com/tailscale/hujson"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
 // wranglerResources is the part of a wrangler.jsonc environment that names account resources.
@@ -22,6 +24,13 @@ type wranglerResources struct {
 }
 
 var kvIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// TenantResources is what the sandbox seeds for one tenant of ws: the KV namespaces and
+// Vectorize indexes its wrangler.jsonc binds. Tests that build sandbox accounts themselves
+// use it so their accounts are as ready as sandbox:start makes them.
+func TenantResources(ws workspace.Workspace, tenant string) ([]sandbox.KVNamespace, []sandbox.VectorizeIndex) {
+	return accountResources(filepath.Join(ws.TenantDir(tenant), "wrangler.jsonc"))
+}
 
 // accountResources lists the KV namespace ids and Vectorize index names that a tenant's
 // wrangler.jsonc binds in any environment, so a fresh sandbox account has them and a first

@@ -18,6 +18,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -74,7 +75,9 @@ func New(repo workspace.Workspace, dir string, o Options) (*World, error) {
 	var accts []sandbox.Account
 	for i := range tenants {
 		tenants[i].Token = "fleettest-" + run + "-" + tenants[i].Name + "-" + randomHex(8)
-		accts = append(accts, sandbox.Account{ID: tenants[i].AccountID, Name: tenants[i].Name, Subdomain: tenants[i].Subdomain, Token: tenants[i].Token})
+		kv, vec := sandboxctl.TenantResources(ws, tenants[i].Name)
+		accts = append(accts, sandbox.Account{ID: tenants[i].AccountID, Name: tenants[i].Name, Subdomain: tenants[i].Subdomain, Token: tenants[i].Token,
+			KVNamespaces: kv, VectorizeIndexes: vec})
 	}
 	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: o.RequestLog})
 	if err != nil {
