@@ -336,7 +336,7 @@ func apply(ctx context.Context, o Options, cmd string, t preflight.Target, vals 
 	}
 	if perr != nil && errors.Is(perr, ErrNoWorker) {
 		// Nothing was attempted on Cloudflare: no record, as for a refused request.
-		return out, fmt.Errorf("%s %s/%s: %s", cmd, t.Tenant, r.Env, scrubbed(perr.Error(), scrub))
+		return out, fmt.Errorf("%s %s/%s: %w", cmd, t.Tenant, r.Env, perr) // names only: no value in it
 	}
 	p := history.Find(ctx, o.Workspace.Root, history.Lookup(o.Lookup))
 	rec := history.Record{
