@@ -51,6 +51,9 @@ func gate(ctx context.Context, ws workspace.Workspace, sel Selection, base deplo
 				continue
 			}
 			why := fmt.Sprintf("not started: preflight found %d unready tenant(s): %s; nothing is deployed", len(unready), strings.Join(unready, ", "))
+			if slices.Contains(unready, sel.Canary) {
+				why = fmt.Sprintf("not started: canary %s not ready", sel.Canary)
+			}
 			decided[t] = Outcome{Tenant: t, Status: Skipped, Error: why}
 			progress.Line(t, string(Skipped), Skipped.Tone(), why)
 		}

@@ -196,6 +196,7 @@ func (r *rules) perEnv(e tenant.ResolvedEnv) {
 				fmt.Sprintf(`add {"tag": "v<next>", "new_sqlite_classes": [%q]} to migrations`, b.Target))
 		}
 	}
+	r.resources(e)
 	// Dev port agreement.
 	if env == tenant.Dev && c.Dev.Port != 0 {
 		if dev, ok := r.t.Wrangler["dev"].(map[string]any); ok {
