@@ -14,7 +14,9 @@ import (
 //
 // Ratios are measured side by side in one run, with the raw medians beside them. It takes
 // minutes (the deploy figure runs wrangler 60 times) and is not part of `mage ci`.
-// -only=deploy or -only=drift runs one of them; -rounds=N repeats each variant N times.
+// It also measures preflight all (100 tenants, 100 ms, concurrent vs sequential) and its API
+// requests per tenant. -only=deploy, -only=drift or -only=preflight runs one of them;
+// -rounds=N repeats each variant N times.
 func Bench(ctx context.Context, only *string, rounds *int) error {
 	ws, log, err := setup()
 	if err != nil {
@@ -25,7 +27,7 @@ func Bench(ctx context.Context, only *string, rounds *int) error {
 	}
 	n := flag(rounds, 0)
 	figs, err := bench.Run(ctx, ws, bench.Options{
-		Only: flag(only, ""), DeployRounds: n, DriftRounds: n, Log: log, Progress: os.Stderr,
+		Only: flag(only, ""), DeployRounds: n, DriftRounds: n, PreflightRounds: n, Log: log, Progress: os.Stderr,
 	})
 	if werr := bench.Write(os.Stdout, figs); werr != nil && err == nil {
 		err = werr

@@ -28,7 +28,13 @@ type Options struct {
 	DriftLatency   time.Duration // default 100 ms per API request
 	DriftParallel  int           // default drift.DefaultParallel
 	DriftRounds    int           // default 3
-	// Only runs just "deploy" or "drift"; "" runs both.
+	// PreflightTenants, PreflightLatency, PreflightParallel and PreflightRounds size
+	// `preflight all` (defaults 100, 100 ms, preflight.DefaultParallel, 3).
+	PreflightTenants  int
+	PreflightLatency  time.Duration
+	PreflightParallel int
+	PreflightRounds   int
+	// Only runs just "deploy", "drift" or "preflight"; "" runs all.
 	Only string
 	// Dir holds the generated workspaces; "" uses a temporary folder.
 	Dir string
@@ -56,6 +62,10 @@ func (o *Options) defaults() {
 	defD(&o.DriftLatency, 100*time.Millisecond)
 	def(&o.DriftParallel, 16)
 	def(&o.DriftRounds, 3)
+	def(&o.PreflightTenants, 100)
+	defD(&o.PreflightLatency, 100*time.Millisecond)
+	def(&o.PreflightParallel, 16)
+	def(&o.PreflightRounds, 3)
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -72,6 +82,13 @@ func Run(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, er
 		f, err := DriftAll(ctx, repo, o)
 		if err != nil {
 			return figs, fmt.Errorf("bench drift: %w", err)
+		}
+		figs = append(figs, f...)
+	}
+	if o.Only == "" || o.Only == "preflight" {
+		f, err := PreflightAll(ctx, repo, o)
+		if err != nil {
+			return figs, fmt.Errorf("bench preflight: %w", err)
 		}
 		figs = append(figs, f...)
 	}
