@@ -10,7 +10,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
 )
 
-// Preflight checks that a tenant's (or every tenant's) account is ready for a deploy to env: exit 0 ready, 1 not.
+// Preflight checks that a tenant's (or every tenant's) account is ready for a deploy to env (exit 1 if not).
 //
 // One line per check per tenant (ok / warn / problem, what was found, the fix): the token is
 // valid and reaches the account, the permissions answer, every KV namespace, Vectorize index

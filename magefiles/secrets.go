@@ -20,7 +20,7 @@ func secretsOptions(json *bool) (secrets.Options, error) {
 	return secrets.Options{Workspace: ws, Log: log, JSON: flag(json, false), Stdout: os.Stdout, Stderr: os.Stderr}, err
 }
 
-// List shows the secret names on a tenant's (or every tenant's) Worker in env, required ones marked; exit 1 if one is missing.
+// List lists the secret names of a tenant's (or every) Worker in env; exit 1 if a required one is missing.
 //
 // -json=true prints [{tenant, env, worker, worker_exists, secrets:[{name, required, set}], missing}].
 func (Secrets) List(ctx context.Context, target, env string, json *bool) error {
@@ -38,7 +38,7 @@ func (Secrets) List(ctx context.Context, target, env string, json *bool) error {
 	return nil
 }
 
-// Put sets one secret on a tenant's Worker in env, the value read from stdin (never an argument); records the name.
+// Put sets one secret on a tenant's Worker in env, the value read from stdin only, and records the name.
 //
 // printf %s "$VALUE" | go tool mage secrets:put <tenant> <env> <NAME>. The name must be in the
 // tenant's required_secrets unless -extra=true. On Cloudflare this creates and deploys a new

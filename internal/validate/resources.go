@@ -130,39 +130,21 @@ func cronProblem(c string) string {
 // other's data), a Vectorize index of one account, and display names.
 func crossResources(cs []*checked) []Problem {
 	var ps []Problem
-	type site struct {
-		doc *tenant.Document
-		ptr string
-		who string
-	}
+	type site = usedAt
 	group := func(rule, what, hint string, m map[string][]site, label func(string) string) {
-		for _, k := range slices.Sorted(maps.Keys(m)) {
-			sites := m[k]
-			if len(sites) < 2 {
-				continue
-			}
-			for _, s := range sites {
-				var others []string
-				for _, o := range sites {
-					if o != s {
-						others = append(others, o.who)
-					}
-				}
-				line, col := s.doc.Position(s.ptr)
-				ps = append(ps, Problem{Path: s.doc.Rel, Line: line, Col: col, Rule: rule,
-					Message: fmt.Sprintf("%s %q is also used by %s", what, label(k), strings.Join(others, ", ")), Hint: hint})
-			}
-		}
+		ps = append(ps, sharedUse(rule, what, hint, m, label)...)
 	}
 	kv := map[string][]site{}
 	vec := map[string][]site{}
 	display := map[string][]site{}
+	shown := map[string]string{} // display names compare without case; messages show them as written
 	for _, c := range cs {
 		if c.t == nil {
 			continue
 		}
 		if n := strings.TrimSpace(c.t.Config.DisplayName); n != "" {
 			display[strings.ToLower(n)] = append(display[strings.ToLower(n)], site{c.t.ConfigDoc, "/display_name", c.name})
+			shown[strings.ToLower(n)] = n
 		}
 		for _, e := range c.envs {
 			// A binding inherited from the top level (not possible for bindings today) would
@@ -183,6 +165,38 @@ func crossResources(cs []*checked) []Problem {
 	group(RuleKVIDShared, "KV namespace id", "every tenant and env has its own namespace (a copied tenant keeps the other's ids); create one with `npx wrangler kv namespace create` and use its id", kv, plain)
 	group(RuleVectorizeIndexShared, "Vectorize index", "every env has its own index in the account, or staging writes production's vectors; use <tenant>-docs-<env>", vec,
 		func(k string) string { _, name, _ := strings.Cut(k, "/"); return name })
-	group(RuleDisplayNameDuplicate, "display_name", "a copied tenant keeps the other's display name; reports and summaries would mix them up", display, plain)
+	group(RuleDisplayNameDuplicate, "display_name", "a copied tenant keeps the other's display name; reports and summaries would mix them up", display,
+		func(k string) string { return shown[k] })
+	return ps
+}
+
+// usedAt is one place a value is written: the file, the JSON pointer and who it belongs to.
+type usedAt struct {
+	doc *tenant.Document
+	ptr string
+	who string
+}
+
+// sharedUse reports, for every value used at two or more places, one problem per place
+// naming the others.
+func sharedUse(rule, what, hint string, m map[string][]usedAt, label func(string) string) []Problem {
+	var ps []Problem
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		sites := m[k]
+		if len(sites) < 2 {
+			continue
+		}
+		for _, s := range sites {
+			var others []string
+			for _, o := range sites {
+				if o != s {
+					others = append(others, o.who)
+				}
+			}
+			line, col := s.doc.Position(s.ptr)
+			ps = append(ps, Problem{Path: s.doc.Rel, Line: line, Col: col, Rule: rule,
+				Message: fmt.Sprintf("%s %q is also used by %s", what, label(k), strings.Join(others, ", ")), Hint: hint})
+		}
+	}
 	return ps
 }
