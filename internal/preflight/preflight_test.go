@@ -250,3 +250,10 @@ func TestPermissionsAndTokens(t *testing.T) {
 		t.Fatalf("unknown account = %+v", rep)
 	}
 }
+
+func newServer(t *testing.T, sb *sandbox.Server) string {
+	t.Helper()
+	srv := httptest.NewServer(sb.Handler())
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
