@@ -35,19 +35,25 @@ func (c *Client) VerifyToken(ctx context.Context) (TokenStatus, error) {
 		return c.verifyAt(ctx, "/user/tokens/verify", TokenKindUser)
 	}
 	st, err := c.verifyAt(ctx, c.accountPath("tokens", "verify"), TokenKindAccount)
-	if err == nil || strings.HasPrefix(c.token, "cfat_") || !refusedToken(err) {
+	if err == nil || !refusedToken(err) {
 		return st, err
 	}
-	ust, uerr := c.verifyAt(ctx, "/user/tokens/verify", TokenKindUser)
-	if uerr == nil {
-		return ust, nil
-	}
+	// A 403 (not 401): the account endpoint knew the token, but not for this account.
 	var ae *APIError
-	if errors.As(err, &ae) && ae.Status == 403 {
-		// The account endpoint knew the token (else 401) but not for this account.
+	forbidden := errors.As(err, &ae) && ae.Status == 403
+	if !strings.HasPrefix(c.token, "cfat_") {
+		ust, uerr := c.verifyAt(ctx, "/user/tokens/verify", TokenKindUser)
+		if uerr == nil {
+			return ust, nil
+		}
+		if !forbidden {
+			return TokenStatus{}, fmt.Errorf("%w; as a user token: %w", err, uerr)
+		}
+	}
+	if forbidden {
 		return TokenStatus{}, fmt.Errorf("%w: %w", ErrForeignAccount, err)
 	}
-	return TokenStatus{}, fmt.Errorf("%w; as a user token: %w", err, uerr)
+	return TokenStatus{}, err
 }
 
 // ErrForeignAccount: the token authenticates but belongs to another account than the client's.

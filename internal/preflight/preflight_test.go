@@ -243,6 +243,16 @@ func TestPermissionsAndTokens(t *testing.T) {
 		t.Fatalf("expired token = %+v", rep.Checks)
 	}
 
+	if err := w.sb.MutateResources(sandbox.ResourceMutation{AccountID: accountA, Op: "set_token", Status: "active"}); err != nil {
+		t.Fatal(err)
+	}
+	// Another account's token: named as such, not as an invalid token.
+	w.a.Sandbox = func(string) (string, bool) { return w.sb.Token("9e8d7c6b5a4f43e2a1b0c9d8e7f6a5b4"), true }
+	rep = w.run(t, tenantA)[0]
+	if c := check(t, rep, "token"); c.Status != preflight.Problem || !strings.Contains(c.Detail, "belongs to another account") {
+		t.Fatalf("foreign token = %+v", c)
+	}
+
 	// A tenant whose account the sandbox does not know is refused without its real token.
 	w.a.Sandbox = func(string) (string, bool) { return "", false }
 	rep = w.run(t, tenantA)[0]
