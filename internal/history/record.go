@@ -12,8 +12,7 @@ type Kind string
 const (
 	KindDeploy   Kind = "deploy"
 	KindRollback Kind = "rollback"
-	// KindSecrets records a secrets:put or secrets:sync: which names changed, never values.
-	KindSecrets Kind = "secrets"
+	KindSecrets  Kind = "secrets" // a secrets:put or secrets:sync: the names changed, never values
 )
 
 // Status is how an attempt ended.
@@ -53,32 +52,30 @@ type Step struct {
 // Record is one deploy or rollback attempt. Field names are the documented file format
 // (README "Deployment records"); never put a credential into any field.
 type Record struct {
-	SchemaVersion     int      `json:"schema_version"`
-	Kind              Kind     `json:"kind"`
-	Tenant            string   `json:"tenant"`
-	Env               string   `json:"env"`
-	WorkerName        string   `json:"worker_name"`
-	AccountID         string   `json:"account_id"`
-	Actor             string   `json:"actor"`
-	GitSHA            string   `json:"git_sha"`
-	GitDirty          bool     `json:"git_dirty"`
-	WranglerVersion   string   `json:"wrangler_version"`
-	BundleSHA256      string   `json:"bundle_sha256"`
-	ConfigFingerprint string   `json:"config_fingerprint"`
-	PreviousVersionID string   `json:"previous_version_id"`
-	VersionID         string   `json:"version_id"`
-	Targets           []string `json:"targets"`
-	URL               string   `json:"url"`
-	Status            Status   `json:"status"`
-	Error             string   `json:"error"`
-	Reason            string   `json:"reason,omitempty"` // rollbacks: why
-	// MissingSecrets are required secrets the Worker went live without (a first deploy).
-	MissingSecrets []string `json:"missing_secrets,omitempty"`
-	// SecretsChanged are the secret names a secrets record set (names only, never values).
-	SecretsChanged   []string  `json:"secrets_changed,omitempty"`
-	Health           *Health   `json:"health"`
-	Steps            []Step    `json:"steps"`
-	StartedAt        time.Time `json:"started_at"`
-	FinishedAt       time.Time `json:"finished_at"`
-	PrevRecordSHA256 string    `json:"prev_record_sha256"`
+	SchemaVersion     int       `json:"schema_version"`
+	Kind              Kind      `json:"kind"`
+	Tenant            string    `json:"tenant"`
+	Env               string    `json:"env"`
+	WorkerName        string    `json:"worker_name"`
+	AccountID         string    `json:"account_id"`
+	Actor             string    `json:"actor"`
+	GitSHA            string    `json:"git_sha"`
+	GitDirty          bool      `json:"git_dirty"`
+	WranglerVersion   string    `json:"wrangler_version"`
+	BundleSHA256      string    `json:"bundle_sha256"`
+	ConfigFingerprint string    `json:"config_fingerprint"`
+	PreviousVersionID string    `json:"previous_version_id"`
+	VersionID         string    `json:"version_id"`
+	Targets           []string  `json:"targets"`
+	URL               string    `json:"url"`
+	Status            Status    `json:"status"`
+	Error             string    `json:"error"`
+	Reason            string    `json:"reason,omitempty"` // rollbacks: why
+	Health            *Health   `json:"health"`
+	Steps             []Step    `json:"steps"`
+	StartedAt         time.Time `json:"started_at"`
+	FinishedAt        time.Time `json:"finished_at"`
+	PrevRecordSHA256  string    `json:"prev_record_sha256"`
+	MissingSecrets    []string  `json:"missing_secrets,omitempty"` // required secrets a first deploy went live without
+	SecretsChanged    []string  `json:"secrets_changed,omitempty"` // secrets records: the names set, never values
 }
