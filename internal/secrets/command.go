@@ -198,7 +198,7 @@ func PutCommand(ctx context.Context, o Options, tenantName, env, name string, st
 	if err != nil {
 		return Outcome{}, err
 	}
-	if err := CheckNames([]string{name}, t.RequiredSecrets, extra, configRel(o.Workspace, tenantName)); err != nil {
+	if err := CheckNames([]string{name}, t.RequiredSecrets, extra, configRel(tenantName)); err != nil {
 		return Outcome{}, fmt.Errorf("secrets:put %s/%s: %w", tenantName, e, err)
 	}
 	v, err := ReadValue(stdin)
@@ -222,7 +222,7 @@ func SyncCommand(ctx context.Context, o Options, tenantName, env, from string, e
 	for i, v := range vals {
 		names[i] = v.Name
 	}
-	if err := CheckNames(names, t.RequiredSecrets, extra, configRel(o.Workspace, tenantName)); err != nil {
+	if err := CheckNames(names, t.RequiredSecrets, extra, configRel(tenantName)); err != nil {
 		return Outcome{}, fmt.Errorf("secrets:sync %s/%s: %s: %w", tenantName, e, from, err)
 	}
 	return apply(ctx, o, "secrets:sync", t, vals)
@@ -295,7 +295,7 @@ func tracked(ctx context.Context, root, path string) bool {
 	return cmd.Run() == nil
 }
 
-func configRel(ws workspace.Workspace, name string) string {
+func configRel(name string) string {
 	return filepath.ToSlash(filepath.Join("tenants", name, "tenant.config.json"))
 }
 
