@@ -4,19 +4,27 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/bench"
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 )
 
-// Bench measures deploy:all (20 generated tenants, 150 ms API latency, -parallel=4 vs sequential) and drift all (100 tenants, 100 ms, concurrent vs sequential) against an in-process sandbox and prints `name: value` lines.
+// Bench measures deploy:all, drift, fleet:status, report:html and the workerd edge in-process.
 //
-// Ratios are measured side by side in one run, with the raw medians beside them. It takes
-// minutes (the deploy figure runs wrangler 60 times) and is not part of `mage ci`.
-// It also measures preflight all (100 tenants, 100 ms, concurrent vs sequential) and its API
-// requests per tenant. -only=deploy, -only=drift or -only=preflight runs one of them;
-// -rounds=N repeats each variant N times.
+// It prints `name: value` lines; ratios are measured side by side in one run, with the raw
+// medians beside them. It takes minutes (wrangler runs over a hundred times) and is not part
+// of `mage ci`.
+// deploy: 20 generated tenants, 150 ms API latency, -parallel=4 vs sequential. drift and
+// status (fleet:status): 100 tenants, 100 ms, concurrent vs sequential. report (report:html):
+// 500 synthetic tenants, size and headless Chromium load time (needs Chromium). edge:
+// deploy:all of 20 tenants with the workerd edge vs the fake one, then a version's cold start,
+// steady request latency and resident memory per running version.
+// preflight (preflight all): 100 tenants, 100 ms, concurrent vs sequential, and its API
+// requests per tenant.
+// -only=deploy, drift, status, report, edge or preflight runs one of them; -rounds=N repeats
+// each variant N times.
 func Bench(ctx context.Context, only *string, rounds *int) error {
 	ws, log, err := setup()
 	if err != nil {
@@ -26,8 +34,13 @@ func Bench(ctx context.Context, only *string, rounds *int) error {
 		return err
 	}
 	n := flag(rounds, 0)
+	switch o := flag(only, ""); o {
+	case "", "deploy", "drift", "status", "report", "edge", "preflight":
+	default:
+		return fmt.Errorf("bench: -only=%s is unknown; use deploy, drift, status, report, edge or preflight", o)
+	}
 	figs, err := bench.Run(ctx, ws, bench.Options{
-		Only: flag(only, ""), DeployRounds: n, DriftRounds: n, PreflightRounds: n, Log: log, Progress: os.Stderr,
+		Only: flag(only, ""), DeployRounds: n, DriftRounds: n, ReportRounds: n, PreflightRounds: n, Log: log, Progress: os.Stderr,
 	})
 	if werr := bench.Write(os.Stdout, figs); werr != nil && err == nil {
 		err = werr

@@ -9,19 +9,28 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 )
 
 // Sandbox runs the local Cloudflare API that deploy, drift and rollback rehearse against.
 type Sandbox mg.Namespace
 
-// Start starts the local Cloudflare API in the background and prints its URL, state file and request log (-addr=127.0.0.1:PORT to pick the port).
-func (Sandbox) Start(ctx context.Context, addr *string) error {
+// Start starts the local Cloudflare API in the background and prints its URL, state file and request log.
+//
+// -addr=127.0.0.1:PORT picks the port. -edge=workerd (the default) makes workers.dev run each
+// served version's uploaded code in workerd; -edge=fake answers a health document made from the
+// version's vars instead, without running code (for fleet-scale benchmarks).
+func (Sandbox) Start(ctx context.Context, addr, edge *string) error {
 	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
-	st, started, err := sandboxctl.Start(ctx, ws, log, sandboxctl.StartOptions{Addr: flag(addr, "")})
+	mode, err := sandbox.ParseEdgeMode(flag(edge, string(sandbox.EdgeWorkerd)))
+	if err != nil {
+		return fmt.Errorf("sandbox:start -edge: %w", err)
+	}
+	st, started, err := sandboxctl.Start(ctx, ws, log, sandboxctl.StartOptions{Addr: flag(addr, ""), Edge: mode})
 	if err != nil {
 		return err
 	}
@@ -29,6 +38,9 @@ func (Sandbox) Start(ctx context.Context, addr *string) error {
 		fmt.Printf("sandbox started (pid %d)\n", st.PID)
 	} else {
 		fmt.Printf("sandbox already running (pid %d)\n", st.PID)
+		if st.Edge != "" && st.Edge != string(mode) {
+			fmt.Printf("  note: it runs the %s edge, not %s; sandbox:stop first to change it\n", st.Edge, mode)
+		}
 	}
 	printSandboxPlaces(st)
 	fmt.Println("every target now uses it; stop it with: go tool mage sandbox:stop")
@@ -91,6 +103,9 @@ func (Sandbox) Reset(ctx context.Context) error {
 
 func printSandboxPlaces(st sandboxctl.Status) {
 	fmt.Printf("  listening:   %s\n", st.URL)
+	if st.Edge != "" {
+		fmt.Printf("  edge:        %s (Host: <script>.<subdomain>.workers.dev)\n", st.Edge)
+	}
 	fmt.Printf("  api:         %s\n", st.APIBaseURL)
 	fmt.Printf("  state:       %s\n", st.State)
 	fmt.Printf("  request log: %s\n", st.RequestLog)

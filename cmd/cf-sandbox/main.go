@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -19,6 +20,7 @@ import (
 func main() {
 	root := flag.String("root", ".", "the checkout whose tenants/ and .state/ to use")
 	addr := flag.String("addr", "127.0.0.1:0", "loopback address to listen on (port 0 picks a free one)")
+	edgeFlag := flag.String("edge", "workerd", "how workers.dev answers: workerd (run the uploaded code) or fake (a health answer, no code)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ws, err := workspace.Find(*root)
@@ -26,9 +28,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	edge, err := sandbox.ParseEdgeMode(*edgeFlag)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cf-sandbox: -edge:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := sandboxctl.Serve(ctx, ws, log, *addr); err != nil {
+	if err := sandboxctl.Serve(ctx, ws, log, sandboxctl.ServeOptions{Addr: *addr, Edge: edge}); err != nil {
 		log.Error("sandbox failed", "err", err)
 		os.Exit(1)
 	}

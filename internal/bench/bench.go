@@ -28,13 +28,17 @@ type Options struct {
 	DriftLatency   time.Duration // default 100 ms per API request
 	DriftParallel  int           // default drift.DefaultParallel
 	DriftRounds    int           // default 3
+	ReportTenants  int           // default 500
+	ReportRounds   int           // default 3
+	EdgeTenants    int           // default 20
+	EdgeRequests   int           // default 200 (steady latency samples)
 	// PreflightTenants, PreflightLatency, PreflightParallel and PreflightRounds size
 	// `preflight all` (defaults 100, 100 ms, preflight.DefaultParallel, 3).
 	PreflightTenants  int
 	PreflightLatency  time.Duration
 	PreflightParallel int
 	PreflightRounds   int
-	// Only runs just "deploy", "drift" or "preflight"; "" runs all.
+	// Only runs just "deploy", "drift", "status", "report", "edge" or "preflight"; "" runs all.
 	Only string
 	// Dir holds the generated workspaces; "" uses a temporary folder.
 	Dir string
@@ -62,6 +66,10 @@ func (o *Options) defaults() {
 	defD(&o.DriftLatency, 100*time.Millisecond)
 	def(&o.DriftParallel, 16)
 	def(&o.DriftRounds, 3)
+	def(&o.ReportTenants, 500)
+	def(&o.ReportRounds, 3)
+	def(&o.EdgeTenants, 20)
+	def(&o.EdgeRequests, 200)
 	def(&o.PreflightTenants, 100)
 	defD(&o.PreflightLatency, 100*time.Millisecond)
 	def(&o.PreflightParallel, 16)
@@ -92,10 +100,31 @@ func Run(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, er
 		}
 		figs = append(figs, f...)
 	}
+	if o.Only == "" || o.Only == "status" {
+		f, err := FleetStatus(ctx, repo, o)
+		if err != nil {
+			return figs, fmt.Errorf("bench fleet:status: %w", err)
+		}
+		figs = append(figs, f...)
+	}
+	if o.Only == "" || o.Only == "report" {
+		f, err := Report(ctx, o)
+		if err != nil {
+			return figs, fmt.Errorf("bench report:html: %w", err)
+		}
+		figs = append(figs, f...)
+	}
 	if o.Only == "" || o.Only == "deploy" {
 		f, err := DeployAll(ctx, repo, o)
 		if err != nil {
 			return figs, fmt.Errorf("bench deploy:all: %w", err)
+		}
+		figs = append(figs, f...)
+	}
+	if o.Only == "" || o.Only == "edge" {
+		f, err := Edge(ctx, repo, o)
+		if err != nil {
+			return figs, fmt.Errorf("bench edge: %w", err)
 		}
 		figs = append(figs, f...)
 	}

@@ -81,6 +81,33 @@ func BenchmarkDeployAll(b *testing.B) {
 	}
 }
 
+// BenchmarkFleetStatus is a smaller `mage bench -only=status` (30 tenants); use -benchtime=1x.
+func BenchmarkFleetStatus(b *testing.B) {
+	ws := repo(b)
+	for b.Loop() {
+		figs, err := FleetStatus(context.Background(), ws, Options{DriftTenants: 30, DriftRounds: 1, Dir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		metric(b, figs, "fleet_status.parallel16_vs_sequential", "ratio")
+	}
+}
+
+// BenchmarkEdge is a smaller `mage bench -only=edge` (4 tenants); run it with -benchtime=1x.
+func BenchmarkEdge(b *testing.B) {
+	ws := repo(b)
+	for b.Loop() {
+		figs, err := Edge(context.Background(), ws, Options{EdgeTenants: 4, EdgeRequests: 50, Dir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		metric(b, figs, "edge.deploy_all_parallel4.workerd_vs_fake", "workerd/fake")
+		for _, f := range figs {
+			b.Log(f.Name, ": ", f.Value)
+		}
+	}
+}
+
 // BenchmarkPreflightAll is a smaller `mage bench` preflight figure (30 tenants); run it with
 // -benchtime=1x: each iteration builds a world and measures both variants side by side.
 func BenchmarkPreflightAll(b *testing.B) {

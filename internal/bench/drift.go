@@ -178,6 +178,10 @@ func seedOne(ctx context.Context, w *fleettest.World, t fleettest.Tenant, templa
 	if err := call(ctx, w, t, http.MethodPut, base+"?excludeScript=true", mw.FormDataContentType(), body.Bytes()); err != nil {
 		return drift.Input{}, err
 	}
+	// The workers.dev route, as wrangler's first deploy turns it on: health answers there.
+	if err := call(ctx, w, t, http.MethodPost, base+"/subdomain", "application/json", []byte(`{"enabled":true}`)); err != nil {
+		return drift.Input{}, err
+	}
 	var sched []map[string]string
 	for _, c := range crons {
 		sched = append(sched, map[string]string{"cron": c})

@@ -54,6 +54,12 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
+	return newWorldWithEdge(t, sandbox.EdgeOptions{})
+}
+
+// newWorldWithEdge is newWorld with the sandbox's workers.dev edge as given (fake when zero).
+func newWorldWithEdge(t testing.TB, edge sandbox.EdgeOptions) *world {
+	t.Helper()
 	repo := testrepo.Repo(t)
 	testrepo.NeedWrangler(t, repo)
 	w := &world{ws: testrepo.Copy(t, repo, testrepo.Options{}), reqLog: &bytes.Buffer{}, logMu: &sync.Mutex{}, env: map[string]string{}, knownHealthy: map[string]bool{}}
@@ -63,10 +69,15 @@ func newWorld(t testing.TB) *world {
 		accts = append(accts, sandbox.Account{ID: tn.account, Name: tn.name, Subdomain: tn.subdomain, Token: tn.token, KVNamespaces: kv, VectorizeIndexes: vec})
 		w.env["CLOUDFLARE_API_TOKEN_"+strings.ToUpper(tn.name)] = tn.token
 	}
-	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: lockedWriter{w.logMu, w.reqLog}})
+	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: lockedWriter{w.logMu, w.reqLog}, Edge: edge})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := sb.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	w.sb = sb
 	w.srv = httptest.NewServer(sb.Handler())
 	t.Cleanup(w.srv.Close)

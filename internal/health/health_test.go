@@ -162,3 +162,15 @@ func TestWaitUsesInjectedClient(t *testing.T) {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestOnceAsksOnceAndSaysWhy(t *testing.T) {
+	srv, n := server(t, reply(503, `{"status":"down"}`), reply(200, `{"status":"ok","version_id":"v1"}`))
+	res := Once(context.Background(), Check{URL: srv.URL, Expect: map[string]any{"status": "ok"}})
+	if res.OK || res.Attempts != 1 || n.Load() != 1 || !strings.Contains(res.Last, "HTTP 503") {
+		t.Fatalf("first: %+v after %d requests", res, n.Load())
+	}
+	res = Once(context.Background(), Check{URL: srv.URL, Expect: map[string]any{"status": "ok"}, Version: "v1"})
+	if !res.OK || res.SeenVersion != "v1" || res.Last != "" {
+		t.Fatalf("second: %+v", res)
+	}
+}

@@ -99,6 +99,16 @@ func (s *Server) controlRoutes() *http.ServeMux {
 		id, err := s.AddZone(body.Name)
 		return map[string]string{"id": id, "name": body.Name}, err
 	})
+	h("POST /__sandbox/scheduled", func(r *http.Request) (any, error) {
+		var body struct {
+			Host string `json:"host"`
+			Cron string `json:"cron"`
+		}
+		if err := decodeControl(r, &body); err != nil {
+			return nil, err
+		}
+		return s.TriggerScheduled(r.Context(), body.Host, body.Cron)
+	})
 	h("POST /__sandbox/mutate", func(r *http.Request) (any, error) {
 		var m Mutation
 		if err := decodeControl(r, &m); err != nil {
@@ -322,6 +332,14 @@ type Status struct {
 	Unhealthy []string        `json:"unhealthy"`
 	Zones     []string        `json:"zones"`
 	Accounts  []AccountStatus `json:"accounts"`
+	Edge      EdgeStatus      `json:"edge"`
+}
+
+// EdgeStatus is how the workers.dev edge answers and, for workerd, which versions run now
+// (as "<account id>/<version id>").
+type EdgeStatus struct {
+	Mode    EdgeMode `json:"mode"`
+	Running []string `json:"running"`
 }
 
 // RateLimitStatus is the current per-token limit.
@@ -349,9 +367,14 @@ type ScriptStatus struct {
 
 // Status summarises the sandbox.
 func (s *Server) Status() Status {
+	edge := EdgeStatus{Mode: EdgeFake, Running: []string{}}
+	if s.edge != nil { // before s.mu: the edge never takes it, but keep the order one way
+		edge = EdgeStatus{Mode: EdgeWorkerd, Running: append([]string{}, s.edge.running()...)}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Status{
+		Edge:      edge,
 		StartedAt: s.startedAt.UTC().Format(time.RFC3339),
 		StatePath: s.opts.StatePath,
 		Requests:  s.total,

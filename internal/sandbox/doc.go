@@ -11,8 +11,13 @@
 //   - a control API under /__sandbox/ (no auth, meant for loopback) to read tokens, reset,
 //     inject faults, latency and rate limits, mark versions unhealthy and make out-of-band
 //     changes that drift detection must notice;
-//   - the workers.dev edge: a request whose Host is <script>.<subdomain>.workers.dev is answered
-//     the way the deployed Worker's /health would answer it, naming the version that served it.
+//   - the workers.dev edge: a request whose Host is <script>.<subdomain>.workers.dev (or a
+//     version preview host <first 8 of id>-<script>.<subdomain>.workers.dev) reaches one
+//     version of the Worker, picked by the current deployment's percentages or pinned by a
+//     Cloudflare-Workers-Version-Overrides header. With EdgeWorkerd the version's uploaded
+//     modules run in workerd (edge_workerd.go, edgejs/supervisor.cjs); with EdgeFake (the
+//     zero value, for fleet-scale tests) the answer is the health document the Worker's
+//     /health would give, made from the version's vars.
 //
 // Control API (plain JSON bodies, answered only to loopback clients):
 //
@@ -30,6 +35,8 @@
 //	POST   /__sandbox/mutate     Mutation: an out-of-band change (set_var, remove_binding, ...)
 //	POST   /__sandbox/resources  ResourceMutation: delete (or add) a KV namespace, Vectorize
 //	                             index or Durable Object namespace; set the token's kind/status
+//	POST   /__sandbox/scheduled  {"host": "<script>.<subdomain>.workers.dev", "cron": "0 * * * *"}:
+//	                             fire the scheduled handler of the version traffic picks (workerd edge)
 //
 // Account resources for preflight checks (resources.go): KV namespaces and Vectorize indexes
 // are seeded from the tenants' wrangler.jsonc at start; Durable Object namespaces appear when

@@ -179,7 +179,7 @@ func postVersion(t *testing.T, c apiClient, name string, extra map[string]any) s
 		Metadata map[string]any `json:"metadata"`
 	}
 	ok(t, c.do("POST", "/accounts/"+acctA+"/workers/scripts/"+name+"/versions", ct, body)).into(t, &res)
-	if res.ID == "" || res.Resources.Script.Etag == "" || res.Metadata["has_preview"] != false || res.Metadata["hasPreview"] != false {
+	if hp, ok := res.Metadata["has_preview"].(bool); res.ID == "" || res.Resources.Script.Etag == "" || !ok || res.Metadata["hasPreview"] != hp {
 		t.Fatalf("POST versions result lacks id/etag/has_preview: %+v", res)
 	}
 	return res.ID
@@ -320,8 +320,9 @@ func TestUploadAndContentRoundTrip(t *testing.T) {
 	}
 	// An upload that fails after its migration was read leaves the tag alone.
 	ct, body = upload(t, workerMeta("staging", map[string]any{
-		"migrations": map[string]any{"old_tag": "v1", "new_tag": "v2"},
-		"bindings":   []any{map[string]any{"name": "GONE", "type": "inherit"}},
+		"migrations":       map[string]any{"old_tag": "v1", "new_tag": "v2"},
+		"bindings":         []any{map[string]any{"name": "GONE", "type": "inherit"}},
+		"bindings_inherit": "strict",
 	}), map[string]string{"index.js": workerSrc})
 	wantErr(t, c.do("PUT", "/accounts/"+acctA+"/workers/scripts/w", ct, body), 400, codeBadRequest)
 	if info, _ := s.Script(acctA, "w"); info.MigrationTag != "v1" {
@@ -343,7 +344,7 @@ func TestVersionsPaginationAndOrder(t *testing.T) {
 	slices.Reverse(ids) // newest first
 	var seen []string
 	for page := 1; ; page++ {
-		r := ok(t, c.get(fmt.Sprintf("/accounts/%s/workers/scripts/w/versions?deployable=true&page=%d&per_page=2", acctA, page)))
+		r := ok(t, c.get(fmt.Sprintf("/accounts/%s/workers/scripts/w/versions?page=%d&per_page=2", acctA, page)))
 		var res struct {
 			Items []struct {
 				ID       string         `json:"id"`
@@ -368,6 +369,19 @@ func TestVersionsPaginationAndOrder(t *testing.T) {
 		t.Errorf("paged versions = %v, want newest first %v", seen, ids)
 	}
 	wantErr(t, c.get("/accounts/"+acctA+"/workers/scripts/w/versions?page=0"), 400, codeBadRequest)
+	// deployable=true ignores pagination, page 0 included, and lists items without bindings.
+	var dep struct {
+		Items []map[string]any `json:"items"`
+	}
+	ok(t, c.get("/accounts/"+acctA+"/workers/scripts/w/versions?deployable=true&page=0&per_page=0")).into(t, &dep)
+	if len(dep.Items) != 5 || dep.Items[0]["id"] != ids[0] {
+		t.Errorf("deployable versions = %v, want all 5 newest first", dep.Items)
+	}
+	for _, it := range dep.Items {
+		if _, has := it["resources"]; has || it["metadata"] == nil || it["annotations"] == nil || it["number"] == nil {
+			t.Errorf("list item %v: want id, number, metadata and annotations only", it)
+		}
+	}
 
 	var v struct {
 		Annotations map[string]string `json:"annotations"`
@@ -720,6 +734,7 @@ func TestEdge(t *testing.T) {
 	// Preview URLs name a version by the first 8 characters of its id.
 	v2 := postVersion(t, c, "w", nil)
 	preview := v2[:8] + "-" + host
+	ok(t, c.json("POST", "/accounts/"+acctA+"/workers/scripts/w/subdomain", map[string]bool{"enabled": true, "previews_enabled": false}))
 	if st, _ := get(preview); st != 404 {
 		t.Errorf("preview with previews disabled: %d, want 404", st)
 	}
@@ -896,5 +911,53 @@ func TestPatchSettingsMakesAVersion(t *testing.T) {
 	if info, _ := s.Script(acctA, "w"); !slices.Equal(info.Tags, []string{"a"}) {
 		t.Errorf("tags = %v", info.Tags)
 	}
-	wantErr(t, c.do("PATCH", "/accounts/"+acctA+"/workers/scripts/w/settings", "application/json", []byte(`{"bindings":[{"name":"X","type":"inherit"}]}`)), 400, codeBadRequest)
+	wantErr(t, c.do("PATCH", "/accounts/"+acctA+"/workers/scripts/w/settings", "application/json", []byte(`{"bindings":[{"name":"X","type":"inherit"}],"bindings_inherit":"strict"}`)), 400, codeBadRequest)
+}
+
+// Differences found against wrangler's mocks and cloudflare-go's types, fixed to match.
+func TestFidelityWithCloudflare(t *testing.T) {
+	t.Parallel()
+	s, c := setup(t, Options{})
+	putScript(t, c, "w", nil)
+	// A subdomain POST without previews_enabled turns previews on; uploads then say so.
+	var sub SubdomainSettings
+	ok(t, c.json("POST", "/accounts/"+acctA+"/workers/scripts/w/subdomain", map[string]bool{"enabled": true})).into(t, &sub)
+	if !sub.Enabled || !sub.PreviewsEnabled {
+		t.Errorf("subdomain after {enabled:true} = %+v, want previews on", sub)
+	}
+	ct, body := upload(t, workerMeta("staging", map[string]any{
+		"bindings": []any{
+			map[string]any{"name": "TENANT_ID", "type": "inherit"},
+			map[string]any{"name": "NEVER_EXISTED", "type": "inherit"},
+		},
+	}), map[string]string{"index.js": workerSrc})
+	var v struct {
+		ID       string         `json:"id"`
+		Metadata map[string]any `json:"metadata"`
+	}
+	ok(t, c.do("POST", "/accounts/"+acctA+"/workers/scripts/w/versions", ct, body)).into(t, &v)
+	if v.Metadata["has_preview"] != true {
+		t.Errorf("upload with previews on: has_preview = %v", v.Metadata["has_preview"])
+	}
+	// The inherit that cannot be resolved is dropped, the other one resolved.
+	got, _ := s.Version(acctA, "w", v.ID)
+	if len(got.Bindings) != 1 || got.Bindings[0].Name() != "TENANT_ID" || bindingText(got, "TENANT_ID") != "t1" {
+		t.Errorf("bindings after inherit = %v", got.Bindings)
+	}
+	// PATCH /settings applies migrations: the tag moves, a wrong old_tag is refused.
+	patch := func(m map[string]any) apiResp {
+		return c.json("PATCH", "/accounts/"+acctA+"/workers/scripts/w/settings", map[string]any{"migrations": m})
+	}
+	ok(t, patch(map[string]any{"old_tag": "", "new_tag": "v7", "steps": []any{map[string]any{"new_sqlite_classes": []string{"C"}}}}))
+	if info, _ := s.Script(acctA, "w"); info.MigrationTag != "v7" {
+		t.Errorf("migration tag after PATCH = %q, want v7", info.MigrationTag)
+	}
+	live, _ := s.Live(acctA, "w")
+	if lv, _ := s.Version(acctA, "w", live.Versions[0].VersionID); lv.MigrationTag != "v7" {
+		t.Errorf("the PATCH's version carries tag %q", lv.MigrationTag)
+	}
+	wantErr(t, patch(map[string]any{"old_tag": "v1", "new_tag": "v8"}), 400, codeMigrationTag)
+	if info, _ := s.Script(acctA, "w"); info.MigrationTag != "v7" {
+		t.Errorf("a refused PATCH moved the tag to %q", info.MigrationTag)
+	}
 }

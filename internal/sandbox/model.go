@@ -33,25 +33,30 @@ type accountState struct {
 // scriptState is one Worker. Versions and Deployments are kept newest first, the order the
 // API returns them in.
 type scriptState struct {
-	Name           string                 `json:"name"`
-	Tag            string                 `json:"tag"`
-	Tags           []string               `json:"tags"`
-	MigrationTag   string                 `json:"migration_tag"`
-	CreatedOn      string                 `json:"created_on"`
-	ModifiedOn     string                 `json:"modified_on"`
-	Versions       []*Version             `json:"versions"`
-	Deployments    []*Deployment          `json:"deployments"`
-	Secrets        map[string]secretState `json:"secrets"`
-	Schedules      []Schedule             `json:"schedules"`
-	Subdomain      SubdomainSettings      `json:"subdomain"`
-	Routes         []Route                `json:"routes"`
-	Domains        []Domain               `json:"domains"`
-	ScriptSettings ScriptSettings         `json:"script_settings"`
-	NextNumber     int                    `json:"next_number"`
+	Name         string                 `json:"name"`
+	Tag          string                 `json:"tag"`
+	Tags         []string               `json:"tags"`
+	MigrationTag string                 `json:"migration_tag"`
+	CreatedOn    string                 `json:"created_on"`
+	ModifiedOn   string                 `json:"modified_on"`
+	Versions     []*Version             `json:"versions"`
+	Deployments  []*Deployment          `json:"deployments"`
+	Secrets      map[string]secretState `json:"secrets"`
+	// SecretValues maps a secret digest to its value, for the workerd edge: each version
+	// sees the secrets it was created with (SecretDigests), as on Cloudflare. The values
+	// are rehearsal values (no real token ever reaches the sandbox); the API never answers
+	// them and the state file is private to the user.
+	SecretValues   map[string]string `json:"secret_values,omitempty"`
+	Schedules      []Schedule        `json:"schedules"`
+	Subdomain      SubdomainSettings `json:"subdomain"`
+	Routes         []Route           `json:"routes"`
+	Domains        []Domain          `json:"domains"`
+	ScriptSettings ScriptSettings    `json:"script_settings"`
+	NextNumber     int               `json:"next_number"`
 }
 
-// secretState keeps only a digest of the value: the sandbox needs to know whether a secret
-// changed, never what it is.
+// secretState is a secret as the API describes it; the digest tells whether it changed, and
+// the value itself sits in scriptState.SecretValues under that digest.
 type secretState struct {
 	Type       string `json:"type"`
 	Digest     string `json:"digest"`

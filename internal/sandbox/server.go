@@ -42,6 +42,10 @@ type Options struct {
 	RequestLog io.Writer
 	// Now is the clock; nil means time.Now. Tests pin it.
 	Now func() time.Time
+	// Edge picks how the workers.dev edge answers: the fake health answer (the default, for
+	// fleet-scale tests) or the uploaded code run in workerd. A Server with the workerd edge
+	// must be closed (Close) to stop its runtimes.
+	Edge EdgeOptions
 }
 
 // Server is the sandbox. Its methods are safe for concurrent use.
@@ -51,6 +55,7 @@ type Server struct {
 	now  func() time.Time
 	api  *http.ServeMux
 	ctl  *http.ServeMux
+	edge *workerdEdge // nil for the fake edge
 
 	mu        sync.Mutex // guards w and the fields below
 	w         *world
@@ -116,12 +121,39 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.w = w
+	switch opts.Edge.Mode {
+	case "", EdgeFake:
+	case EdgeWorkerd:
+		if s.edge, err = newWorkerdEdge(opts.Edge, s.log); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("sandbox: edge mode %q is unknown; use %q or %q", opts.Edge.Mode, EdgeWorkerd, EdgeFake)
+	}
 	s.api = s.apiRoutes()
 	s.ctl = s.controlRoutes()
 	if err := s.save(); err != nil {
+		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// Close stops every Worker runtime of the workerd edge and waits for them; the fake edge has
+// nothing to stop. The state stays on disk.
+func (s *Server) Close() error {
+	if s.edge == nil {
+		return nil
+	}
+	return s.edge.close()
+}
+
+// EdgeMode is how the workers.dev edge answers.
+func (s *Server) EdgeMode() EdgeMode {
+	if s.edge == nil {
+		return EdgeFake
+	}
+	return EdgeWorkerd
 }
 
 // Handler serves the API under /client/v4, the control API under /__sandbox/ and the
@@ -162,8 +194,14 @@ func (s *Server) Tokens() map[string]string {
 }
 
 // Reset empties every account (scripts, versions, secrets, triggers), forgets zones, faults,
-// unhealthy marks and request counts, and keeps the accounts and their tokens.
+// unhealthy marks and request counts, stops the edge's runtimes and deletes their KV and
+// Durable Object data, and keeps the accounts and their tokens.
 func (s *Server) Reset() error {
+	if s.edge != nil {
+		if err := s.edge.reset(); err != nil {
+			return err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, a := range s.w.Accounts {

@@ -20,6 +20,8 @@ type settingsPatch struct {
 	UsageModel         *string           `json:"usage_model"`
 	Limits             json.RawMessage   `json:"limits"`
 	Placement          json.RawMessage   `json:"placement"`
+	Migrations         *migrations       `json:"migrations"`
+	BindingsInherit    string            `json:"bindings_inherit"`
 	scriptLevelPatch
 }
 
@@ -60,8 +62,20 @@ func (s *Server) patchSettings(c *call) (any, error) {
 		return nil, err
 	}
 	versioned := p.Bindings != nil || p.CompatibilityDate != nil || p.CompatibilityFlags != nil ||
-		p.UsageModel != nil || p.Limits != nil || p.Placement != nil || p.Annotations != nil
+		p.UsageModel != nil || p.Limits != nil || p.Placement != nil || p.Annotations != nil || p.Migrations != nil
 	if versioned {
+		// Migrations first: a refused old_tag changes nothing, and the new version carries
+		// the new tag.
+		oldTag := sc.MigrationTag
+		if err := applyMigrations(sc, p.Migrations); err != nil {
+			return nil, err
+		}
+		restoreTag := true
+		defer func() {
+			if restoreTag {
+				sc.MigrationTag = oldTag
+			}
+		}()
 		next := sc.liveVersion().clone()
 		var secrets []Binding // set only once the whole patch is known to be valid
 		if p.Bindings != nil {
@@ -72,10 +86,14 @@ func (s *Server) patchSettings(c *call) (any, error) {
 					secrets = append(secrets, b)
 				case "inherit":
 					i := slices.IndexFunc(next.Bindings, func(x Binding) bool { return x.Name() == b.Name() })
-					if i < 0 {
-						return nil, errf(http.StatusBadRequest, codeBadRequest, "binding %s inherits from the live version, which has no such binding", b.Name())
+					switch {
+					case i >= 0:
+						bs = append(bs, maps.Clone(next.Bindings[i]))
+					case p.BindingsInherit == "strict" && next.SecretDigests[b.Name()] == "":
+						return nil, errf(http.StatusBadRequest, codeBadRequest, "binding %s inherits from the live version, which has no such binding (bindings_inherit is strict)", b.Name())
 					}
-					bs = append(bs, maps.Clone(next.Bindings[i]))
+					// Otherwise dropped, as Cloudflare does; an inherited secret carries over
+					// by itself, secrets live on the script.
 				default:
 					bs = append(bs, maps.Clone(b))
 				}
@@ -101,6 +119,7 @@ func (s *Server) patchSettings(c *call) (any, error) {
 			text, _ := b["text"].(string)
 			s.setSecretLocked(sc, b.Name(), b.Type(), text)
 		}
+		restoreTag = false
 		v := s.derivedVersionLocked(sc, &next, sourceOf(c.r), "")
 		for k, val := range p.Annotations {
 			if k != "workers/triggered_by" {

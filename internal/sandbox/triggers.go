@@ -89,6 +89,9 @@ func (s *Server) postScriptSubdomain(c *call) (any, error) {
 		return nil, errf(http.StatusBadRequest, codeBadRequest, "enabled is required")
 	}
 	sc.Subdomain.Enabled = *body.Enabled
+	// Without previews_enabled, previews follow enabled, as Cloudflare answers (wrangler's
+	// own API mock does the same).
+	sc.Subdomain.PreviewsEnabled = *body.Enabled
 	if body.PreviewsEnabled != nil {
 		sc.Subdomain.PreviewsEnabled = *body.PreviewsEnabled
 	}

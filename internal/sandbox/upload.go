@@ -36,6 +36,9 @@ type uploadMetadata struct {
 	UsageModel         string            `json:"usage_model"`
 	Limits             json.RawMessage   `json:"limits"`
 	Placement          json.RawMessage   `json:"placement"`
+	// BindingsInherit "strict" refuses an inherit binding that cannot be resolved; otherwise
+	// such a binding is dropped, as Cloudflare does.
+	BindingsInherit string `json:"bindings_inherit"`
 }
 
 type migrations struct {
@@ -150,10 +153,15 @@ func (s *Server) newVersionLocked(r *http.Request, sc *scriptState, meta *upload
 					from = maps.Clone(prev.Bindings[i])
 				}
 			}
-			if from == nil {
-				return nil, errf(http.StatusBadRequest, codeBadRequest, "binding %s inherits from the previous version, but no earlier version has it", b.Name())
+			// One that cannot be resolved is dropped, as Cloudflare does, unless strict; an
+			// inherited secret carries over by itself (secrets live on the script).
+			isSecret := prev != nil && prev.SecretDigests[b.Name()] != ""
+			switch {
+			case from != nil:
+				bindings = append(bindings, from)
+			case meta.BindingsInherit == "strict" && !isSecret:
+				return nil, errf(http.StatusBadRequest, codeBadRequest, "binding %s inherits from the previous version, but no earlier version has it (bindings_inherit is strict)", b.Name())
 			}
-			bindings = append(bindings, from)
 		default:
 			bindings = append(bindings, maps.Clone(b))
 		}
@@ -253,7 +261,12 @@ func (s *Server) setSecretLocked(sc *scriptState, name, typ, text string) {
 		typ = "secret_text"
 	}
 	sum := sha256.Sum256([]byte(typ + "\x00" + text))
-	sc.Secrets[name] = secretState{Type: typ, Digest: hex.EncodeToString(sum[:]), ModifiedOn: s.stampLocked()}
+	d := hex.EncodeToString(sum[:])
+	sc.Secrets[name] = secretState{Type: typ, Digest: d, ModifiedOn: s.stampLocked()}
+	if sc.SecretValues == nil {
+		sc.SecretValues = map[string]string{}
+	}
+	sc.SecretValues[d] = text
 }
 
 const (

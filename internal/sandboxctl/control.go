@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -31,6 +32,7 @@ type Status struct {
 	State      string    `json:"state"`
 	RequestLog string    `json:"request_log"`
 	ServerLog  string    `json:"server_log"`
+	Edge       string    `json:"edge,omitempty"` // how workers.dev answers: workerd or fake
 	// Detail is the sandbox's own GET /__sandbox/status answer while it runs.
 	Detail json.RawMessage `json:"detail,omitempty"`
 }
@@ -117,6 +119,7 @@ func GetStatus(ctx context.Context, ws workspace.Workspace) (Status, error) {
 		return st, err
 	}
 	st.Running, st.PID, st.URL, st.APIBaseURL, st.Started, st.Detail = true, rt.PID, rt.URL, rt.APIBaseURL(), rt.Started, detail
+	st.Edge = rt.Edge
 	return st, nil
 }
 
@@ -130,6 +133,8 @@ type StartOptions struct {
 	// Binary is a prebuilt cf-sandbox to run instead of building one into .state/bin; tests
 	// use it to run a sandbox for a scratch checkout that has no Go sources.
 	Binary string
+	// Edge is how workers.dev answers; "" means sandbox.EdgeWorkerd (run the uploaded code).
+	Edge sandbox.EdgeMode
 }
 
 // Start builds cf-sandbox (cached by the Go build cache) and starts it detached in its own
@@ -176,7 +181,16 @@ func Start(ctx context.Context, ws workspace.Workspace, log *slog.Logger, opts S
 	}
 	defer logf.Close()
 	// Not CommandContext: the process must survive the end of this mage run.
-	cmd := exec.Command(bin, "-root", ws.Root, "-addr", addr)
+	edge := opts.Edge
+	if edge == "" {
+		edge = sandbox.EdgeWorkerd
+	}
+	if edge == sandbox.EdgeWorkerd { // here, where a failure is seen, not in a detached log
+		if err := npmdeps.Ensure(ctx, log, ws.Root); err != nil {
+			return Status{}, false, fmt.Errorf("sandbox start: the workerd edge needs the node packages: %w", err)
+		}
+	}
+	cmd := exec.Command(bin, "-root", ws.Root, "-addr", addr, "-edge", string(edge))
 	cmd.Dir = ws.Root
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -334,6 +348,11 @@ func Reset(ctx context.Context, ws workspace.Workspace) error {
 	}
 	if err := os.RemoveAll(PathsFor(ws).Records); err != nil {
 		return fmt.Errorf("sandbox reset: removing rehearsal records: %w", err)
+	}
+	if !ok {
+		if err := sandbox.ResetEdgeData(PathsFor(ws).Edge); err != nil {
+			return err
+		}
 	}
 	if ok {
 		_, err := control(ctx, rt, http.MethodPost, "/__sandbox/reset", nil)

@@ -22,6 +22,7 @@ type Paths struct {
 	ServerLog  string // the process's own stderr
 	Binary     string // .state/bin/cf-sandbox
 	Records    string // deployment records of rehearsals against this sandbox
+	Edge       string // the workerd edge's supervisor script and the Workers' KV/DO data
 }
 
 // PathsFor lays out the sandbox files of ws.
@@ -34,6 +35,7 @@ func PathsFor(ws workspace.Workspace) Paths {
 		Runtime:    filepath.Join(dir, "runtime.json"),
 		ServerLog:  filepath.Join(dir, "sandbox.log"),
 		Records:    filepath.Join(dir, "deployments"),
+		Edge:       filepath.Join(dir, "edge"),
 		Binary:     filepath.Join(ws.StateDir(), "bin", "cf-sandbox"),
 	}
 }
@@ -46,6 +48,7 @@ type Runtime struct {
 	State      string    `json:"state"`
 	RequestLog string    `json:"request_log"`
 	Started    time.Time `json:"started"`
+	Edge       string    `json:"edge,omitempty"` // workerd or fake
 }
 
 // APIBaseURL is what wrangler and cfapi are given.

@@ -69,7 +69,7 @@ func serveInProcess(t *testing.T, ws workspace.Workspace) (Runtime, context.Canc
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ws, quiet(), "127.0.0.1:0") }()
+	go func() { done <- Serve(ctx, ws, quiet(), ServeOptions{Addr: "127.0.0.1:0", Edge: sandbox.EdgeFake}) }()
 	t.Cleanup(func() { cancel(); <-done })
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if rt, ok, _ := readRuntime(PathsFor(ws).Runtime); ok {
@@ -152,7 +152,7 @@ func TestResolvePrecedence(t *testing.T) {
 }
 
 func TestServeRefusesNonLoopback(t *testing.T) {
-	err := Serve(context.Background(), scratch(t), quiet(), "0.0.0.0:0")
+	err := Serve(context.Background(), scratch(t), quiet(), ServeOptions{Addr: "0.0.0.0:0"})
 	if err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("want a loopback refusal, got %v", err)
 	}
@@ -179,7 +179,7 @@ func TestStartStatusStopEndToEnd(t *testing.T) {
 	ws := scratch(t)
 	ctx := context.Background()
 	bin := buildSandbox(t)
-	opts := StartOptions{Binary: bin, Wait: 20 * time.Second}
+	opts := StartOptions{Binary: bin, Wait: 20 * time.Second, Edge: sandbox.EdgeFake}
 
 	// Two starts at once: one process, one winner.
 	type result struct {

@@ -9,16 +9,34 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
+// ServeOptions configure Serve.
+type ServeOptions struct {
+	Addr string // loopback address; "" picks a free port
+	// Edge is how workers.dev answers: sandbox.EdgeWorkerd (the default: rehearsals run the
+	// uploaded code) or sandbox.EdgeFake.
+	Edge sandbox.EdgeMode
+}
+
 // Serve runs the sandbox of ws in this process until ctx ends: it loads the accounts from
-// tenants/, listens on addr (loopback only), writes the runtime file once it listens and
-// removes it when it stops. cmd/cf-sandbox is a thin wrapper around it.
-func Serve(ctx context.Context, ws workspace.Workspace, log *slog.Logger, addr string) error {
+// tenants/, listens on o.Addr (loopback only), writes the runtime file once it listens and
+// removes it when it stops, after stopping every Worker runtime of its edge.
+// cmd/cf-sandbox is a thin wrapper around it.
+func Serve(ctx context.Context, ws workspace.Workspace, log *slog.Logger, o ServeOptions) error {
+	addr := o.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if o.Edge == "" {
+		o.Edge = sandbox.EdgeWorkerd
+	}
 	if err := checkLoopback(addr); err != nil {
 		return err
 	}
@@ -35,17 +53,30 @@ func Serve(ctx context.Context, ws workspace.Workspace, log *slog.Logger, addr s
 		return fmt.Errorf("sandbox: request log: %w", err)
 	}
 	defer reqlog.Close()
-	srv, err := sandbox.New(sandbox.Options{StatePath: paths.State, Accounts: accounts, Log: log, RequestLog: reqlog})
+	if o.Edge == sandbox.EdgeWorkerd {
+		if err := npmdeps.Ensure(ctx, log, ws.Root); err != nil {
+			return fmt.Errorf("sandbox: the workerd edge needs the node packages: %w", err)
+		}
+	}
+	srv, err := sandbox.New(sandbox.Options{
+		StatePath: paths.State, Accounts: accounts, Log: log, RequestLog: reqlog,
+		Edge: sandbox.EdgeOptions{Mode: o.Edge, NodeModules: filepath.Join(ws.Root, "node_modules"), Dir: paths.Edge},
+	})
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err := srv.Close(); err != nil {
+			log.Error("sandbox edge stop", "err", err)
+		}
+	}()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("sandbox: listen on %s: %w (is another sandbox running? try `mage sandbox:status`)", addr, err)
 	}
 	rt := Runtime{
 		PID: os.Getpid(), URL: "http://" + ln.Addr().String(), Root: ws.Root,
-		State: paths.State, RequestLog: paths.RequestLog, Started: time.Now().UTC(),
+		State: paths.State, RequestLog: paths.RequestLog, Started: time.Now().UTC(), Edge: string(o.Edge),
 	}
 	data, _ := json.MarshalIndent(rt, "", "  ")
 	if err := writeFileAtomic(paths.Runtime, append(data, '\n')); err != nil {
@@ -53,7 +84,7 @@ func Serve(ctx context.Context, ws workspace.Workspace, log *slog.Logger, addr s
 		return fmt.Errorf("sandbox: runtime file: %w", err)
 	}
 	defer removeRuntimeIfOurs(paths.Runtime, rt.PID)
-	log.Info("sandbox listening", "url", rt.URL, "state", paths.State, "accounts", len(accounts))
+	log.Info("sandbox listening", "url", rt.URL, "state", paths.State, "accounts", len(accounts), "edge", o.Edge)
 
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)

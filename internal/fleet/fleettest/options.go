@@ -37,15 +37,16 @@ func (w *World) DriftSources(log *slog.Logger) *drift.Sources {
 	}, 2)
 }
 
-// ChangeCode appends an export to the Worker's entry module, so every tenant's bundle (and
-// so its fingerprint) changes.
+// ChangeCode appends a statement to the Worker's entry module, so every tenant's bundle (and
+// so its fingerprint) changes. Not an export: workerd refuses an entry module whose named
+// exports are not handlers or classes, and the sandbox's workerd edge runs the bundle.
 func (w *World) ChangeCode(marker string) error {
 	p := filepath.Join(w.WS.WorkerDir(), "src", "index.ts")
 	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("fleettest: %w", err)
 	}
-	_, err = fmt.Fprintf(f, "\nexport const fleetMarker_%s = %q;\n", marker, marker)
+	_, err = fmt.Fprintf(f, "\n(globalThis as Record<string, unknown>)[\"fleetMarker\"] = %q;\n", marker)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -43,6 +43,8 @@ type Options struct {
 	TemplateTenant string
 	// RequestLog receives the sandbox's request log (one JSON line per request).
 	RequestLog io.Writer
+	// Edge is the sandbox's workers.dev edge; the zero value is the fake one (no code runs).
+	Edge sandbox.EdgeOptions
 }
 
 // World is a temporary workspace with a sandbox serving its tenants.
@@ -83,7 +85,7 @@ func New(repo workspace.Workspace, dir string, o Options) (*World, error) {
 		accts = append(accts, sandbox.Account{ID: tenants[i].AccountID, Name: tenants[i].Name, Subdomain: tenants[i].Subdomain, Token: tenants[i].Token,
 			KVNamespaces: kv, VectorizeIndexes: vec})
 	}
-	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: o.RequestLog})
+	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: o.RequestLog, Edge: o.Edge})
 	if err != nil {
 		return nil, fmt.Errorf("fleettest: %w", err)
 	}
@@ -103,8 +105,11 @@ func New(repo workspace.Workspace, dir string, o Options) (*World, error) {
 		Tenants: tenants, withheld: map[string]bool{}}, nil
 }
 
-// Close stops the sandbox's listener.
-func (w *World) Close() { w.Server.Close() }
+// Close stops the sandbox's listener and its edge's Worker runtimes.
+func (w *World) Close() {
+	w.Server.Close()
+	_ = w.Sandbox.Close() // a runtime that will not stop is killed; nothing to report to a test
+}
 
 // Tenant finds a tenant by name.
 func (w *World) Tenant(name string) Tenant {

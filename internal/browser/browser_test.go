@@ -1,0 +1,40 @@
+package browser
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestColoursCountsDistinctPixels(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	for x := range 4 {
+		for y := range 4 {
+			img.Set(x, y, color.RGBA{255, 255, 255, 255})
+		}
+	}
+	img.Set(1, 1, color.RGBA{200, 0, 0, 255})
+	img.Set(2, 2, color.RGBA{0, 0, 200, 255})
+	p := filepath.Join(t.TempDir(), "x.png")
+	f, _ := os.Create(p)
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if n, err := Colours(p); err != nil || n != 3 {
+		t.Fatalf("Colours = %d, %v; want 3", n, err)
+	}
+}
+
+func TestMissingBrowserIsNamed(t *testing.T) {
+	err := Chromium{Path: filepath.Join(t.TempDir(), "no-chromium")}.Available()
+	if err == nil {
+		t.Fatal("a missing binary is available")
+	}
+	if _, _, err := (Chromium{Path: "/nonexistent/chromium"}).DumpDOM(t.Context(), "x.html"); err == nil {
+		t.Fatal("DumpDOM ran a missing binary")
+	}
+}

@@ -1,0 +1,121 @@
+package htmlreport
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/fleetstatus"
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/metrics"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// DefaultOut is where report:html writes when -out is not given (.state is git-ignored).
+const DefaultOut = ".state/fleet-report.html"
+
+// Request is one `mage report:html` call.
+type Request struct {
+	Out     string // "" means DefaultOut under the workspace root
+	Since   string // metrics window, e.g. 30d
+	Offline bool   // states from the records only; no API request
+	Now     time.Time
+}
+
+// Command builds the report of the workspace's fleet (staging and production) and writes it
+// atomically to r.Out, returning the path written.
+func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, r Request, stderr io.Writer) (string, error) {
+	if r.Now.IsZero() {
+		r.Now = time.Now()
+	}
+	since, err := metrics.ParseSince(r.Since, r.Now)
+	if err != nil {
+		return "", fmt.Errorf("report:html: %w", err)
+	}
+	out := r.Out
+	if out == "" {
+		out = filepath.Join(ws.Root, DefaultOut)
+	}
+	if filepath.Ext(out) != ".html" && filepath.Ext(out) != ".htm" {
+		return "", fmt.Errorf("report:html: -out=%s: the report is one HTML file; name it *.html", out)
+	}
+	names, err := tenant.List(ws)
+	if err != nil {
+		return "", fmt.Errorf("report:html: %w", err)
+	}
+	entries, err := history.Open(ws.DeploymentsDir()).All()
+	if err != nil {
+		return "", fmt.Errorf("report:html: %w", err)
+	}
+	records, recorded := Group(entries)
+	tenants := slices.Clone(names)
+	for _, t := range recorded {
+		if !slices.Contains(tenants, t) {
+			tenants = append(tenants, t) // removed from tenants/, but its history stays visible
+		}
+	}
+	slices.Sort(tenants)
+	envs := []string{string(tenant.Staging), string(tenant.Production)}
+
+	d := Data{Title: "Fleet report", Generated: r.Now.UTC(), Since: since.UTC(), Tenants: tenants, Envs: envs, Records: records, Link: RelativeLink(out)}
+	if r.Offline || len(names) == 0 {
+		d.Rows = OfflineRows(tenants, envs, records)
+	} else {
+		src, err := fleetstatus.Resolve(ctx, ws, log, stderr)
+		if err != nil {
+			return "", fmt.Errorf("report:html: %w (or -offline=true for a report from the records alone)", err)
+		}
+		fmt.Fprintf(stderr, "report:html: reading %d tenant(s) in staging and production\n", len(names))
+		d.Rows = fleetstatus.Collect(ctx, src.Options(names, envs))
+		d.Live = true
+		if len(tenants) > len(names) {
+			// Tenants known only from records have no live state to read.
+			for _, r := range OfflineRows(tenants, envs, records) {
+				if !slices.Contains(names, r.Tenant) {
+					d.Rows = append(d.Rows, r)
+				}
+			}
+		}
+	}
+	d.Compute(ctx, metrics.GitCommits(ws.Root))
+
+	var b bytes.Buffer
+	if err := Render(&b, d); err != nil {
+		return "", err
+	}
+	if err := writeAtomic(out, b.Bytes()); err != nil {
+		return "", fmt.Errorf("report:html: %w", err)
+	}
+	return out, nil
+}
+
+// writeAtomic replaces path with data through a temporary file in the same folder, so a reader
+// (a browser tab reloading) never sees half a report.
+func writeAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

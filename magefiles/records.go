@@ -1,0 +1,79 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/recordsbranch"
+	"github.com/rainbowsmoke/crispy-enigma/internal/report"
+)
+
+// Records keeps CI's deployment records on a dedicated git branch.
+type Records mg.Namespace
+
+// Push commits the records the records branch lacks and pushes them, retrying lost races.
+//
+// Usage: records:push [-branch=deploy-records] [-remote=origin] [-json=true]. It never
+// force-pushes, refuses main, master, release branches and the remote's default branch, and
+// refuses to add a record that would break its tenant/env's hash chain on the branch.
+func (Records) Push(ctx context.Context, branch, remote *string, json *bool) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	defer stop()
+	ws, log, err := setup()
+	if err != nil {
+		return err
+	}
+	res, err := recordsbranch.Push(ctx, recordsbranch.Options{Repo: ws.Root, Dir: ws.DeploymentsDir(),
+		Branch: flag(branch, recordsbranch.DefaultBranch), Remote: flag(remote, "origin"), Log: log})
+	if err != nil {
+		return err
+	}
+	if flag(json, false) {
+		return report.JSON(os.Stdout, res)
+	}
+	if res.Commit == "" {
+		fmt.Println("records:push: the branch already holds every record")
+		return nil
+	}
+	fmt.Printf("records:push: %d record(s) in %s after %d attempt(s)\n", len(res.Added), res.Commit[:12], res.Attempts)
+	return nil
+}
+
+// Pull copies the records branch's records that deployments/ lacks into it, so new records chain on.
+//
+// Usage: records:pull [-branch=deploy-records] [-remote=origin]. Run it before a deploy in CI.
+// A record present in both with other contents is an error and nothing is copied.
+func (Records) Pull(ctx context.Context, branch, remote *string) error {
+	ws, log, err := setup()
+	if err != nil {
+		return err
+	}
+	n, err := recordsbranch.Pull(ctx, recordsbranch.Options{Repo: ws.Root, Dir: ws.DeploymentsDir(),
+		Branch: flag(branch, recordsbranch.DefaultBranch), Remote: flag(remote, "origin"), Log: log})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("records:pull: %d record(s) copied into %s\n", n, ws.DeploymentsDir())
+	return nil
+}
+
+// recordsDir is the records folder a history target reads: dir itself, or with from a
+// temporary copy of the records on that branch (and how to remove it).
+func recordsDir(ctx context.Context, root, dir, from string) (string, func(), error) {
+	if from == "" {
+		return dir, func() {}, nil
+	}
+	d, commit, err := recordsbranch.Extract(ctx, root, from, "")
+	if err != nil {
+		return "", nil, err
+	}
+	fmt.Fprintf(os.Stderr, "reading the records of %s (commit %s)\n", from, commit[:12])
+	return d, func() { _ = os.RemoveAll(d) }, nil
+}
