@@ -3,7 +3,8 @@
 // Put sets values in that tenant's account only, through cfapi, one request per secret.
 //
 // A secret value is read from stdin or from a git-untracked JSON file and goes nowhere but
-// the request body: not into output, logs, records, errors, .build/ or .state/. Records of
+// the request body: not into output, logs, records, errors, .build/ or .state/ (only a
+// rehearsal's sandbox keeps it, in its own state file, as Cloudflare keeps it). Records of
 // kind "secrets" list the names changed, never values nor any hash of one (a dictionary
 // would reverse a hash of a weak value).
 //
