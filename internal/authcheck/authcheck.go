@@ -80,6 +80,10 @@ func checkOne(ctx context.Context, t Target, find Finder, dial Dial) Result {
 	}
 	st, err := c.VerifyToken(ctx)
 	switch {
+	case errors.Is(err, cfapi.ErrForeignAccount):
+		r.Valid = true
+		r.Problem = fmt.Sprintf("the token in %s is valid but cannot read account %s: it belongs to another account; create it in account %s with Workers Scripts permission", r.Variable, t.AccountID, t.AccountID)
+		return r
 	case err != nil:
 		r.Problem = fmt.Sprintf("Cloudflare refused the token in %s: %v; create a new token (see docs/deployment/multi-account-auth.md) and update %s", r.Variable, err, r.Variable)
 		return r

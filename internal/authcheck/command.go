@@ -15,7 +15,7 @@ import (
 )
 
 // FromSandbox is the Source of a token the local sandbox issued.
-const FromSandbox creds.Source = "sandbox"
+const FromSandbox = creds.FromSandbox
 
 // Command is `mage auth:check <tenant|all>`: it resolves the tenants (names checked before
 // any file is read), finds the API the run talks to and checks every tenant's token.
@@ -52,13 +52,7 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, whic
 		ep.PrintBanner(banner)
 	}
 	find := func(name, account string) (creds.Token, error) {
-		if ep.Sandbox {
-			if tok, ok := ep.TokenFor(account); ok {
-				return creds.Token{Var: creds.VarName(name), Value: creds.NewSecret(tok), Source: FromSandbox}, nil
-			}
-			return creds.Token{}, fmt.Errorf("the sandbox issued no token for account %s; restart it so it reads tenants/", account)
-		}
-		return creds.Find(name, ws.Root, lookup)
+		return creds.For(name, account, ws.Root, lookup, ep.SandboxTokens())
 	}
 	dial := func(account string, tok creds.Secret) (Client, error) {
 		return cfapi.New(cfapi.Config{BaseURL: ep.APIBaseURL, Token: tok.Reveal(), AccountID: account,

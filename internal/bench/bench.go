@@ -32,7 +32,13 @@ type Options struct {
 	ReportRounds   int           // default 3
 	EdgeTenants    int           // default 20
 	EdgeRequests   int           // default 200 (steady latency samples)
-	// Only runs just "deploy", "drift", "status", "report" or "edge"; "" runs all.
+	// PreflightTenants, PreflightLatency, PreflightParallel and PreflightRounds size
+	// `preflight all` (defaults 100, 100 ms, preflight.DefaultParallel, 3).
+	PreflightTenants  int
+	PreflightLatency  time.Duration
+	PreflightParallel int
+	PreflightRounds   int
+	// Only runs just "deploy", "drift", "status", "report", "edge" or "preflight"; "" runs all.
 	Only string
 	// Dir holds the generated workspaces; "" uses a temporary folder.
 	Dir string
@@ -64,6 +70,10 @@ func (o *Options) defaults() {
 	def(&o.ReportRounds, 3)
 	def(&o.EdgeTenants, 20)
 	def(&o.EdgeRequests, 200)
+	def(&o.PreflightTenants, 100)
+	defD(&o.PreflightLatency, 100*time.Millisecond)
+	def(&o.PreflightParallel, 16)
+	def(&o.PreflightRounds, 3)
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -80,6 +90,13 @@ func Run(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, er
 		f, err := DriftAll(ctx, repo, o)
 		if err != nil {
 			return figs, fmt.Errorf("bench drift: %w", err)
+		}
+		figs = append(figs, f...)
+	}
+	if o.Only == "" || o.Only == "preflight" {
+		f, err := PreflightAll(ctx, repo, o)
+		if err != nil {
+			return figs, fmt.Errorf("bench preflight: %w", err)
 		}
 		figs = append(figs, f...)
 	}

@@ -107,3 +107,17 @@ func BenchmarkEdge(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPreflightAll is a smaller `mage bench` preflight figure (30 tenants); run it with
+// -benchtime=1x: each iteration builds a world and measures both variants side by side.
+func BenchmarkPreflightAll(b *testing.B) {
+	ws := repo(b)
+	for b.Loop() {
+		figs, err := PreflightAll(context.Background(), ws, Options{PreflightTenants: 30, PreflightRounds: 1, Dir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		metric(b, figs, "preflight_all.parallel16_vs_sequential", "ratio")
+		metric(b, figs, "preflight.api_requests_per_tenant", "requests/tenant")
+	}
+}

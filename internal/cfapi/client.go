@@ -471,36 +471,6 @@ func (c *Client) Domains(ctx context.Context, script string) ([]Domain, error) {
 	return out, nil
 }
 
-// TokenStatus is what /user/tokens/verify says about the token.
-type TokenStatus struct {
-	ID     string `json:"id"`
-	Status string `json:"status"`
-}
-
-// VerifyToken asks Cloudflare whether the token is valid (not whether it fits the account).
-func (c *Client) VerifyToken(ctx context.Context) (TokenStatus, error) {
-	// Sent through the same pacer but without the SDK's user package, which drags in
-	// several unrelated API packages for one GET.
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/user/tokens/verify", nil)
-	if err != nil {
-		return TokenStatus{}, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/json")
-	res, err := c.pacer.middleware(req, c.http.Do)
-	if err != nil {
-		return TokenStatus{}, fmt.Errorf("verify token: %w", err)
-	}
-	defer res.Body.Close()
-	var env struct {
-		Result TokenStatus `json:"result"`
-	}
-	if err := decodeJSON(res.Body, &env); err != nil {
-		return TokenStatus{}, fmt.Errorf("verify token: %w", err)
-	}
-	return env.Result, nil
-}
-
 func parseTime(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t

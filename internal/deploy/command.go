@@ -43,8 +43,8 @@ func Prepare(ctx context.Context, ws workspace.Workspace, log *slog.Logger, bann
 	// released and the interrupted record written well within that.
 	opts.Runner.Grace = 2 * time.Second
 	opts.Plugins = &plugins.Runner{Root: ws.Root}
+	opts.SandboxToken = ep.SandboxTokens()
 	if ep.Sandbox {
-		opts.SandboxToken = ep.TokenFor
 		// Plugins reach the Worker through the sandbox's edge, as the health check does.
 		if u, err := url.Parse(ep.APIBaseURL); err == nil {
 			opts.Plugins.Connect = u.Host

@@ -40,9 +40,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Lookup reads the process environment for tokens; nil means os.LookupEnv.
 	Lookup creds.Lookup
-	// SandboxToken, when set and ok for the tenant's account, supplies the sandbox's token
-	// instead of the tenant's real one (sandboxctl.Endpoint.TokenFor).
-	SandboxToken func(accountID string) (string, bool)
+	// SandboxToken is set when the run talks to a sandbox: its token for the tenant's account
+	// is used, and the tenant's real token never is (creds.For).
+	SandboxToken creds.SandboxTokens
 	// Validate checks the tenant's files (package validate); nil skips the step.
 	Validate func(ctx context.Context, t *tenant.Tenant) error
 	// Runner starts wrangler; the zero value means wrangler.New(Workspace, Log).

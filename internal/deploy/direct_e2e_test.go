@@ -88,6 +88,10 @@ func TestChangedDeployBuildsInTheDeploy(t *testing.T) {
 	if ann.Fingerprint != rec.ConfigFingerprint || ann.Bundle != rec.BundleSHA256 || len(ann.Inputs) != 64 || ann.Inputs != out.Plan.Inputs {
 		t.Fatalf("annotation %q; record fp %s bundle %s, plan inputs %s", d.Message, rec.ConfigFingerprint, rec.BundleSHA256, out.Plan.Inputs)
 	}
+	// Its required secrets, as an operator sets them after a first deploy: a new version with
+	// the same code, still carrying the fingerprint.
+	w.setSecrets(t, tn, worker)
+	v1 = w.live(t, tn, worker)
 	versions := w.versions(t, tn, worker)
 
 	// 2. Again: the bundle the deploy kept is the cache; no wrangler run.

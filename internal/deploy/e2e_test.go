@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,8 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/validate"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
@@ -62,7 +65,8 @@ func newWorldWithEdge(t testing.TB, edge sandbox.EdgeOptions) *world {
 	w := &world{ws: testrepo.Copy(t, repo, testrepo.Options{}), reqLog: &bytes.Buffer{}, logMu: &sync.Mutex{}, env: map[string]string{}, knownHealthy: map[string]bool{}}
 	var accts []sandbox.Account
 	for _, tn := range tenants {
-		accts = append(accts, sandbox.Account{ID: tn.account, Name: tn.name, Subdomain: tn.subdomain, Token: tn.token})
+		kv, vec := sandboxctl.TenantResources(w.ws, tn.name)
+		accts = append(accts, sandbox.Account{ID: tn.account, Name: tn.name, Subdomain: tn.subdomain, Token: tn.token, KVNamespaces: kv, VectorizeIndexes: vec})
 		w.env["CLOUDFLARE_API_TOKEN_"+strings.ToUpper(tn.name)] = tn.token
 	}
 	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: lockedWriter{w.logMu, w.reqLog}, Edge: edge})
@@ -230,6 +234,12 @@ func TestDeployLifecycle(t *testing.T) {
 	if _, err := os.Stat(lock.Path(filepath.Join(w.ws.StateDir(), "locks"), tn, "staging")); !os.IsNotExist(err) {
 		t.Fatalf("lock not released: %v", err)
 	}
+	// Its required secrets: a later deploy's preflight refuses an existing Worker without them.
+	if !slices.Equal(out.Record.MissingSecrets, []string{"AI_GATEWAY_TOKEN", "WEBHOOK_SIGNING_KEY"}) ||
+		!strings.Contains(progress.String(), "warning: first deploy of mrrainbowsmoke-api-staging: required secrets AI_GATEWAY_TOKEN, WEBHOOK_SIGNING_KEY are not set yet") {
+		t.Fatalf("first deploy: missing secrets %v not recorded or not warned:\n%s", out.Record.MissingSecrets, progress.String())
+	}
+	w.setSecrets(t, tn, worker)
 	n1 := w.versions(t, tn, worker)
 
 	// 2. Again, unchanged tree: unchanged, no new version.
@@ -526,4 +536,19 @@ func TestProductionDeployLeavesATag(t *testing.T) {
 	if out, err := Run(context.Background(), w.opts(t, "rainbowsmokeofficial", "staging", nil)); err != nil || out.Tag != "" {
 		t.Fatalf("staging: %v, tag %q", err, out.Tag)
 	}
+}
+
+// setSecrets sets the tenant's required secrets on its deployed Worker the way
+// secrets:put does, so that the next deploy's preflight finds them; the version this creates
+// is known to be healthy.
+func (w *world) setSecrets(t testing.TB, tenantName, worker string) {
+	t.Helper()
+	vals := []secrets.Value{{Name: "AI_GATEWAY_TOKEN", Value: "v-ai-" + tenantName}, {Name: "WEBHOOK_SIGNING_KEY", Value: "v-wh-" + tenantName}}
+	res, err := secrets.Put(context.Background(), w.api(tenantName), worker, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	w.knownHealthy[res.VersionID] = true
+	w.mu.Unlock()
 }

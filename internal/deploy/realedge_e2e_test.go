@@ -50,6 +50,7 @@ func TestDeployOfAWorkerThatThrowsAtStartUpIsRolledBack(t *testing.T) {
 	if err != nil || out.Record.Status != history.StatusSucceeded {
 		t.Fatalf("first deploy: %v %s\n%s", err, out.Record.Status, progress.String())
 	}
+	w.setSecrets(t, tn, worker) // the next deploy's preflight requires them
 	good := w.live(t, tn, worker)
 	if st, body := w.edgeGet(t, host, "/status"); st != 200 || !strings.Contains(body, `"features":["vector_search","ai_chat"]`) || !strings.Contains(body, `"last_cron":null`) {
 		t.Fatalf("/status of the real Worker = %d %s", st, body)

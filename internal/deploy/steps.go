@@ -30,6 +30,7 @@ var pipeline = []Step{
 	resolveStep{},                  // tenant and env names checked, files loaded, env resolved: before any side effect
 	validateStep{},                 // the same checks as `mage validate`
 	credentialsStep{},              // the tenant's token, before anything is built
+	preflightStep{},                // the account is ready: token, permissions, KV/Vectorize/DO, required secrets
 	buildStep{},                    // the cached bundle of these inputs, or for a dry run wrangler deploy --dry-run; else deferred to deploy
 	fingerprintStep{},              // sha256 of the bundle and the resolved deploy config (deferred with the build)
 	planStep{},                     // what is live; stop here when it is already this fingerprint, or for a dry run
@@ -149,14 +150,9 @@ type credentialsStep struct{}
 
 func (credentialsStep) Name() string { return "credentials" }
 func (credentialsStep) Run(_ context.Context, st *State) error {
-	var tok creds.Token
-	if v, ok := sandboxToken(st); ok {
-		tok = creds.Token{Var: "sandbox", Value: creds.NewSecret(v), Source: "sandbox"}
-	} else {
-		var err error
-		if tok, err = creds.Find(st.Opts.Tenant, st.Opts.Workspace.Root, st.Opts.Lookup); err != nil {
-			return err
-		}
+	tok, err := creds.For(st.Opts.Tenant, st.Resolved.AccountID, st.Opts.Workspace.Root, st.Opts.Lookup, st.Opts.SandboxToken)
+	if err != nil {
+		return err
 	}
 	api, err := cfapi.New(cfapi.Config{
 		BaseURL: st.Opts.APIBaseURL, Token: tok.Value.Reveal(), AccountID: st.Resolved.AccountID,
@@ -168,13 +164,6 @@ func (credentialsStep) Run(_ context.Context, st *State) error {
 	st.Token, st.API = tok, api
 	st.Opts.Log.Debug("token found", "var", tok.Var, "source", tok.Source)
 	return nil
-}
-
-func sandboxToken(st *State) (string, bool) {
-	if st.Opts.SandboxToken == nil {
-		return "", false
-	}
-	return st.Opts.SandboxToken(st.Resolved.AccountID)
 }
 
 type buildStep struct{}

@@ -50,9 +50,7 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, targ
 			}
 			ep.PrintBanner(stderr)
 			s := Sources{Workspace: ws, APIBaseURL: ep.APIBaseURL, HTTPClient: ep.HTTPClient, Log: log}
-			if ep.Sandbox {
-				s.SandboxToken = ep.TokenFor
-			}
+			s.SandboxToken = ep.SandboxTokens()
 			return NewSources(s, 2), nil
 		},
 	})

@@ -29,9 +29,9 @@ type Sources struct {
 	HTTPClient *http.Client
 	// Lookup reads tokens from the process environment; nil means os.LookupEnv.
 	Lookup creds.Lookup
-	// SandboxToken, when set and ok for the tenant's account, supplies the sandbox's token
-	// instead of the tenant's real one (sandboxctl.Endpoint.TokenFor), as deploy does.
-	SandboxToken func(accountID string) (string, bool)
+	// SandboxToken is set when the run talks to a sandbox: its token for the tenant's account
+	// is used, and the tenant's real token never is (creds.For), as for deploy.
+	SandboxToken creds.SandboxTokens
 	// Budget and RateLimitWait pass through to cfapi (zero: its defaults).
 	Budget        cfapi.Budget
 	RateLimitWait time.Duration
@@ -152,11 +152,6 @@ func (s *Sources) bundle(ctx context.Context, t *tenant.Tenant, r tenant.Resolve
 // token is the sandbox's token for the account when running against the sandbox, else the
 // tenant's own from the environment or .env.deploy.
 func (s *Sources) token(name, accountID string) (creds.Secret, error) {
-	if s.SandboxToken != nil {
-		if v, ok := s.SandboxToken(accountID); ok {
-			return creds.NewSecret(v), nil
-		}
-	}
-	tok, err := creds.Find(name, s.Workspace.Root, s.Lookup)
+	tok, err := creds.For(name, accountID, s.Workspace.Root, s.Lookup, s.SandboxToken)
 	return tok.Value, err
 }

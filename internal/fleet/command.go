@@ -58,10 +58,13 @@ func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
 	fmt.Fprintf(o.Stderr, "deploy:all %s: %d tenant(s) [%s], %s\n", sel.Env, len(sel.Tenants), strings.Join(sel.Tenants, ", "), describe(sel, o))
 
 	base.Env = sel.Env
-	sum := Run(ctx, sel, DeployTask(base), Options{
-		Parallel: o.Parallel, ContinueOnError: o.ContinueOnError,
-		Progress: report.NewProgress(o.Stderr, sel.Tenants),
-	})
+	progress := report.NewProgress(o.Stderr, sel.Tenants)
+	ready, decided, abort := gate(ctx, o.Workspace, sel, base, o.ContinueOnError, progress, o.Stderr)
+	sum := Summary{Env: sel.Env, Canary: sel.Canary, Parallel: max(o.Parallel, 1), ContinueOnError: o.ContinueOnError}
+	if !abort {
+		sum = Run(ctx, ready, DeployTask(base), Options{Parallel: o.Parallel, ContinueOnError: o.ContinueOnError, Progress: progress})
+	}
+	sum = merge(sel, sum, decided)
 	sum.RecordsDir = recordsDir(o.Workspace)
 
 	human := o.Stdout
@@ -78,7 +81,12 @@ func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
 	if err := report.AppendStepSummary(sum.Markdown()); err != nil {
 		fmt.Fprintf(o.Stderr, "warning: %v\n", err)
 	}
-	return sum, sum.Err()
+	err = sum.Err()
+	if len(decided) > 0 && err == nil {
+		// Unready tenants skipped under -continueOnError: the fleet is not all deployed.
+		err = fmt.Errorf("deploy:all %s: %d tenant(s) not ready and skipped; run `go tool mage preflight all %s`", sel.Env, len(decided), sel.Env)
+	}
+	return sum, err
 }
 
 func describe(sel Selection, o DeployAllOptions) string {

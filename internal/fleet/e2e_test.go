@@ -15,7 +15,29 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
+
+// stagingKV is the KV namespace id the tenant's staging env binds.
+func stagingKV(t *testing.T, w *fleettest.World, name string) string {
+	t.Helper()
+	tt, err := tenant.Load(context.Background(), w.WS, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := tt.Resolve(tenant.Staging)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range r.Bindings {
+		if b.Kind == "kv_namespaces" {
+			return b.Target
+		}
+	}
+	t.Fatal("no KV binding")
+	return ""
+}
 
 const (
 	first  = "mrrainbowsmoke" // sorted first: runs first
@@ -124,6 +146,15 @@ func TestDeployAllEndToEnd(t *testing.T) {
 		md, _ := os.ReadFile(summaryFile)
 		if !strings.Contains(string(md), "| "+first+" | succeeded |") {
 			t.Errorf("step summary:\n%s", md)
+		}
+		// First deploys: each warns about the required secrets, which the operator sets next.
+		if strings.Count(r.stderr, "first deploy of") != 2 || !strings.Contains(r.stderr, "secrets:put mrrainbowsmoke staging AI_GATEWAY_TOKEN") {
+			t.Errorf("no first-deploy warning about the secrets per tenant")
+		}
+		for _, tn := range []string{first, second} {
+			if err := w.SetSecrets(tn, "staging"); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 
@@ -236,13 +267,52 @@ func TestDeployAllEndToEnd(t *testing.T) {
 		defer w.Withhold(first, false)
 		r := deployAll(t, w, fleet.DeployAllOptions{ContinueOnError: true})
 		if r.err == nil {
-			t.Fatal("exit 0 with a failed tenant")
+			t.Fatal("exit 0 with an unready tenant")
 		}
-		if r.status(t, first).Status != fleet.Failed || r.status(t, second).Status != fleet.Succeeded {
+		// Unready at preflight: skipped with the reason, the other deployed.
+		o := r.status(t, first)
+		if o.Status != fleet.Skipped || !strings.Contains(o.Error, "CLOUDFLARE_API_TOKEN_MRRAINBOWSMOKE") || r.status(t, second).Status != fleet.Succeeded {
 			t.Errorf("outcomes %+v", r.sum.Outcomes)
 		}
-		if !strings.Contains(r.stdout, "1 succeeded, 1 failed") {
+		if !strings.Contains(r.stdout, "1 succeeded, 1 skipped") {
 			t.Errorf("summary counts wrong")
+		}
+	})
+
+	t.Run("one unready account: nothing uploads for any tenant", func(t *testing.T) {
+		if err := w.ChangeCode("unready"); err != nil {
+			t.Fatal(err)
+		}
+		// The staging id of the second tenant is gone from its account.
+		staging := stagingKV(t, w, second)
+		if err := w.Sandbox.MutateResources(sandbox.ResourceMutation{AccountID: w.Tenant(second).AccountID, Op: "delete_kv_namespace", ID: staging}); err != nil {
+			t.Fatal(err)
+		}
+		before := map[string]int{first: versionCount(t, w, first), second: versionCount(t, w, second)}
+		r := deployAll(t, w, fleet.DeployAllOptions{Parallel: 2})
+		if r.err == nil {
+			t.Fatal("exit 0 with an unready tenant")
+		}
+		o := r.status(t, second)
+		if o.Status != fleet.Failed || !strings.Contains(o.Error, "CACHE") || !strings.Contains(o.Error, staging) || !strings.Contains(o.Error, w.Tenant(second).AccountID) {
+			t.Errorf("%s: %+v", second, o)
+		}
+		if s := r.status(t, first); s.Status != fleet.Skipped || !strings.Contains(s.Error, "preflight") {
+			t.Errorf("%s: %+v", first, s)
+		}
+		for tn, n := range before {
+			if versionCount(t, w, tn) != n {
+				t.Errorf("%s got a new version although one tenant was not ready", tn)
+			}
+		}
+		// With -continueOnError the ready one deploys and the unready one is skipped.
+		r = deployAll(t, w, fleet.DeployAllOptions{ContinueOnError: true})
+		if r.err == nil || r.status(t, first).Status != fleet.Succeeded || r.status(t, second).Status != fleet.Skipped ||
+			!strings.Contains(r.status(t, second).Error, "CACHE") || versionCount(t, w, second) != before[second] {
+			t.Errorf("continueOnError: err %v, outcomes %+v", r.err, r.sum.Outcomes)
+		}
+		if err := w.Sandbox.MutateResources(sandbox.ResourceMutation{AccountID: w.Tenant(second).AccountID, Op: "add_kv_namespace", ID: staging}); err != nil {
+			t.Fatal(err)
 		}
 	})
 

@@ -12,6 +12,7 @@ type Kind string
 const (
 	KindDeploy   Kind = "deploy"
 	KindRollback Kind = "rollback"
+	KindSecrets  Kind = "secrets" // a secrets:put or secrets:sync: the names changed, never values
 )
 
 // Status is how an attempt ended.
@@ -27,7 +28,7 @@ const (
 )
 
 var (
-	kinds    = map[Kind]bool{KindDeploy: true, KindRollback: true}
+	kinds    = map[Kind]bool{KindDeploy: true, KindRollback: true, KindSecrets: true}
 	statuses = map[Status]bool{StatusSucceeded: true, StatusUnchanged: true, StatusFailed: true, StatusRolledBack: true, StatusInterrupted: true}
 )
 
@@ -100,4 +101,6 @@ type Record struct {
 	StartedAt         time.Time   `json:"started_at"`
 	FinishedAt        time.Time   `json:"finished_at"`
 	PrevRecordSHA256  string      `json:"prev_record_sha256"`
+	MissingSecrets    []string    `json:"missing_secrets,omitempty"` // required secrets a first deploy went live without
+	SecretsChanged    []string    `json:"secrets_changed,omitempty"` // secrets records: the names set, never values
 }

@@ -124,7 +124,7 @@ func check(b []byte, tenant, env string, stamp time.Time) (*Record, []string) {
 		msgs = append(msgs, fmt.Sprintf("schema_version %d, want %d", rec.SchemaVersion, SchemaVersion))
 	}
 	if !kinds[rec.Kind] {
-		msgs = append(msgs, fmt.Sprintf("kind %q is not deploy or rollback", rec.Kind))
+		msgs = append(msgs, fmt.Sprintf("kind %q is not deploy, rollback or secrets", rec.Kind))
 	}
 	if !statuses[rec.Status] {
 		msgs = append(msgs, fmt.Sprintf("status %q is not one of succeeded, unchanged, failed, rolled_back, interrupted", rec.Status))

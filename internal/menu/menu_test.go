@@ -68,6 +68,10 @@ var cheapArgs = map[string][]string{
 	"sandbox:status": {},
 	"history:stats":  {"../bad", "staging"},
 	"fleet:status":   {"qa"},
+	"preflight":      {"../bad", "staging"},
+	"secrets:list":   {"../bad", "staging"},
+	"secrets:put":    {"../bad", "staging", "AI_GATEWAY_TOKEN"},
+	"secrets:sync":   {"../bad", "staging"},
 }
 
 // cheapValues are flag values the target itself refuses before doing anything, for the

@@ -79,13 +79,7 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tena
 // TokenFor is the tenant's token: the sandbox's when the run talks to this checkout's
 // sandbox, else CLOUDFLARE_API_TOKEN_<TENANT> from the environment or .env.deploy.
 func TokenFor(ws workspace.Workspace, ep sandboxctl.Endpoint, tenantName, accountID string, lookup creds.Lookup) (creds.Secret, error) {
-	if ep.Sandbox {
-		if t, ok := ep.TokenFor(accountID); ok {
-			return creds.NewSecret(t), nil
-		}
-		return creds.Secret{}, fmt.Errorf("the sandbox does not know account %s; restart it (`go tool mage sandbox:stop` then `sandbox:start`) so it picks up tenants/", accountID)
-	}
-	tok, err := creds.Find(tenantName, ws.Root, lookup)
+	tok, err := creds.For(tenantName, accountID, ws.Root, lookup, ep.SandboxTokens())
 	if err != nil {
 		return creds.Secret{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploytag"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
@@ -22,6 +23,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -31,6 +33,7 @@ const (
 	accountA = "4f1c2b7e9a0d43c8b6e5f70192a3b4c5"
 	workerA  = "mrrainbowsmoke-api-staging"
 	tenantB  = "rainbowsmokeofficial"
+	accountB = "9e8d7c6b5a4f43e2a1b0c9d8e7f6a5b4"
 )
 
 type world struct {
@@ -48,7 +51,38 @@ func newWorld(t testing.TB) *world {
 }
 
 // deploy runs the real deploy pipeline (real wrangler) and returns the version it put live.
+// Before a Worker's first deploy it sets the Worker up as an operator would: a first deploy,
+// then its required secrets (later deploys' preflight requires them), so that every version
+// the test deploys carries the same secrets and rolling between them is not refused.
 func (w *world) deploy(tenant, env string) string {
+	w.t.Helper()
+	worker := tenant + "-api-" + env
+	if env == "production" {
+		worker = tenant + "-api"
+	}
+	api, err := cfapi.New(cfapi.Config{BaseURL: w.sb.APIBaseURL(), Token: w.sb.Server.Token(w.account(tenant)), AccountID: w.account(tenant)})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := api.Script(context.Background(), worker); errors.Is(err, cfapi.ErrNotFound) {
+		w.firstDeploy(tenant, env)
+		vals := []secrets.Value{{Name: "AI_GATEWAY_TOKEN", Value: "test-ai-token"}, {Name: "WEBHOOK_SIGNING_KEY", Value: "test-webhook-key"}}
+		if _, err := secrets.Put(context.Background(), api, worker, vals); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	return w.firstDeploy(tenant, env)
+}
+
+func (w *world) account(tenant string) string {
+	if tenant == tenantA {
+		return accountA
+	}
+	return accountB
+}
+
+// firstDeploy is one run of the deploy pipeline, nothing else.
+func (w *world) firstDeploy(tenant, env string) string {
 	w.t.Helper()
 	out, err := deploy.Run(context.Background(), deploy.Options{
 		Workspace: w.ws, Tenant: tenant, Env: env, Force: true,
@@ -214,7 +248,7 @@ func TestRollbackWithoutEarlierVersion(t *testing.T) {
 		t.Fatalf("never deployed: %v", err)
 	}
 	// One deployment, and its record gone: no history, no earlier deployment.
-	w.deploy(tenantB, "staging")
+	w.firstDeploy(tenantB, "staging")
 	files, _ := filepath.Glob(filepath.Join(w.ws.DeploymentsDir(), tenantB+"-staging-*.json"))
 	for _, f := range files {
 		os.Remove(f)

@@ -10,12 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploytag"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/runbook"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -43,6 +45,31 @@ func TestRollbackRunbookAgainstSandbox(t *testing.T) {
 	// `go tool mage` in ws sees the sandbox and keeps its records apart from deployments/;
 	// the in-process deploys below must write where the runbook's commands will read.
 	ws.Records = sandboxctl.PathsFor(ws).Records
+
+	// The Worker is set up first as an operator would: a first deploy, then its required
+	// secrets (a later deploy's preflight requires them). That deploy's record goes elsewhere:
+	// the runbook is about the two deploys below.
+	setup := ws
+	setup.Records = t.TempDir()
+	if _, err := deploy.Run(context.Background(), deploy.Options{
+		Workspace: setup, Tenant: tenant, Env: "production", Force: true,
+		APIBaseURL: sb.APIBaseURL(), HTTPClient: sb.Edge,
+		SandboxToken:   func(a string) (string, bool) { tok := sb.Server.Token(a); return tok, tok != "" },
+		HealthDeadline: 15 * time.Second, Log: slog.New(slog.DiscardHandler),
+	}); err != nil {
+		t.Fatalf("setup deploy: %v", err)
+	}
+	const account = "4f1c2b7e9a0d43c8b6e5f70192a3b4c5"
+	api, err := cfapi.New(cfapi.Config{BaseURL: sb.APIBaseURL(), Token: sb.Server.Token(account), AccountID: account})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secrets.Put(context.Background(), api, tenant+"-api", []secrets.Value{
+		{Name: "AI_GATEWAY_TOKEN", Value: "runbook-ai"}, {Name: "WEBHOOK_SIGNING_KEY", Value: "runbook-wh"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // tags are stamped to the second
 
 	var tags []string
 	var versions []string

@@ -116,6 +116,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 		}
 		return nil, s.Mutate(m)
 	})
+	s.resourceControlRoutes(h)
 	return m
 }
 

@@ -33,8 +33,15 @@
 //	DELETE /__sandbox/unhealthy  every version healthy again
 //	POST   /__sandbox/zones      {"name": "example.com"}: make a zone known, answers its id
 //	POST   /__sandbox/mutate     Mutation: an out-of-band change (set_var, remove_binding, ...)
+//	POST   /__sandbox/resources  ResourceMutation: delete (or add) a KV namespace, Vectorize
+//	                             index or Durable Object namespace; set the token's kind/status
 //	POST   /__sandbox/scheduled  {"host": "<script>.<subdomain>.workers.dev", "cron": "0 * * * *"}:
 //	                             fire the scheduled handler of the version traffic picks (workerd edge)
+//
+// Account resources for preflight checks (resources.go): KV namespaces and Vectorize indexes
+// are seeded from the tenants' wrangler.jsonc at start; Durable Object namespaces appear when
+// a Worker version binds its own class. Tokens are account tokens: they verify at
+// /accounts/{id}/tokens/verify, and /user/tokens/verify refuses them with code 1000.
 //
 // Where the sandbox has to choose an error code Cloudflare's contract does not pin down, it
 // uses 10026 for invalid requests, 10056 for a missing secret and 10079 for a migration tag

@@ -214,13 +214,15 @@ func TestAuth(t *testing.T) {
 	if bytes.Contains(r.body, []byte(foreign.token)) {
 		t.Error("the error body shows the token")
 	}
-	// The same foreign token works on its own account and verifies as active.
+	// The same foreign token works on its own account and verifies as an active account
+	// token: at the account endpoint, not the user one (code 1000, as Cloudflare answers).
 	ok(t, foreign.get("/accounts/"+acctB+"/workers/scripts"))
 	var v struct{ Status string }
-	ok(t, foreign.get("/user/tokens/verify")).into(t, &v)
+	ok(t, foreign.get("/accounts/"+acctB+"/tokens/verify")).into(t, &v)
 	if v.Status != "active" {
 		t.Errorf("token verify status = %q", v.Status)
 	}
+	wantErr(t, foreign.get("/user/tokens/verify"), 401, codeInvalidToken)
 	wantErr(t, bogus.get("/user/tokens/verify"), 401, codeAuth)
 	wantErr(t, c.get("/user"), 403, codeUserForbidden)
 	var members []struct {

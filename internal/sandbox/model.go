@@ -27,6 +27,7 @@ type accountState struct {
 	Subdomain string                  `json:"subdomain"`
 	Token     string                  `json:"token"`
 	Scripts   map[string]*scriptState `json:"scripts"`
+	Resources *resourceState          `json:"resources,omitempty"`
 }
 
 // scriptState is one Worker. Versions and Deployments are kept newest first, the order the

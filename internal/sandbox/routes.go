@@ -43,10 +43,9 @@ func (s *Server) apiRoutes() *http.ServeMux {
 	h("POST "+scr+"/domains/changeset", s.postDomainChangeset)
 	h("GET /accounts/{account}/workers/domains", s.listDomains)
 	h("GET /accounts/{account}/workers/subdomain", s.getAccountSubdomain)
-	h("GET /accounts/{account}/tokens/verify", s.verifyToken)
 	h("GET /accounts/{account}", s.getAccount)
 
-	tok("GET /user/tokens/verify", s.verifyToken)
+	s.resourceRoutes(h, tok)
 	tok("GET /user", s.getUser)
 	tok("GET /memberships", s.listMemberships)
 	tok("GET /accounts", s.listAccounts)

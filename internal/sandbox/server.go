@@ -23,6 +23,9 @@ type Account struct {
 	Name      string
 	Subdomain string // the account's workers.dev subdomain
 	Token     string // "" -> generated on first start and kept in the state file
+	// KVNamespaces and VectorizeIndexes are added to the account when missing (resources.go).
+	KVNamespaces     []KVNamespace
+	VectorizeIndexes []VectorizeIndex
 }
 
 // Options configure a Server.
@@ -112,6 +115,9 @@ func New(opts Options) (*Server, error) {
 			acc.Token = a.Token
 		case acc.Token == "":
 			acc.Token = newToken()
+		}
+		if err := s.seedResourcesLocked(acc, a); err != nil {
+			return nil, err
 		}
 	}
 	s.w = w

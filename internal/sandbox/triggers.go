@@ -298,11 +298,6 @@ func (s *Server) postZoneRoute(c *call) (any, error) {
 
 // ---- accounts, user, tokens ----------------------------------------------------------------
 
-// verifyToken answers as Cloudflare does for an active account token.
-func (s *Server) verifyToken(c *call) (any, error) {
-	return map[string]any{"id": c.acct.ID[:16] + "0000000000000000", "status": "active"}, nil
-}
-
 // getUser refuses: sandbox tokens are account tokens, which cannot read the user; wrangler
 // tolerates code 9109 here.
 func (s *Server) getUser(c *call) (any, error) {

@@ -28,7 +28,7 @@ func Accounts(ws workspace.Workspace) ([]sandbox.Account, error) {
 		return nil, err
 	}
 	sort.Strings(files)
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	var out []sandbox.Account
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -42,15 +42,19 @@ func Accounts(ws workspace.Workspace) ([]sandbox.Account, error) {
 		if ta.AccountID == "" || ta.Subdomain == "" {
 			return nil, fmt.Errorf("sandbox accounts: %s: account_id and workers_dev_subdomain are required", rel(ws, f))
 		}
-		if seen[ta.AccountID] {
-			continue // tenants may share an account; the sandbox serves it once
+		kv, vec := accountResources(filepath.Join(filepath.Dir(f), "wrangler.jsonc"))
+		if i, ok := seen[ta.AccountID]; ok {
+			// Tenants may share an account; the sandbox serves it once, with all their resources.
+			out[i].KVNamespaces = append(out[i].KVNamespaces, kv...)
+			out[i].VectorizeIndexes = append(out[i].VectorizeIndexes, vec...)
+			continue
 		}
-		seen[ta.AccountID] = true
+		seen[ta.AccountID] = len(out)
 		name := ta.DisplayName
 		if name == "" {
 			name = filepath.Base(filepath.Dir(f))
 		}
-		out = append(out, sandbox.Account{ID: ta.AccountID, Name: name, Subdomain: ta.Subdomain})
+		out = append(out, sandbox.Account{ID: ta.AccountID, Name: name, Subdomain: ta.Subdomain, KVNamespaces: kv, VectorizeIndexes: vec})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("sandbox accounts: no tenants/*/tenant.config.json under %s; add a tenant first", ws.Root)

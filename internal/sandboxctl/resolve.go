@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -45,6 +46,15 @@ type Endpoint struct {
 func (e Endpoint) TokenFor(accountID string) (string, bool) {
 	t, ok := e.tokens[accountID]
 	return t, ok && t != ""
+}
+
+// SandboxTokens is the sandbox's token source for creds.For: nil unless the run talks to
+// this checkout's sandbox.
+func (e Endpoint) SandboxTokens() creds.SandboxTokens {
+	if !e.Sandbox {
+		return nil
+	}
+	return e.TokenFor
 }
 
 // Banner is the one line every run prints when it does not talk to real Cloudflare, and ""

@@ -32,4 +32,17 @@
 //	worker-name-duplicate         across every tenant and env
 //	main-not-found                the entry module does not exist
 //	dev-port-mismatch, dev-port-duplicate, subdomain-duplicate
+//
+// Rules for a tenant copied from another or edited by hand (resources.go):
+//
+//	binding-id-missing            a KV/D1/R2 binding names no resource: wrangler would create one
+//	kv-id-invalid                 a KV namespace id is not 32 lower-case hex (a title, say)
+//	kv-id-shared                  two tenants or envs bind one KV namespace (a copied id)
+//	vectorize-index-invalid       an index name Cloudflare refuses
+//	vectorize-index-foreign       an index name without the tenant prefix (a copied name)
+//	vectorize-index-shared        two envs of one account bind one index
+//	do-script-foreign             a Durable Object binding points at another tenant's Worker
+//	migration-tag-duplicate       a migration tag repeats
+//	cron-invalid                  a cron is not five fields in range
+//	display-name-duplicate        two tenants show the same display name
 package validate

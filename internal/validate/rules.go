@@ -196,6 +196,7 @@ func (r *rules) perEnv(e tenant.ResolvedEnv) {
 				fmt.Sprintf(`add {"tag": "v<next>", "new_sqlite_classes": [%q]} to migrations`, b.Target))
 		}
 	}
+	r.resources(e)
 	// Dev port agreement.
 	if env == tenant.Dev && c.Dev.Port != 0 {
 		if dev, ok := r.t.Wrangler["dev"].(map[string]any); ok {
@@ -393,30 +394,9 @@ func suggestSecretName(s string) string {
 // workers.dev subdomains and dev ports.
 func crossTenant(cs []*checked) []Problem {
 	var ps []Problem
-	type site struct {
-		c   *checked
-		doc *tenant.Document
-		ptr string
-		who string
-	}
+	type site = usedAt
 	group := func(rule, what, hint string, m map[string][]site) {
-		for _, v := range slices.Sorted(maps.Keys(m)) {
-			sites := m[v]
-			if len(sites) < 2 {
-				continue
-			}
-			for _, s := range sites {
-				var others []string
-				for _, o := range sites {
-					if o != s {
-						others = append(others, o.who)
-					}
-				}
-				line, col := s.doc.Position(s.ptr)
-				ps = append(ps, Problem{Path: s.doc.Rel, Line: line, Col: col, Rule: rule,
-					Message: fmt.Sprintf("%s %q is also used by %s", what, v, strings.Join(others, ", ")), Hint: hint})
-			}
-		}
+		ps = append(ps, sharedUse(rule, what, hint, m, func(k string) string { return k })...)
 	}
 	names := map[string][]site{}
 	accounts := map[string][]site{}
@@ -428,14 +408,14 @@ func crossTenant(cs []*checked) []Problem {
 		}
 		cfg := c.t.Config
 		if cfg.AccountID != "" {
-			accounts[cfg.AccountID] = append(accounts[cfg.AccountID], site{c, c.t.ConfigDoc, "/account_id", c.name})
+			accounts[cfg.AccountID] = append(accounts[cfg.AccountID], site{c.t.ConfigDoc, "/account_id", c.name})
 		}
 		if cfg.WorkersDevSubdomain != "" {
-			subdomains[cfg.WorkersDevSubdomain] = append(subdomains[cfg.WorkersDevSubdomain], site{c, c.t.ConfigDoc, "/workers_dev_subdomain", c.name})
+			subdomains[cfg.WorkersDevSubdomain] = append(subdomains[cfg.WorkersDevSubdomain], site{c.t.ConfigDoc, "/workers_dev_subdomain", c.name})
 		}
 		if cfg.Dev.Port != 0 {
 			p := fmt.Sprint(cfg.Dev.Port)
-			ports[p] = append(ports[p], site{c, c.t.ConfigDoc, "/dev/port", c.name})
+			ports[p] = append(ports[p], site{c.t.ConfigDoc, "/dev/port", c.name})
 		}
 		rr := &rules{t: c.t}
 		for _, e := range c.envs {
@@ -446,7 +426,7 @@ func crossTenant(cs []*checked) []Problem {
 			if ptr == "" {
 				ptr = e.Env.Pointer()
 			}
-			names[e.WorkerName] = append(names[e.WorkerName], site{c, c.t.WranglerDoc, ptr, c.name + "/" + string(e.Env)})
+			names[e.WorkerName] = append(names[e.WorkerName], site{c.t.WranglerDoc, ptr, c.name + "/" + string(e.Env)})
 		}
 	}
 	group(RuleWorkerNameDuplicate, "Worker name", "every tenant and env needs its own Worker name, or one deploy overwrites the other; use <tenant>-api-<env>", names)

@@ -104,6 +104,7 @@ func (v *Validator) Run(ctx context.Context, target string) (*Report, error) {
 		problems = append(problems, c.problems...)
 	}
 	problems = append(problems, crossTenant(checked)...)
+	problems = append(problems, crossResources(checked)...)
 	if target == "all" {
 		for _, n := range invalid {
 			if err := tenant.FolderProblem(v.ws, n); errors.Is(err, tenant.ErrSymlink) {

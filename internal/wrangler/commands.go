@@ -36,7 +36,7 @@ var versionLine = regexp.MustCompile(`(?m)^Current Version ID: ([0-9a-fA-F-]{32,
 // the new version had gone live first (a failing trigger step), so the caller knows to roll
 // back; when ctx ends first it is an *InterruptedError saying the same.
 func (r Runner) Deploy(ctx context.Context, inv Invocation) (DeployResult, error) {
-	res, err := r.exec(ctx, inv, "deploy", append([]string{"deploy"}, baseArgs(inv)...), "")
+	res, err := r.exec(ctx, inv, "deploy", append([]string{"deploy", noProvision}, baseArgs(inv)...), "")
 	if err != nil {
 		return DeployResult{}, deployFailure(ctx, res, err)
 	}
@@ -128,7 +128,7 @@ type VersionUpload struct {
 // VersionsUpload uploads a new version without deploying it, with an optional tag and message
 // (annotations workers/tag and workers/message).
 func (r Runner) VersionsUpload(ctx context.Context, inv Invocation, tag, message string) (VersionUpload, error) {
-	args := []string{"versions", "upload"}
+	args := []string{"versions", "upload", noProvision}
 	if tag != "" {
 		args = append(args, "--tag", tag)
 	}

@@ -41,7 +41,7 @@ echo "Current Version ID: `+liveID+`"`)
 	if got.WorkerName != "t-api-staging" || got.WorkerTag != "abc" || got.VersionID != liveID || len(got.Targets) != 2 {
 		t.Errorf("result = %+v", got)
 	}
-	if a := args(); a != "deploy\n--config\n/cfg/wrangler.jsonc\n--env=staging\n" {
+	if a := args(); a != "deploy\n--no-x-provision\n--config\n/cfg/wrangler.jsonc\n--env=staging\n" {
 		t.Errorf("args = %q", a)
 	}
 }
@@ -160,7 +160,7 @@ echo '{"type":"version-upload","worker_name":"w","worker_tag":"t","version_id":"
 	if err != nil || got.VersionID != liveID {
 		t.Fatalf("%+v %v", got, err)
 	}
-	if a := args(); a != "versions\nupload\n--tag\nfp-123\n--message\nmsg\n--config\n/c\n--env=\n" {
+	if a := args(); a != "versions\nupload\n--no-x-provision\n--tag\nfp-123\n--message\nmsg\n--config\n/c\n--env=\n" {
 		t.Errorf("args = %q", a)
 	}
 }

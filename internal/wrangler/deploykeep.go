@@ -42,7 +42,7 @@ func (r Runner) DeployKeep(ctx context.Context, inv Invocation, outDir string) (
 	_ = os.Remove(body.Name())
 	defer os.Remove(body.Name())
 
-	args := append([]string{"deploy", "--outdir", abs, "--outfile", body.Name()}, baseArgs(inv)...)
+	args := append([]string{"deploy", noProvision, "--outdir", abs, "--outfile", body.Name()}, baseArgs(inv)...)
 	res, err := r.exec(ctx, inv, "deploy", args, "")
 	if err != nil {
 		var kept Bundle

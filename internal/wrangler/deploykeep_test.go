@@ -46,7 +46,7 @@ echo '{"type":"deploy","version":1,"worker_name":"t-api-staging","worker_tag":"a
 		t.Fatalf("metadata not kept beside the code: %v", err)
 	}
 	a := args()
-	if !strings.HasPrefix(a, "deploy\n--outdir\n"+out+"\n--outfile\n") || strings.Contains(a, "--dry-run") || !strings.HasSuffix(a, "--config\n/cfg/wrangler.jsonc\n--env=staging\n") {
+	if !strings.HasPrefix(a, "deploy\n--no-x-provision\n--outdir\n"+out+"\n--outfile\n") || strings.Contains(a, "--dry-run") || !strings.HasSuffix(a, "--config\n/cfg/wrangler.jsonc\n--env=staging\n") {
 		t.Fatalf("args = %q", a)
 	}
 }

@@ -1,6 +1,7 @@
 package fleettest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -17,7 +18,11 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
+	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -76,7 +81,9 @@ func New(repo workspace.Workspace, dir string, o Options) (*World, error) {
 	var accts []sandbox.Account
 	for i := range tenants {
 		tenants[i].Token = "fleettest-" + run + "-" + tenants[i].Name + "-" + randomHex(8)
-		accts = append(accts, sandbox.Account{ID: tenants[i].AccountID, Name: tenants[i].Name, Subdomain: tenants[i].Subdomain, Token: tenants[i].Token})
+		kv, vec := sandboxctl.TenantResources(ws, tenants[i].Name)
+		accts = append(accts, sandbox.Account{ID: tenants[i].AccountID, Name: tenants[i].Name, Subdomain: tenants[i].Subdomain, Token: tenants[i].Token,
+			KVNamespaces: kv, VectorizeIndexes: vec})
 	}
 	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: o.RequestLog, Edge: o.Edge})
 	if err != nil {
@@ -194,4 +201,20 @@ func copyTenants(repo, ws workspace.Workspace) ([]Tenant, error) {
 		return nil, errors.New("fleettest: the repository has no tenants to copy")
 	}
 	return out, nil
+}
+
+// SetSecrets sets every required secret of the tenant's Worker in env (deployed already), as
+// an operator does with secrets:put after a first deploy, so that later deploys pass
+// preflight. The values are fixed test values.
+func (w *World) SetSecrets(name, env string) error {
+	t, err := preflight.TargetFor(context.Background(), w.WS, name, tenant.Env(env))
+	if err != nil {
+		return err
+	}
+	vals := make([]secrets.Value, 0, len(t.RequiredSecrets))
+	for _, s := range t.RequiredSecrets {
+		vals = append(vals, secrets.Value{Name: s, Value: "fleettest-" + s})
+	}
+	_, err = secrets.Put(context.Background(), w.API(name), t.Resolved.WorkerName, vals)
+	return err
 }

@@ -1,0 +1,400 @@
+package secrets
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
+	"github.com/rainbowsmoke/crispy-enigma/internal/report"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// Limits on what is read: Cloudflare caps a secret at 5 KiB; a sync file of many secrets is
+// still small. Anything larger is a mistake (a bundle piped in, the wrong file).
+const (
+	maxValue    = 64 << 10
+	maxSyncFile = 1 << 20
+)
+
+// Options is what every secrets command shares.
+type Options struct {
+	Workspace workspace.Workspace
+	Log       *slog.Logger
+	// Access reaches the API; nil means preflight.AccessFor (sandbox, CLOUDFLARE_API_BASE_URL
+	// or Cloudflare, with its banner on Stderr).
+	Access         *preflight.Access
+	JSON           bool
+	Stdout, Stderr io.Writer
+	// Lookup reads the process environment (tokens, CI identity); nil means os.LookupEnv.
+	Lookup func(string) (string, bool)
+}
+
+func (o Options) access(ctx context.Context) (preflight.Access, error) {
+	if o.Access != nil {
+		return *o.Access, nil
+	}
+	a, err := preflight.AccessFor(ctx, o.Workspace, o.Log, o.Stderr)
+	a.Lookup = o.Lookup
+	return a, err
+}
+
+// cloudEnv refuses dev: secrets of dev live in .dev.vars on this machine, not on Cloudflare.
+func cloudEnv(env string) (tenant.Env, error) {
+	e, err := tenant.ParseEnv(env)
+	if err != nil {
+		return "", err
+	}
+	if e == tenant.Dev {
+		return "", errors.New("dev runs on this machine under wrangler dev; its secrets go in the tenant's .dev.vars, not on Cloudflare; use staging or production")
+	}
+	return e, nil
+}
+
+// ListCommand is secrets:list: the names on each Worker, required ones marked, missing ones
+// flagged. ok is false when a required secret is missing or a Worker could not be read.
+func ListCommand(ctx context.Context, o Options, target, env string) ([]Listing, bool, error) {
+	e, err := cloudEnv(env)
+	if err != nil {
+		return nil, false, fmt.Errorf("secrets:list: %w", err)
+	}
+	ws := o.Workspace
+	var names []string
+	if target == "all" {
+		if names, err = tenant.List(ws); err != nil {
+			return nil, false, fmt.Errorf("secrets:list: %w", err)
+		}
+	} else {
+		if err := tenant.Check(ws, target); err != nil {
+			return nil, false, fmt.Errorf("secrets:list: %w", err)
+		}
+		names = []string{target}
+	}
+	a, err := o.access(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("secrets:list %s: %w", e, err)
+	}
+	out := make([]Listing, len(names))
+	done := make(chan struct{})
+	for i, n := range names {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			out[i] = listOne(ctx, a, n, e)
+		}()
+	}
+	for range names {
+		<-done
+	}
+	ok := true
+	for _, l := range out {
+		ok = ok && l.OK()
+	}
+	if o.JSON {
+		return out, ok, report.JSON(o.Stdout, out)
+	}
+	return out, ok, listTable(out).Text(o.Stdout, report.Colour(o.Stdout))
+}
+
+func listOne(ctx context.Context, a preflight.Access, name string, env tenant.Env) Listing {
+	l := Listing{Tenant: name, Env: string(env), Entries: []Entry{}, Missing: []string{}}
+	t, err := preflight.TargetFor(ctx, a.Workspace, name, env)
+	if err != nil {
+		l.Error = err.Error()
+		return l
+	}
+	api, err := a.Client(name, t.Resolved.AccountID)
+	if err != nil {
+		l.Error = err.Error()
+		return l
+	}
+	got, err := List(ctx, api, t.Resolved.WorkerName, t.RequiredSecrets)
+	got.Tenant, got.Env = name, string(env)
+	if err != nil {
+		got.Error = err.Error()
+	}
+	return got
+}
+
+func listTable(ls []Listing) report.Table {
+	t := report.Table{Title: "secrets", Columns: []string{"tenant", "worker", "secret", "required", "status"}}
+	for _, l := range ls {
+		who := l.Tenant + "/" + l.Env
+		if l.Error != "" {
+			t.AddRow(report.Cell{Text: who}, report.Cell{Text: l.Worker}, report.Cell{Text: "-"}, report.Cell{},
+				report.Cell{Text: "ERROR " + l.Error, Tone: report.Bad})
+			continue
+		}
+		for _, e := range l.Entries {
+			status, tone := "set", report.Good
+			switch {
+			case !e.Set && !l.Exists:
+				status, tone = "MISSING (the Worker is not deployed yet)", report.Bad
+			case !e.Set:
+				status, tone = fmt.Sprintf("MISSING: go tool mage secrets:put %s %s %s", l.Tenant, l.Env, e.Name), report.Bad
+			case !e.Required:
+				status, tone = "set (not in required_secrets)", report.Calm
+			}
+			req := "no"
+			if e.Required {
+				req = "yes"
+			}
+			t.AddRow(report.Cell{Text: who}, report.Cell{Text: l.Worker}, report.Cell{Text: e.Name}, report.Cell{Text: req},
+				report.Cell{Text: status, Tone: tone})
+		}
+		if len(l.Entries) == 0 {
+			t.AddRow(report.Cell{Text: who}, report.Cell{Text: l.Worker}, report.Cell{Text: "-"}, report.Cell{}, report.Cell{Text: "no secrets, none required", Tone: report.Calm})
+		}
+	}
+	return t
+}
+
+// Outcome is what secrets:put or secrets:sync did, for output.
+type Outcome struct {
+	Tenant string `json:"tenant"`
+	Env    string `json:"env"`
+	Worker string `json:"worker"`
+	Result
+	Record string `json:"record,omitempty"`
+}
+
+// ReadValue reads one secret value from r (stdin): never from a terminal, where it would be
+// echoed and kept in the scroll-back; at most maxValue bytes; one trailing newline removed
+// (so `echo value |` and `printf value |` set the same).
+func ReadValue(r io.Reader) (string, error) {
+	if f, ok := r.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+		return "", errors.New("the value is read from stdin, and stdin is a terminal; pipe it in, e.g. `printf %s \"$VALUE\" | go tool mage secrets:put <tenant> <env> <NAME>` or `< value-file`")
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxValue+1))
+	if err != nil {
+		return "", fmt.Errorf("reading the value from stdin: %w", err)
+	}
+	if len(b) > maxValue {
+		return "", fmt.Errorf("the value on stdin is over %d KiB; Cloudflare caps a secret at 5 KiB", maxValue>>10)
+	}
+	v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if v == "" {
+		return "", errors.New("the value on stdin is empty; an empty secret is almost always a mistake (an unset variable)")
+	}
+	return v, nil
+}
+
+// PutCommand is secrets:put: one secret, value from stdin.
+func PutCommand(ctx context.Context, o Options, tenantName, env, name string, stdin io.Reader, extra bool) (Outcome, error) {
+	t, e, err := target(ctx, o, "secrets:put", tenantName, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if err := CheckNames([]string{name}, t.RequiredSecrets, extra, configRel(tenantName)); err != nil {
+		return Outcome{}, fmt.Errorf("secrets:put %s/%s: %w", tenantName, e, err)
+	}
+	v, err := ReadValue(stdin)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("secrets:put %s/%s %s: %w", tenantName, e, name, err)
+	}
+	return apply(ctx, o, "secrets:put", t, []Value{{Name: name, Value: v}})
+}
+
+// SyncCommand is secrets:sync: every secret in a JSON file of name -> value, for bulk.
+func SyncCommand(ctx context.Context, o Options, tenantName, env, from string, extra bool) (Outcome, error) {
+	t, e, err := target(ctx, o, "secrets:sync", tenantName, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	vals, err := ReadSyncFile(ctx, o.Workspace.Root, from)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("secrets:sync %s/%s: %w", tenantName, e, err)
+	}
+	names := make([]string, len(vals))
+	for i, v := range vals {
+		names[i] = v.Name
+	}
+	if err := CheckNames(names, t.RequiredSecrets, extra, configRel(tenantName)); err != nil {
+		return Outcome{}, fmt.Errorf("secrets:sync %s/%s: %s: %w", tenantName, e, from, err)
+	}
+	return apply(ctx, o, "secrets:sync", t, vals)
+}
+
+// ReadSyncFile reads a JSON object of name -> non-empty string from path, which must not be
+// tracked by git (a committed secret is leaked for good, whatever is deleted later).
+func ReadSyncFile(ctx context.Context, root, path string) ([]Value, error) {
+	if path == "" {
+		return nil, errors.New("-from=<file> is required: a JSON object of name -> value, kept outside git")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	if tracked(ctx, root, abs) {
+		return nil, fmt.Errorf("%s is tracked by git; secrets must never be committed: move it out of the repository (or `git rm --cached` it and rotate every value in it)", path)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() || st.Size() > maxSyncFile {
+		return nil, fmt.Errorf("%s is not a regular file of at most %d KiB", path, maxSyncFile>>10)
+	}
+	b, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&raw); err != nil || raw == nil {
+		// The decoder's message can quote the file's bytes: keep only the place.
+		return nil, fmt.Errorf("%s is not a JSON object of name -> value (like {\"API_KEY\": \"...\"})%s", path, offset(err))
+	}
+	names := make([]string, 0, len(raw))
+	for n := range raw {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]Value, 0, len(names))
+	for _, n := range names {
+		var s string
+		if err := json.Unmarshal(raw[n], &s); err != nil {
+			return nil, fmt.Errorf("%s: the value of %s is not a string", path, n)
+		}
+		if s == "" {
+			return nil, fmt.Errorf("%s: the value of %s is empty; an empty secret is almost always a mistake", path, n)
+		}
+		out = append(out, Value{Name: n, Value: s})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s holds no secrets", path)
+	}
+	return out, nil
+}
+
+func offset(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf(" (syntax error at byte %d)", se.Offset)
+	}
+	return ""
+}
+
+// tracked reports whether git tracks path in the repository at root.
+func tracked(ctx context.Context, root, path string) bool {
+	cmd := exec.CommandContext(ctx, "git", "-C", root, "ls-files", "--error-unmatch", "--", path)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	return cmd.Run() == nil
+}
+
+func configRel(name string) string {
+	return filepath.ToSlash(filepath.Join("tenants", name, "tenant.config.json"))
+}
+
+func target(ctx context.Context, o Options, cmd, tenantName, env string) (preflight.Target, tenant.Env, error) {
+	e, err := cloudEnv(env)
+	if err != nil {
+		return preflight.Target{}, "", fmt.Errorf("%s: %w", cmd, err)
+	}
+	if err := tenant.Check(o.Workspace, tenantName); err != nil {
+		return preflight.Target{}, "", fmt.Errorf("%s: %w", cmd, err)
+	}
+	t, err := preflight.TargetFor(ctx, o.Workspace, tenantName, e)
+	if err != nil {
+		return preflight.Target{}, "", fmt.Errorf("%s %s/%s: %w", cmd, tenantName, e, err)
+	}
+	return t, e, nil
+}
+
+// apply sets the values in the tenant's own account, writes a record (names only) whatever
+// the end, and prints what happened.
+func apply(ctx context.Context, o Options, cmd string, t preflight.Target, vals []Value) (Outcome, error) {
+	r := t.Resolved
+	out := Outcome{Tenant: t.Tenant, Env: string(r.Env), Worker: r.WorkerName}
+	a, err := o.access(ctx)
+	if err != nil {
+		return out, fmt.Errorf("%s %s/%s: %w", cmd, t.Tenant, r.Env, err)
+	}
+	api, err := a.Client(t.Tenant, r.AccountID)
+	if err != nil {
+		return out, fmt.Errorf("%s %s/%s: %w", cmd, t.Tenant, r.Env, err)
+	}
+	started := time.Now().UTC()
+	res, perr := Put(ctx, api, r.WorkerName, vals)
+	out.Result = res
+	scrub := make([]string, 0, len(vals))
+	for _, v := range vals {
+		scrub = append(scrub, v.Value)
+	}
+	if perr != nil && errors.Is(perr, ErrNoWorker) {
+		// Nothing was attempted on Cloudflare: no record, as for a refused request.
+		return out, fmt.Errorf("%s %s/%s: %w", cmd, t.Tenant, r.Env, perr) // names only: no value in it
+	}
+	p := history.Find(ctx, o.Workspace.Root, history.Lookup(o.Lookup))
+	rec := history.Record{
+		Kind: history.KindSecrets, Tenant: t.Tenant, Env: string(r.Env), WorkerName: r.WorkerName, AccountID: r.AccountID,
+		Actor: p.Actor, GitSHA: p.GitSHA, GitDirty: p.GitDirty,
+		PreviousVersionID: res.PreviousVersionID, VersionID: res.VersionID,
+		Status: history.StatusSucceeded, SecretsChanged: res.Changed, Reason: cmd,
+		StartedAt: started,
+	}
+	if rec.SecretsChanged == nil {
+		rec.SecretsChanged = []string{}
+	}
+	if perr != nil {
+		rec.Status, rec.Error = history.StatusFailed, scrubbed(perr.Error(), scrub)
+	}
+	file, werr := history.Open(o.Workspace.DeploymentsDir()).Write(rec, scrub...)
+	if rel, err := filepath.Rel(o.Workspace.Root, file); err == nil && file != "" {
+		out.Record = rel
+	}
+	if perr != nil {
+		return out, errors.Join(fmt.Errorf("%s %s/%s: %s (set before the failure: %s)", cmd, t.Tenant, r.Env, rec.Error, orNone(res.Changed)), werr)
+	}
+	if werr != nil {
+		return out, fmt.Errorf("%s %s/%s: secrets set, but the record was not written: %w", cmd, t.Tenant, r.Env, werr)
+	}
+	if o.JSON {
+		return out, report.JSON(o.Stdout, out)
+	}
+	fmt.Fprintln(o.Stdout, out.Text())
+	return out, nil
+}
+
+// Text is the one line a put or sync ends with.
+func (o Outcome) Text() string {
+	s := fmt.Sprintf("%s/%s: set %s on %s; ", o.Tenant, o.Env, strings.Join(o.Changed, ", "), o.Worker)
+	if o.NewVersion {
+		s += fmt.Sprintf("Cloudflare created and deployed a new version %s (was %s): live now", o.VersionID, o.PreviousVersionID)
+	} else {
+		s += fmt.Sprintf("no new version (%s stays live)", o.VersionID)
+	}
+	if o.Record != "" {
+		s += "; record " + o.Record
+	}
+	return s
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+func scrubbed(msg string, values []string) string {
+	for _, v := range values {
+		if len(v) >= 4 {
+			msg = strings.ReplaceAll(msg, v, "[REDACTED]")
+		}
+	}
+	return msg
+}
