@@ -40,6 +40,9 @@ const (
 	codeUserForbidden   = 9109
 	codeBadRequest      = 10026
 	codeMigrationTag    = 10079
+	// codeVersionMigration: a version upload may not carry Durable Object migrations; they go
+	// through a deploy (preflight-and-rollouts.md §1).
+	codeVersionMigration = 10211
 )
 
 func notFoundScript(name string) *apiError {

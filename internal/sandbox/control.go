@@ -363,6 +363,9 @@ type ScriptStatus struct {
 	Versions    int                 `json:"versions"`
 	Deployments int                 `json:"deployments"`
 	Live        []DeploymentVersion `json:"live"`
+	// LatestVersion is the newest uploaded version, which may have no traffic yet (a version
+	// upload before its rollout): a test or an operator can act on it, e.g. mark it unhealthy.
+	LatestVersion string `json:"latest_version,omitempty"`
 }
 
 // Status summarises the sandbox.
@@ -393,6 +396,9 @@ func (s *Server) Status() Status {
 			ss := ScriptStatus{Name: name, Versions: len(sc.Versions), Deployments: len(sc.Deployments), Live: []DeploymentVersion{}}
 			if d := sc.live(); d != nil {
 				ss.Live = slices.Clone(d.Versions)
+			}
+			if len(sc.Versions) > 0 {
+				ss.LatestVersion = sc.Versions[0].ID
 			}
 			as.Scripts = append(as.Scripts, ss)
 		}

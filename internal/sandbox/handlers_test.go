@@ -961,3 +961,30 @@ func TestFidelityWithCloudflare(t *testing.T) {
 		t.Errorf("a refused PATCH moved the tag to %q", info.MigrationTag)
 	}
 }
+
+// A version upload is a version without traffic: it shows as the script's latest_version in
+// the status while the old one keeps 100%; one with migrations is refused with 10211 and adds
+// nothing; a split holds two versions at most, summing to 100.
+func TestVersionUploadAndSplit(t *testing.T) {
+	t.Parallel()
+	s, c := setup(t, Options{})
+	v1 := putScript(t, c, "w", nil)
+	v2 := postVersion(t, c, "w", nil)
+	st := s.Status()
+	sc := st.Accounts[0].Scripts[0]
+	if sc.LatestVersion != v2 || len(sc.Live) != 1 || sc.Live[0] != (DeploymentVersion{v1, 100}) {
+		t.Fatalf("after a version upload: latest %s live %+v, want latest %s and %s at 100%%", sc.LatestVersion, sc.Live, v2, v1)
+	}
+	ct, body := upload(t, workerMeta("staging", map[string]any{"migrations": map[string]any{"old_tag": "", "new_tag": "v1"}}), map[string]string{"index.js": workerSrc})
+	wantErr(t, c.do("POST", "/accounts/"+acctA+"/workers/scripts/w/versions", ct, body), 400, codeVersionMigration)
+	if n := len(s.Versions(acctA, "w")); n != 2 {
+		t.Errorf("a refused version upload changed the versions (%d, want 2)", n)
+	}
+	ok(t, deploy(c, "w", "", DeploymentVersion{v2, 10}, DeploymentVersion{v1, 90}))
+	if live, _ := s.Live(acctA, "w"); len(live.Versions) != 2 || live.Versions[0] != (DeploymentVersion{v2, 10}) {
+		t.Errorf("split = %+v", live.Versions)
+	}
+	v3 := postVersion(t, c, "w", nil)
+	wantErr(t, deploy(c, "w", "", DeploymentVersion{v3, 10}, DeploymentVersion{v2, 10}, DeploymentVersion{v1, 80}), 400, codeBadRequest)
+	wantErr(t, deploy(c, "w", "", DeploymentVersion{v3, 10}, DeploymentVersion{v1, 80}), 400, codeBadRequest)
+}

@@ -103,13 +103,14 @@ func (s *Server) postVersion(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	oldTag := sc.MigrationTag
-	if err := applyMigrations(sc, meta.Migrations); err != nil {
-		return nil, err
+	// wrangler deploy takes the PUT path whenever migrations must be sent, so migrations on
+	// POST …/versions come from `versions upload`, which Cloudflare refuses.
+	if meta.Migrations != nil {
+		return nil, errf(http.StatusBadRequest, codeVersionMigration,
+			"A version upload of the Worker %s cannot apply Durable Object migrations; deploy it with `wrangler deploy` instead", sc.Name)
 	}
 	v, err := s.newVersionLocked(c.r, sc, meta, mods)
 	if err != nil {
-		sc.MigrationTag = oldTag
 		return nil, err
 	}
 	return s.versionJSON(sc, v), nil
