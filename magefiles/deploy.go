@@ -31,11 +31,18 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 	force *bool, // deploy even when the live version already runs this tree
 	emergency *bool, // skip the tree's checks except the Worker's typecheck (the record says so)
 	json *bool, // print the outcome as one JSON document on stdout
+	rollout *string, // gradual rollout: the new version's percentages, e.g. 10,50,100
+	bake *string, // with -rollout: how long each step holds while both versions are sampled (e.g. 2m)
+	rolloutFallback *string, // with -rollout: "immediate" deploys at once where a rollout is impossible
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
 	if err := tenant.ValidName(tenantName); err != nil {
 		return fmt.Errorf("deploy: %w", err)
+	}
+	ro, err := deploy.RolloutFlags(flag(rollout, ""), flag(bake, ""), flag(rolloutFallback, ""))
+	if err != nil {
+		return fmt.Errorf("deploy %s: %w", tenantName, err)
 	}
 	e, err := tenant.ParseEnv(env)
 	if err != nil {
@@ -51,7 +58,7 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 			mg.CtxDeps(ctx, mg.F(treeChecks, flag(emergency, false)))
 		}
 		err := deploy.Command(ctx, ws, log, tenantName, string(e), deploy.Flags{
-			DryRun: flag(dryRun, false), Force: flag(force, false), JSON: flag(json, false), Checks: checked,
+			DryRun: flag(dryRun, false), Force: flag(force, false), JSON: flag(json, false), Checks: checked, Rollout: ro,
 		}, os.Stdout, os.Stderr)
 		if err != nil || flag(dryRun, false) {
 			return err
@@ -69,4 +76,63 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 	fmt.Printf("%s/dev: running at %s (health %s/health, pid %d, log %s); stop with `go tool mage dev:stop %s`\n",
 		tenantName, srv.URL, srv.URL, srv.PID, srv.LogPath, tenantName)
 	return nil
+}
+
+// Status shows each tenant's live traffic split: versions, shares, since when, which record.
+//
+// A split is a gradual rollout in progress (or stopped: Ctrl-C mid-bake leaves it as it was);
+// settle it with deploy:promote or deploy:abort.
+func (Deploy) Status(ctx context.Context, target, env string,
+	json *bool, // print the splits as one JSON array on stdout
+) error {
+	if target != "all" {
+		if err := tenant.ValidName(target); err != nil {
+			return fmt.Errorf("deploy:status: %w (or use \"all\")", err)
+		}
+	}
+	e, err := tenant.ParseEnv(env)
+	if err != nil || e == tenant.Dev {
+		return fmt.Errorf("deploy:status %s: env must be staging or production", target)
+	}
+	ws, log, err := setup()
+	if err != nil {
+		return err
+	}
+	return deploy.StatusCommand(ctx, ws, log, target, string(e), flag(json, false), os.Stdout, os.Stderr)
+}
+
+// Promote ends a split rollout: the new version alone at 100%, verified and recorded.
+//
+// Takes the tenant/env's deploy lock; a promoted version that does not answer healthy is taken
+// back to the old one (rolled_back).
+func (Deploy) Promote(ctx context.Context, tenantName, env string,
+	json *bool, // print the outcome as one JSON document on stdout
+) error {
+	return settle(ctx, tenantName, env, deploy.Promote, flag(json, false))
+}
+
+// Abort ends a split rollout: the old version alone at 100%, verified and recorded.
+//
+// Takes the tenant/env's deploy lock; the record is a rollback record.
+func (Deploy) Abort(ctx context.Context, tenantName, env string,
+	json *bool, // print the outcome as one JSON document on stdout
+) error {
+	return settle(ctx, tenantName, env, deploy.Abort, flag(json, false))
+}
+
+func settle(ctx context.Context, tenantName, env string, a deploy.Action, json bool) error {
+	ctx, stop := mutating(ctx)
+	defer stop()
+	if err := tenant.ValidName(tenantName); err != nil {
+		return fmt.Errorf("deploy:%s: %w", a, err)
+	}
+	e, err := tenant.ParseEnv(env)
+	if err != nil || e == tenant.Dev {
+		return fmt.Errorf("deploy:%s %s: env must be staging or production", a, tenantName)
+	}
+	ws, log, err := setup()
+	if err != nil {
+		return err
+	}
+	return deploy.SettleCommand(ctx, ws, log, tenantName, string(e), a, json, os.Stdout, os.Stderr)
 }

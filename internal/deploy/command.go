@@ -14,6 +14,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/plugins"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/validate"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
@@ -58,6 +59,39 @@ type Flags struct {
 	DryRun, Force, JSON bool
 	// Checks is what the tree's fast checks found (the mage target runs them first).
 	Checks *history.Checks
+	// Rollout makes it a gradual rollout (nil: immediate).
+	Rollout *Rollout
+}
+
+// RolloutFlags reads -rollout, -bake and -rolloutFallback; all empty means an immediate
+// deploy (nil). -bake and -rolloutFallback without -rollout are mistakes, not no-ops.
+func RolloutFlags(steps, bake, fallback string) (*Rollout, error) {
+	if steps == "" {
+		if bake != "" || fallback != "" {
+			return nil, fmt.Errorf("-bake and -rolloutFallback go with -rollout=…, e.g. -rollout=10,50,100 -bake=2m")
+		}
+		return nil, nil
+	}
+	ps, err := ParseRollout(steps)
+	if err != nil {
+		return nil, err
+	}
+	r := &Rollout{Percents: ps}
+	if bake != "" {
+		d, err := time.ParseDuration(bake)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("-bake=%s: not a duration; write e.g. -bake=30s or -bake=5m", bake)
+		}
+		r.Bake = d
+	}
+	switch fallback {
+	case "":
+	case "immediate":
+		r.FallbackImmediate = true
+	default:
+		return nil, fmt.Errorf("-rolloutFallback=%s: the only fallback is \"immediate\" (without it an impossible rollout is refused)", fallback)
+	}
+	return r, nil
 }
 
 // Command is deploy:tenant for a Cloudflare env (staging, production): it prepares, runs, and
@@ -68,7 +102,7 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tena
 	if err != nil {
 		return fmt.Errorf("deploy %s/%s: %w", tenantName, env, err)
 	}
-	opts.Tenant, opts.Env, opts.DryRun, opts.Force, opts.Checks = tenantName, env, f.DryRun, f.Force, f.Checks
+	opts.Tenant, opts.Env, opts.DryRun, opts.Force, opts.Checks, opts.Rollout = tenantName, env, f.DryRun, f.Force, f.Checks, f.Rollout
 	start := time.Now()
 	out, err := Run(ctx, opts)
 	if f.JSON {
@@ -113,4 +147,100 @@ func Summary(out Outcome, took time.Duration) string {
 		line += "; record " + out.RecordFile
 	}
 	return line
+}
+
+// prepareRead is Prepare without the validator and node packages: what deploy:status,
+// deploy:promote and deploy:abort need (the API, the edge client, the tokens).
+func prepareRead(ctx context.Context, ws workspace.Workspace, log *slog.Logger, banner io.Writer) (Options, error) {
+	ep, err := sandboxctl.Resolve(ctx, ws, log)
+	if err != nil {
+		return Options{}, err
+	}
+	ep.PrintBanner(banner)
+	opts := Options{Workspace: ws, APIBaseURL: ep.APIBaseURL, HTTPClient: ep.HTTPClient, Runner: wrangler.New(ws, log), Log: log, Progress: banner}
+	opts.SandboxToken = ep.SandboxTokens()
+	return opts, nil
+}
+
+// StatusCommand is deploy:status: every named tenant's live split (versions, shares, since
+// when, by which record) as a table, or with JSON one document.
+func StatusCommand(ctx context.Context, ws workspace.Workspace, log *slog.Logger, target, env string, json bool, stdout, stderr io.Writer) error {
+	names := []string{target}
+	if target == "all" {
+		var err error
+		if names, err = tenant.List(ws); err != nil {
+			return fmt.Errorf("deploy:status: %w", err)
+		}
+	}
+	opts, err := prepareRead(ctx, ws, log, stderr)
+	if err != nil {
+		return fmt.Errorf("deploy:status: %w", err)
+	}
+	opts.Env = env
+	sts, err := Statuses(ctx, opts, names)
+	for i := range sts {
+		if rel, rerr := filepath.Rel(ws.Root, sts[i].RecordFile); rerr == nil && sts[i].RecordFile != "" {
+			sts[i].RecordFile = rel
+		}
+	}
+	if json {
+		if jerr := report.JSON(stdout, sts); jerr != nil && err == nil {
+			err = jerr
+		}
+	} else {
+		for _, s := range sts {
+			fmt.Fprintln(stdout, s.Line())
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, s := range sts {
+		if s.Error != "" {
+			return fmt.Errorf("deploy:status: %s/%s could not be read: %s", s.Tenant, s.Env, s.Error)
+		}
+	}
+	return nil
+}
+
+// Line is the status row: "acme/staging: split a@10% b@90% since … (rollout record …, interrupted)".
+func (s SplitStatus) Line() string {
+	head := s.Tenant + "/" + s.Env
+	if s.Error != "" {
+		return head + ": cannot read: " + s.Error
+	}
+	what := "live " + splitString(s.Split)
+	if s.IsSplit() {
+		what = "SPLIT " + splitString(s.Split)
+	}
+	line := fmt.Sprintf("%s: %s since %s", head, what, s.Since.UTC().Format(time.RFC3339))
+	if s.RecordFile != "" && s.IsSplit() {
+		line += fmt.Sprintf("; rollout of %s over %s, record %s (%s); settle with deploy:promote or deploy:abort", s.NewVersionID, s.OldVersionID, s.RecordFile, s.RecordStatus)
+	}
+	return line
+}
+
+// SettleCommand is deploy:promote and deploy:abort.
+func SettleCommand(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenantName, env string, a Action, json bool, stdout, stderr io.Writer) error {
+	opts, err := prepareRead(ctx, ws, log, stderr)
+	if err != nil {
+		return fmt.Errorf("deploy:%s %s/%s: %w", a, tenantName, env, err)
+	}
+	opts.Tenant, opts.Env = tenantName, env
+	opts.Runner.Grace = 2 * time.Second
+	start := time.Now()
+	out, err := Settle(ctx, opts, a)
+	if json {
+		if jerr := report.JSON(stdout, out); jerr != nil && err == nil {
+			err = jerr
+		}
+		return err
+	}
+	if rel, rerr := filepath.Rel(ws.Root, out.RecordFile); rerr == nil && out.RecordFile != "" {
+		out.RecordFile = rel
+	}
+	if out.Record.Tenant != "" {
+		fmt.Fprintln(stdout, "deploy:"+string(a)+" "+Summary(out, time.Since(start)))
+	}
+	return err
 }

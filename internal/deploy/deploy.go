@@ -57,6 +57,9 @@ type Options struct {
 	// Plugins runs the plugin scripts (pre-deploy, post-deploy, post-rollback, notify); nil
 	// runs none.
 	Plugins *plugins.Runner
+	// Rollout makes the deploy a gradual rollout (deploy:tenant -rollout=…); nil deploys
+	// immediately.
+	Rollout *Rollout
 
 	// Log receives diagnostics; Progress receives one line per step. nil discards.
 	Log      *slog.Logger
@@ -184,6 +187,10 @@ type State struct {
 	// live is true once a new version may be serving: from then on a failure rolls back.
 	live   bool
 	Health health.Result
+	// immediate: a gradual rollout was asked for but is impossible, and falls back.
+	immediate bool
+	// override is the version-override header value plugins get while a gate runs.
+	override string
 
 	Record  history.Record
 	started time.Time

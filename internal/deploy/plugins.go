@@ -31,7 +31,7 @@ func (st *State) facts(recordFile string) plugins.Facts {
 		version = st.Deployed.VersionID
 	}
 	return plugins.Facts{Tenant: st.Opts.Tenant, Env: st.Opts.Env, WorkerName: r.WorkerName, URL: base, HealthURL: r.URL,
-		VersionID: version, PreviousVersionID: r.PreviousVersionID, RecordPath: recordFile, Status: string(r.Status)}
+		VersionID: version, PreviousVersionID: r.PreviousVersionID, RecordPath: recordFile, Status: string(r.Status), VersionOverride: st.override}
 }
 
 // pluginLog is where the plugins' output goes: the run folder when there is one.

@@ -24,7 +24,7 @@ func (st *State) restore(ctx context.Context) {
 	}
 	// wrangler may have failed before anything went live: then there is nothing to undo.
 	if live, err := st.API.LiveDeployment(ctx, worker); err == nil {
-		if p := live.Primary(); p.VersionID == prev && p.Percentage >= 100 {
+		if p := live.Primary(); p.VersionID == prev && p.Percentage >= 100 && len(live.Versions) == 1 {
 			rec.Status = history.StatusFailed
 			rec.Error += "; the previous version " + prev + " is still live, nothing to roll back"
 			st.noteUploaded(ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -27,20 +28,28 @@ type Step interface {
 // pipeline is a deploy, in order. Nothing before lock changes anything outside .build and
 // .state; nothing before deploy changes anything on Cloudflare.
 var pipeline = []Step{
-	resolveStep{},                  // tenant and env names checked, files loaded, env resolved: before any side effect
-	validateStep{},                 // the same checks as `mage validate`
-	credentialsStep{},              // the tenant's token, before anything is built
-	preflightStep{},                // the account is ready: token, permissions, KV/Vectorize/DO, required secrets
-	buildStep{},                    // the cached bundle of these inputs, or for a dry run wrangler deploy --dry-run; else deferred to deploy
-	fingerprintStep{},              // sha256 of the bundle and the resolved deploy config (deferred with the build)
-	planStep{},                     // what is live; stop here when it is already this fingerprint, or for a dry run
-	pluginStep{plugins.PreDeploy},  // the operator's pre-deploy plugins: non-zero refuses before any upload
-	lockStep{},                     // one deploy per tenant/env
-	deployStep{},                   // wrangler deploy (building, when the build was deferred); from here a failure rolls back
-	verifyStep{},                   // the health URL answers healthy with the new version id
-	pluginStep{plugins.PostDeploy}, // post-deploy plugins (the smoke test): non-zero rolls back
-	annotateStep{},                 // mark the live deployment with the fingerprint, for the next plan
+	resolveStep{},                      // tenant and env names checked, files loaded, env resolved: before any side effect
+	validateStep{},                     // the same checks as `mage validate`
+	credentialsStep{},                  // the tenant's token, before anything is built
+	preflightStep{},                    // the account is ready: token, permissions, KV/Vectorize/DO, required secrets
+	buildStep{},                        // the cached bundle of these inputs, or for a dry run wrangler deploy --dry-run; else deferred to deploy
+	fingerprintStep{},                  // sha256 of the bundle and the resolved deploy config (deferred with the build)
+	planStep{},                         // what is live; stop here when it is already this fingerprint, or for a dry run
+	rolloutCheckStep{},                 // -rollout: a gradual rollout is possible, or refused / fallen back before any upload
+	pluginStep{plugins.PreDeploy},      // the operator's pre-deploy plugins: non-zero refuses before any upload
+	lockStep{},                         // one deploy per tenant/env
+	either{uploadStep{}, deployStep{}}, // wrangler deploy (building, when deferred) or, gradual, versions upload; from here a failure rolls back
+	either{gateStep{}, verifyStep{}},   // the health URL answers healthy with the new version id (gradual: pinned at 0%, plugins too)
+	either{noStep{}, pluginStep{plugins.PostDeploy}}, // post-deploy plugins (the smoke test): non-zero rolls back
+	stepsStep{},    // gradual: traffic moved step by step, each baked while both versions are sampled
+	annotateStep{}, // mark the live deployment with the fingerprint, for the next plan
 }
+
+// noStep does nothing: the gradual side of a step a gradual rollout does elsewhere.
+type noStep struct{}
+
+func (noStep) Name() string                      { return "" }
+func (noStep) Run(context.Context, *State) error { return nil }
 
 // errDryRun and errUnchanged end the pipeline early without failing it; errDeferred marks a
 // step whose work a later step does, and the pipeline goes on.
@@ -63,6 +72,18 @@ func (st *State) runSteps(ctx context.Context, steps []Step) error {
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return &stepError{s.Name(), err}
+		}
+		if e, ok := s.(either); ok {
+			s = e.pick(st)
+		}
+		if _, ok := s.(noStep); ok {
+			continue
+		}
+		if _, ok := s.(stepsStep); ok && !st.gradual() {
+			continue
+		}
+		if _, ok := s.(rolloutCheckStep); ok && st.Opts.Rollout == nil {
+			continue
 		}
 		start := time.Now()
 		err := s.Run(ctx, st)
@@ -444,9 +465,24 @@ func (st *State) checkHealth(ctx context.Context, version string) (health.Result
 	if st.Opts.HealthDeadline > 0 {
 		deadline = st.Opts.HealthDeadline
 	}
+	return st.checkHealthHeader(ctx, version, nil, deadline)
+}
+
+// checkHealthHeader polls the health URL for version with extra request headers, within
+// deadline (0: the tenant's).
+func (st *State) checkHealthHeader(ctx context.Context, version string, h http.Header, deadline time.Duration) (health.Result, error) {
+	if st.Record.URL == "" {
+		return health.Result{}, fmt.Errorf("no health URL: the env needs workers_dev and the tenant a workers_dev_subdomain")
+	}
+	if deadline <= 0 {
+		deadline = st.Tenant.Config.HealthCheck.Deadline()
+		if st.Opts.HealthDeadline > 0 {
+			deadline = st.Opts.HealthDeadline
+		}
+	}
 	return health.Wait(ctx, health.Check{
 		URL: st.Record.URL, Expect: st.Tenant.Config.HealthCheck.Expect, Version: version,
-		Deadline: deadline, Client: st.Opts.HTTPClient,
+		Deadline: deadline, Client: st.Opts.HTTPClient, Header: h,
 	})
 }
 
@@ -485,6 +521,12 @@ func (st *State) finish(ctx context.Context, runErr error) {
 		rec.Status = history.StatusSucceeded
 	case errors.Is(runErr, errUnchanged):
 		rec.Status = history.StatusUnchanged
+	case ctx.Err() != nil && st.gradual() && len(rec.Rollout) > 0:
+		// A rollout stopped mid-way leaves its split: a defined state that deploy:status
+		// shows and deploy:promote or deploy:abort settles, not a guess made in a hurry.
+		rec.Error = runErr.Error()
+		st.leaveSplit()
+		rec.Status = history.StatusInterrupted
 	case ctx.Err() != nil:
 		rec.Error = runErr.Error()
 		if st.live {
@@ -494,6 +536,9 @@ func (st *State) finish(ctx context.Context, runErr error) {
 	case st.live:
 		rec.Error = runErr.Error()
 		st.restore(ctx)
+		if st.gradual() && rec.Status == history.StatusRolledBack {
+			rec.Error += "; the rollout stopped at " + st.failedStep()
+		}
 	default:
 		rec.Status = history.StatusFailed
 		rec.Error = runErr.Error()

@@ -24,6 +24,9 @@ type Check struct {
 	Deadline time.Duration
 	// Client sends the requests; nil means a plain client.
 	Client *http.Client
+	// Header is added to every request: a gradual rollout pins the version it checks with
+	// Cloudflare-Workers-Version-Overrides.
+	Header http.Header
 	// FirstBackoff and MaxBackoff shape the waits between attempts; zero means 100 ms and 2 s.
 	FirstBackoff, MaxBackoff time.Duration
 }
@@ -103,6 +106,11 @@ func attempt(ctx context.Context, c Check, res *Result) bool {
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Cache-Control", "no-cache")
+	for k, vs := range c.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
 	resp, err := c.Client.Do(req)
 	if err != nil {
 		res.StatusCode = 0

@@ -103,4 +103,25 @@ type Record struct {
 	PrevRecordSHA256  string      `json:"prev_record_sha256"`
 	MissingSecrets    []string    `json:"missing_secrets,omitempty"` // required secrets a first deploy went live without
 	SecretsChanged    []string    `json:"secrets_changed,omitempty"` // secrets records: the names set, never values
+	// Rollout is a gradual rollout's steps, in order: the gate at 0% first, then one per
+	// percentage (deploy:tenant -rollout=…); empty for an immediate deploy.
+	Rollout []RolloutStep `json:"rollout,omitempty"`
+}
+
+// RolloutStep is one step of a gradual rollout: the new version at Percent of traffic (the
+// old one at the rest) from Start, held for the bake while both were sampled, and how its
+// gate ended: "passed", "failed: <why>" or "interrupted".
+type RolloutStep struct {
+	Step    int       `json:"step"` // 0 is the gate at 0%, then 1, 2, …
+	Percent float64   `json:"percent"`
+	Start   time.Time `json:"start"`
+	// Gate is "passed", "failed: <why>", "interrupted", or "" while the step runs.
+	Gate string `json:"gate"`
+	// Samples counts the health checks of each version during the bake.
+	NewSamples int `json:"new_samples"`
+	OldSamples int `json:"old_samples"`
+	// OldUnhealthy counts the old version's unhealthy samples: it does not fail the gate
+	// (going back to it would not help) but says the trouble is not the new version's.
+	OldUnhealthy int    `json:"old_unhealthy,omitempty"`
+	DeploymentID string `json:"deployment_id,omitempty"`
 }

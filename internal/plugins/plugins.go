@@ -45,6 +45,9 @@ type Facts struct {
 	// RecordPath is the record file (notify; "" before the record exists).
 	RecordPath string
 	Status     string
+	// VersionOverride is the Cloudflare-Workers-Version-Overrides header value that pins the
+	// version under test during a gradual rollout ("" otherwise): plugins send it as is.
+	VersionOverride string
 }
 
 // Runner runs plugins for one checkout.
@@ -127,7 +130,7 @@ func (r Runner) env(ev Event, f Facts) []string {
 		"DEPLOY_EVENT="+string(ev), "DEPLOY_TENANT="+f.Tenant, "DEPLOY_ENV="+f.Env, "DEPLOY_WORKER="+f.WorkerName,
 		"DEPLOY_URL="+f.URL, "DEPLOY_HEALTH_URL="+f.HealthURL, "DEPLOY_VERSION_ID="+f.VersionID,
 		"DEPLOY_PREVIOUS_VERSION_ID="+f.PreviousVersionID, "DEPLOY_RECORD="+f.RecordPath, "DEPLOY_STATUS="+f.Status,
-		"DEPLOY_CONNECT="+r.Connect, "DEPLOY_SANDBOX="+sandbox,
+		"DEPLOY_CONNECT="+r.Connect, "DEPLOY_SANDBOX="+sandbox, "DEPLOY_VERSION_OVERRIDE="+f.VersionOverride,
 	)
 }
 

@@ -24,6 +24,8 @@ function request(method, path, body) {
     headers: { host: u.host, accept: "application/json" },
     timeout: 15000,
   };
+  // A gradual rollout tests its new version at 0% of traffic: the header pins it.
+  if (env.DEPLOY_VERSION_OVERRIDE) opts.headers["cloudflare-workers-version-overrides"] = env.DEPLOY_VERSION_OVERRIDE;
   if (connect) {
     // The sandbox: plain HTTP to its edge, the Worker's host in the Host header.
     const i = connect.lastIndexOf(":");

@@ -1,0 +1,171 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+)
+
+// splitNow is the live deployment's versions as the sandbox holds them.
+func (w *world) splitNow(t testing.TB, tn, worker string) []sandbox.DeploymentVersion {
+	t.Helper()
+	d, ok := w.sb.Live(tenantAccount(tn), worker)
+	if !ok {
+		t.Fatalf("%s has no deployment", worker)
+	}
+	return d.Versions
+}
+
+func tenantAccount(tn string) string {
+	for _, x := range tenants {
+		if x.name == tn {
+			return x.account
+		}
+	}
+	panic("unknown tenant " + tn)
+}
+
+// whenSplit calls f once the new version (not old) serves exactly p% of traffic.
+func (w *world) whenSplit(ctx context.Context, tn, worker, old string, p float64, f func(newID string)) {
+	go func() {
+		for ctx.Err() == nil {
+			if d, ok := w.sb.Live(tenantAccount(tn), worker); ok && len(d.Versions) == 2 {
+				for _, v := range d.Versions {
+					if v.VersionID != old && v.Percentage == p {
+						f(v.VersionID)
+						return
+					}
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+}
+
+// The rehearsal of issue 13 on the workerd edge: v1 live; a code change rolled out 10,50,100
+// with a 2 s bake ends succeeded with the gate and three steps recorded and v2 alone at 100%;
+// the next change, marked unhealthy at its 10% step, ends rolled_back at step 1 with v2 alone
+// at 100% again; a third, stopped during its bake, leaves its split live and recorded, and
+// deploy:abort puts the old version back at 100% with a record of its own.
+func TestGradualRollout(t *testing.T) {
+	w := newRealEdgeWorld(t)
+	ctx := context.Background()
+	const tn, worker = "mrrainbowsmoke", "mrrainbowsmoke-api-staging"
+	var progress bytes.Buffer
+	if out, err := Run(ctx, w.opts(t, tn, "staging", &progress)); err != nil || out.Record.Status != history.StatusSucceeded {
+		t.Fatalf("first deploy: %v %s\n%s", err, out.Record.Status, progress.String())
+	}
+	w.setSecrets(t, tn, worker)
+	v1 := w.live(t, tn, worker)
+	rollout := &Rollout{Percents: []float64{10, 50, 100}, Bake: 2 * time.Second}
+
+	// Succeeded.
+	w.bumpRealCode(t, "v2")
+	progress.Reset()
+	o := w.opts(t, tn, "staging", &progress)
+	o.Rollout = rollout
+	out, err := Run(ctx, o)
+	if err != nil || out.Record.Status != history.StatusSucceeded {
+		t.Fatalf("rollout: %v %s (%s)\n%s", err, out.Record.Status, out.Record.Error, progress.String())
+	}
+	v2 := out.Record.VersionID
+	rs := out.Record.Rollout
+	if len(rs) != 4 || rs[0].Percent != 0 || rs[1].Percent != 10 || rs[2].Percent != 50 || rs[3].Percent != 100 {
+		t.Fatalf("rollout steps = %+v, want the gate at 0%% and 10, 50, 100", rs)
+	}
+	for _, s := range rs {
+		if s.Gate != "passed" || s.Start.IsZero() || s.NewSamples == 0 {
+			t.Errorf("step %+v did not pass with samples", s)
+		}
+	}
+	if rs[1].OldSamples == 0 || rs[3].Start.Sub(rs[1].Start) < 4*time.Second {
+		t.Errorf("the bakes did not sample the old version or were shorter than 2 s each: %+v", rs)
+	}
+	if sp := w.splitNow(t, tn, worker); len(sp) != 1 || sp[0].VersionID != v2 || sp[0].Percentage != 100 || v2 == v1 {
+		t.Fatalf("after the rollout the live split is %+v, want %s alone at 100%%", sp, v2)
+	}
+	if out.Record.PreviousVersionID != v1 || out.Record.ConfigFingerprint == "" {
+		t.Errorf("record: previous %s (want %s), fingerprint %q", out.Record.PreviousVersionID, v1, out.Record.ConfigFingerprint)
+	}
+	// The fingerprint annotation makes the same tree unchanged next time.
+	if out, err := Run(ctx, o); err != nil || out.Record.Status != history.StatusUnchanged {
+		t.Fatalf("the same tree again: %v %s", err, out.Record.Status)
+	}
+
+	// Unhealthy at 10%: rolled back at step 1.
+	w.bumpRealCode(t, "v3")
+	progress.Reset()
+	wctx, cancel := context.WithCancel(ctx)
+	w.whenSplit(wctx, tn, worker, v2, 10, func(id string) { w.sb.MarkUnhealthy(id) })
+	out, err = Run(ctx, o)
+	cancel()
+	w.sb.ClearUnhealthy()
+	if !errors.Is(err, ErrFailed) || out.Record.Status != history.StatusRolledBack || !strings.Contains(out.Record.Error, "step 1 (10%)") {
+		t.Fatalf("unhealthy rollout: %v %s (%s)\n%s", err, out.Record.Status, out.Record.Error, progress.String())
+	}
+	if rs := out.Record.Rollout; len(rs) != 2 || rs[0].Gate != "passed" || !strings.HasPrefix(rs[1].Gate, "failed: ") {
+		t.Fatalf("rollout steps = %+v", rs)
+	}
+	if sp := w.splitNow(t, tn, worker); len(sp) != 1 || sp[0].VersionID != v2 || sp[0].Percentage != 100 {
+		t.Fatalf("after the rollback the live split is %+v, want %s alone at 100%%", sp, v2)
+	}
+
+	// Interrupted during the 50% bake: the split stays, recorded; abort restores v2.
+	w.bumpRealCode(t, "v4")
+	progress.Reset()
+	ictx, stop := context.WithCancel(ctx)
+	w.whenSplit(ictx, tn, worker, v2, 50, func(string) { time.Sleep(500 * time.Millisecond); stop() })
+	o.Rollout = &Rollout{Percents: []float64{50, 100}, Bake: 10 * time.Second}
+	out, err = Run(ictx, o)
+	stop()
+	if !errors.Is(err, ErrFailed) || out.Record.Status != history.StatusInterrupted || !strings.Contains(out.Record.Error, "deploy:abort") {
+		t.Fatalf("interrupted rollout: %v %s (%s)\n%s", err, out.Record.Status, out.Record.Error, progress.String())
+	}
+	v4 := out.Record.VersionID
+	if sp := w.splitNow(t, tn, worker); len(sp) != 2 {
+		t.Fatalf("the interrupted rollout left %+v, want its 50/50 split", sp)
+	}
+	sts, err := Statuses(ctx, w.settleOpts(t, tn, &progress), []string{tn})
+	if err != nil || len(sts) != 1 || len(sts[0].Split) != 2 || sts[0].NewVersionID != v4 || sts[0].OldVersionID != v2 || sts[0].RecordFile == "" {
+		t.Fatalf("deploy:status = %+v, %v", sts, err)
+	}
+	res, err := Settle(ctx, w.settleOpts(t, tn, &progress), Abort)
+	if err != nil || res.Record.Status != history.StatusSucceeded || res.Record.Kind != history.KindRollback || res.Record.VersionID != v2 || res.RecordFile == "" {
+		t.Fatalf("deploy:abort: %v %+v\n%s", err, res.Record, progress.String())
+	}
+	if sp := w.splitNow(t, tn, worker); len(sp) != 1 || sp[0].VersionID != v2 || sp[0].Percentage != 100 {
+		t.Fatalf("after deploy:abort the live split is %+v, want %s alone at 100%%", sp, v2)
+	}
+	if _, err := Settle(ctx, w.settleOpts(t, tn, &progress), Promote); err == nil || !strings.Contains(err.Error(), "not split") {
+		t.Fatalf("deploy:promote with nothing split: %v", err)
+	}
+}
+
+func (w *world) settleOpts(t testing.TB, tn string, progress *bytes.Buffer) Options {
+	o := w.opts(t, tn, "staging", progress)
+	o.Validate = nil
+	return o
+}
+
+// bumpRealCode changes the Worker's code in a way workerd accepts (an exported string, as
+// bumpCode adds, is refused by the runtime as a handler).
+func (w *world) bumpRealCode(t testing.TB, marker string) {
+	t.Helper()
+	p := filepath.Join(w.ws.WorkerDir(), "src", "index.ts")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, []byte("\n(globalThis as Record<string, unknown>).buildMarker = \""+marker+"\";\n")...)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
