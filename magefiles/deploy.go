@@ -78,7 +78,7 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 	return nil
 }
 
-// Status shows each tenant's live traffic split: versions, shares, since when, which record.
+// Status shows each tenant's live traffic split and the rollout record behind it.
 //
 // A split is a gradual rollout in progress (or stopped: Ctrl-C mid-bake leaves it as it was);
 // settle it with deploy:promote or deploy:abort.

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/magefile/mage/mg"
@@ -24,12 +25,27 @@ func (Deploy) All(ctx context.Context, env string,
 	canary *string, // deploy this tenant first and stop if it fails
 	emergency *bool, // skip the tree's checks except the Worker's typecheck (the records say so)
 	json *bool, // print the summary as JSON on stdout
+	waves *string, // deploy in waves of cumulative counts or shares, e.g. 1,25%,100% (canary first)
+	bake *string, // the wait between waves (and, with -rollout, each rollout step's bake), e.g. 5m
+	rollout *string, // each tenant a gradual rollout: the new version's percentages, e.g. 10,50,100
+	rolloutFallback *string, // with -rollout: "immediate" deploys at once where a rollout is impossible
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
 	ws, log, err := setup()
 	if err != nil {
 		return err
+	}
+	ro, err := deploy.RolloutFlags(flag(rollout, ""), "", flag(rolloutFallback, ""))
+	if err != nil {
+		return fmt.Errorf("deploy:all: %w", err)
+	}
+	bakeFor, err := deploy.ParseBake(flag(bake, ""))
+	if err != nil {
+		return fmt.Errorf("deploy:all: %w", err)
+	}
+	if ro != nil {
+		ro.Bake = bakeFor
 	}
 	// A bad env is refused by DeployAll before anything runs; only a real one is checked.
 	if e, err := tenant.ParseEnv(env); err == nil && e != tenant.Dev {
@@ -38,6 +54,7 @@ func (Deploy) All(ctx context.Context, env string,
 	_, err = fleet.DeployAll(ctx, fleet.DeployAllOptions{
 		Env: env, Only: flag(only, ""), Canary: flag(canary, ""), Parallel: flag(parallel, 1),
 		ContinueOnError: flag(continueOnError, false), JSON: flag(json, false), Workspace: ws,
+		Waves: flag(waves, ""), Bake: bakeFor, Rollout: ro,
 		Prepare: func(ctx context.Context) (deploy.Options, error) {
 			o, err := deploy.Prepare(ctx, ws, log, os.Stderr)
 			o.Checks = checked

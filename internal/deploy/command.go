@@ -63,6 +63,18 @@ type Flags struct {
 	Rollout *Rollout
 }
 
+// ParseBake reads -bake (a Go duration, "" is zero).
+func ParseBake(bake string) (time.Duration, error) {
+	if bake == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(bake)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("-bake=%s: not a duration; write e.g. -bake=30s or -bake=5m", bake)
+	}
+	return d, nil
+}
+
 // RolloutFlags reads -rollout, -bake and -rolloutFallback; all empty means an immediate
 // deploy (nil). -bake and -rolloutFallback without -rollout are mistakes, not no-ops.
 func RolloutFlags(steps, bake, fallback string) (*Rollout, error) {
@@ -77,12 +89,8 @@ func RolloutFlags(steps, bake, fallback string) (*Rollout, error) {
 		return nil, err
 	}
 	r := &Rollout{Percents: ps}
-	if bake != "" {
-		d, err := time.ParseDuration(bake)
-		if err != nil || d < 0 {
-			return nil, fmt.Errorf("-bake=%s: not a duration; write e.g. -bake=30s or -bake=5m", bake)
-		}
-		r.Bake = d
+	if r.Bake, err = ParseBake(bake); err != nil {
+		return nil, err
 	}
 	switch fallback {
 	case "":

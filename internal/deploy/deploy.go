@@ -61,6 +61,10 @@ type Options struct {
 	// immediately.
 	Rollout *Rollout
 
+	// OnEvent, when set, receives every step's end and every notice as a typed Event (the
+	// fleet's progress), alongside the lines written to Progress.
+	OnEvent func(Event)
+
 	// Log receives diagnostics; Progress receives one line per step. nil discards.
 	Log      *slog.Logger
 	Progress io.Writer

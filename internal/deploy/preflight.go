@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
 )
@@ -23,7 +22,7 @@ func (preflightStep) Run(ctx context.Context, st *State) error {
 	}
 	for _, c := range rep.Checks {
 		if c.Status == preflight.Warn {
-			fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: warning: %s; set them after the deploy: %s\n", st.Opts.Tenant, st.Opts.Env, c.Detail, c.Fix)
+			st.notef("preflight", "warning: %s; set them after the deploy: %s", c.Detail, c.Fix)
 		}
 	}
 	if rep.FirstDeploy {

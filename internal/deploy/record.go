@@ -48,7 +48,7 @@ func (st *State) tag(ctx context.Context, recordFile string) string {
 		return ""
 	}
 	if name != "" {
-		fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: tagged %s (push it with `git push origin %s`)\n", r.Tenant, r.Env, name, name)
+		st.notef("tag", "tagged %s (push it with `git push origin %s`)", name, name)
 	}
 	return name
 }

@@ -99,8 +99,8 @@ func (st *State) restoreInterrupted(ctx context.Context) {
 		rec.Error += "; this was the first deploy of " + st.Resolved.WorkerName + ", so nothing was put back: check with `go tool mage drift " + st.Opts.Tenant + " " + st.Opts.Env + "`"
 		return
 	}
-	fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: interrupted after the upload began; putting %s back (press Ctrl-C again to stop now and leave the new version live)\n",
-		st.Opts.Tenant, st.Opts.Env, st.restoreTarget())
+	st.notef("interrupted", "interrupted after the upload began; putting %s back (press Ctrl-C again to stop now and leave the new version live)",
+		st.restoreTarget())
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), interruptedRestoreBudget)
 	defer cancel()
 	st.restore(rctx)

@@ -97,8 +97,7 @@ func (rolloutCheckStep) Run(ctx context.Context, st *State) error {
 			st.Resolved.WorkerName, why)
 	}
 	st.immediate = true
-	fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: a gradual rollout is impossible (%s); deploying immediately (-rolloutFallback=immediate)\n",
-		st.Opts.Tenant, st.Opts.Env, why)
+	st.notef("rollout-check", "a gradual rollout is impossible (%s); deploying immediately (-rolloutFallback=immediate)", why)
 	return nil
 }
 
@@ -287,8 +286,8 @@ func (st *State) splitTo(ctx context.Context, step int, p float64) (string, erro
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: rollout step %d: %s at %v%%, %s at %v%%\n",
-		st.Opts.Tenant, st.Opts.Env, step, st.Deployed.VersionID, p, st.Plan.LiveVersionID, 100-p)
+	st.notef("rollout", "rollout step %d: %s at %v%%, %s at %v%%",
+		step, st.Deployed.VersionID, p, st.Plan.LiveVersionID, 100-p)
 	return res.DeploymentID, nil
 }
 

@@ -118,6 +118,7 @@ func (st *State) progress(name string, d time.Duration, err error) {
 		mark = "FAILED"
 	}
 	fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: %-11s %-9s %s\n", st.Opts.Tenant, st.Opts.Env, name, mark, d.Round(time.Millisecond))
+	st.emit(Event{Step: name, Status: mark, Duration: d})
 }
 
 type resolveStep struct{}
@@ -310,10 +311,10 @@ func (lockStep) Run(ctx context.Context, st *State) error {
 	}
 	if ok {
 		st.Settled = &settled
-		fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: the previous attempt (pid %d on %s, %s) was killed before it finished; recorded it as interrupted in %s\n",
-			st.Opts.Tenant, st.Opts.Env, settled.Reservation.PID, settled.Reservation.Host, settled.Reservation.ReservedAt.Format(time.RFC3339), settled.File)
+		st.notef("lock", "the previous attempt (pid %d on %s, %s) was killed before it finished; recorded it as interrupted in %s",
+			settled.Reservation.PID, settled.Reservation.Host, settled.Reservation.ReservedAt.Format(time.RFC3339), settled.File)
 		if settled.Live {
-			fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: it had left version %s live, never verified; this deploy replaces it\n", st.Opts.Tenant, st.Opts.Env, p.LiveVersionID)
+			st.notef("lock", "it had left version %s live, never verified; this deploy replaces it", p.LiveVersionID)
 		}
 	}
 	if p.Unchanged && !st.Opts.Force {
@@ -356,8 +357,8 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 		if !again {
 			return err
 		}
-		fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: Cloudflare answered 429 (rate limited) before anything went live; retrying in %s (%d of %d)\n",
-			st.Opts.Tenant, st.Opts.Env, wait, try, maxRateLimitRetries)
+		st.notef("deploy", "Cloudflare answered 429 (rate limited) before anything went live; retrying in %s (%d of %d)",
+			wait, try, maxRateLimitRetries)
 		select {
 		case <-ctx.Done():
 			return errors.Join(err, ctx.Err())

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
@@ -19,6 +20,12 @@ type DeployAllOptions struct {
 	Env, Only, Canary string
 	Parallel          int
 	ContinueOnError   bool
+	// Waves is -waves=1,25%,100% (cumulative counts or shares; "" is one wave); Bake the wait
+	// between waves.
+	Waves string
+	Bake  time.Duration
+	// Rollout makes each tenant's deploy a gradual rollout (deploy:tenant -rollout=…).
+	Rollout *deploy.Rollout
 	// JSON puts the summary document on Stdout and everything else on Stderr.
 	JSON bool
 	// Workspace holds the tenants.
@@ -51,6 +58,13 @@ func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("deploy:all: %w", err)
 	}
+	if o.Waves != "" {
+		if _, err := ParseWaves(o.Waves, len(sel.Tenants)); err != nil {
+			return Summary{}, fmt.Errorf("deploy:all: %w", err)
+		}
+	} else if o.Bake > 0 && o.Rollout == nil {
+		return Summary{}, fmt.Errorf("deploy:all: -bake goes with -waves=… (between waves) or -rollout=… (each step)")
+	}
 	base, err := o.Prepare(ctx)
 	if err != nil {
 		return Summary{}, fmt.Errorf("deploy:all %s: %w", sel.Env, err)
@@ -58,11 +72,20 @@ func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
 	fmt.Fprintf(o.Stderr, "deploy:all %s: %d tenant(s) [%s], %s\n", sel.Env, len(sel.Tenants), strings.Join(sel.Tenants, ", "), describe(sel, o))
 
 	base.Env = sel.Env
+	base.Rollout = o.Rollout
 	progress := report.NewProgress(o.Stderr, sel.Tenants)
 	ready, decided, abort := gate(ctx, o.Workspace, sel, base, o.ContinueOnError, progress, o.Stderr)
 	sum := Summary{Env: sel.Env, Canary: sel.Canary, Parallel: max(o.Parallel, 1), ContinueOnError: o.ContinueOnError}
 	if !abort {
-		sum = Run(ctx, ready, DeployTask(base), Options{Parallel: o.Parallel, ContinueOnError: o.ContinueOnError, Progress: progress})
+		opt := Options{Parallel: o.Parallel, ContinueOnError: o.ContinueOnError, Progress: progress}
+		if o.Waves != "" && len(ready.Tenants) > 0 {
+			// Counted over the tenants preflight let through, so 100% is all of them.
+			if opt.Waves, err = ParseWaves(o.Waves, len(ready.Tenants)); err != nil {
+				return Summary{}, fmt.Errorf("deploy:all: %w", err)
+			}
+			opt.Bake = o.Bake
+		}
+		sum = Run(ctx, ready, DeployTask(base), opt)
 	}
 	sum = merge(sel, sum, decided)
 	sum.RecordsDir = recordsDir(o.Workspace)
@@ -93,6 +116,15 @@ func describe(sel Selection, o DeployAllOptions) string {
 	var parts []string
 	if sel.Canary != "" {
 		parts = append(parts, "canary "+sel.Canary+" first")
+	}
+	if o.Waves != "" {
+		parts = append(parts, "in waves "+o.Waves)
+		if o.Bake > 0 {
+			parts = append(parts, fmt.Sprintf("baking %s between waves", o.Bake))
+		}
+	}
+	if o.Rollout != nil {
+		parts = append(parts, "each a gradual rollout")
 	}
 	if o.Parallel > 1 {
 		parts = append(parts, fmt.Sprintf("%d at a time", o.Parallel))

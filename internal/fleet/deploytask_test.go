@@ -1,26 +1,23 @@
 package fleet
 
 import (
-	"fmt"
-	"sync"
 	"testing"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 )
 
-func TestLineNotesTurnStepLinesIntoNotes(t *testing.T) {
-	var mu sync.Mutex
-	var got []string
-	ln := newLineNotes(func(state, detail string) {
-		mu.Lock()
-		got = append(got, state+"|"+detail)
-		mu.Unlock()
-	}, "deploy acme/")
-	// Written in pieces, as a logger might: lines must still come out whole, in order.
-	fmt.Fprint(ln, "deploy acme/staging: build       ok        1.2")
-	fmt.Fprint(ln, "s\n\ndeploy acme/staging: verify      FAILED    3s\nstray line without prefix\n")
-	fmt.Fprint(ln, "deploy acme/staging: annotate ok 0s") // no newline: flushed by Close
-	ln.Close()
-	want := []string{"build|ok 1.2s", "verify|FAILED 3s", "stray|line without prefix", "annotate|ok 0s"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("notes %q, want %q", got, want)
+func TestEventNotes(t *testing.T) {
+	for _, c := range []struct {
+		e             deploy.Event
+		state, detail string
+	}{
+		{deploy.Event{Step: "build", Status: "ok", Duration: 1200 * time.Millisecond}, "build", "ok 1.2s"},
+		{deploy.Event{Step: "verify", Status: "FAILED", Duration: 3 * time.Second}, "verify", "FAILED 3s"},
+		{deploy.Event{Step: "rollout", Status: "info", Detail: "rollout step 1: a at 10%, b at 90%"}, "rollout", "rollout step 1: a at 10%, b at 90%"},
+	} {
+		if s, d := eventNote(c.e); s != c.state || d != c.detail {
+			t.Errorf("eventNote(%+v) = %q %q, want %q %q", c.e, s, d, c.state, c.detail)
+		}
 	}
 }

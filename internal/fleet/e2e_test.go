@@ -338,6 +338,40 @@ func TestDeployAllEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("waves: a failing canary in wave 1 stops wave 2", func(t *testing.T) {
+		if err := w.ChangeCode("waves"); err != nil {
+			t.Fatal(err)
+		}
+		w.Withhold(second, true)
+		before := versionCount(t, w, first)
+		r := deployAll(t, w, fleet.DeployAllOptions{Waves: "1,100%", Canary: second, Parallel: 2})
+		w.Withhold(second, false)
+		// The canary's missing token is found by the fleet's preflight, before wave 1 starts.
+		if r.err == nil || r.status(t, second).Status != fleet.Failed {
+			t.Fatalf("err %v, outcomes %+v", r.err, r.sum.Outcomes)
+		}
+		if s := r.status(t, first); s.Status != fleet.Skipped || !strings.Contains(s.Error, second) {
+			t.Errorf("%s: %+v, want skipped because the canary failed", first, s)
+		}
+		if versionCount(t, w, first) != before {
+			t.Errorf("%s was deployed after wave 1 failed", first)
+		}
+	})
+
+	t.Run("waves: the canary first, then the rest", func(t *testing.T) {
+		r := deployAll(t, w, fleet.DeployAllOptions{Waves: "1,100%", Canary: second})
+		if r.err != nil {
+			t.Fatalf("deploy:all -waves: %v", r.err)
+		}
+		c, o := r.status(t, second), r.status(t, first)
+		if c.Status != fleet.Succeeded || c.Wave != 1 || o.Status != fleet.Succeeded || o.Wave != 2 {
+			t.Fatalf("outcomes %+v", r.sum.Outcomes)
+		}
+		if !strings.Contains(r.stdout, "WAVE") || startLine(r.stderr, second) > startLine(r.stderr, first) {
+			t.Errorf("the summary lacks the wave column, or %s did not start first", second)
+		}
+	})
+
 	t.Run("dev refused", func(t *testing.T) {
 		r := deployAll(t, w, fleet.DeployAllOptions{Env: "dev"})
 		if r.err == nil || !strings.Contains(r.err.Error(), "deploy:tenant <tenant> dev") {
@@ -349,4 +383,15 @@ func TestDeployAllEndToEnd(t *testing.T) {
 	if ents, _ := os.ReadDir(w.WS.DeploymentsDir()); len(ents) == 0 {
 		t.Error("no records written to the world's deployments/")
 	}
+}
+
+// startLine is the index of the progress line saying tenant started.
+func startLine(progress, tenant string) int {
+	for i, l := range strings.Split(progress, "\n") {
+		_, rest, _ := strings.Cut(l, "] ")
+		if f := strings.Fields(rest); len(f) >= 2 && f[0] == tenant && f[1] == "started" {
+			return i
+		}
+	}
+	return -1
 }

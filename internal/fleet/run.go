@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,6 +54,8 @@ type Outcome struct {
 	DurationMS int64 `json:"duration_ms"`
 	// Error is the error message of a failed tenant, or why a tenant was skipped.
 	Error string `json:"error,omitempty"`
+	// Wave is the wave the tenant was in (1, 2, …) under -waves; 0 without.
+	Wave int `json:"wave,omitempty"`
 	// LogPath is the tenant's own wrangler log; shown at the end for failed tenants.
 	LogPath string `json:"log_path,omitempty"`
 	// RecordPath is the deployment record written for this attempt, if any.
@@ -76,12 +79,19 @@ type Options struct {
 	ContinueOnError bool
 	// Progress receives one line per state change; nil prints nothing.
 	Progress *report.Progress
+	// Waves are cumulative counts of tenants (ParseWaves): each wave runs after the one before
+	// has finished, the canary first in the first; nil runs everybody in one go (after the
+	// canary). A failure in a wave stops the next unless ContinueOnError.
+	Waves []int
+	// Bake is the wait between two waves.
+	Bake time.Duration
 }
 
 // Run runs task for every selected tenant and returns their outcomes in selection order.
 // The canary, if any, runs alone first and a failure there skips everybody else. Without
 // ContinueOnError the first failure stops new starts (tenants already running finish); a
-// cancelled ctx does the same and marks the unstarted tenants skipped.
+// cancelled ctx does the same and marks the unstarted tenants skipped. With Waves, each wave
+// starts once the one before has finished (and Bake has passed), the canary first in wave 1.
 func Run(ctx context.Context, sel Selection, task Task, opt Options) Summary {
 	start := time.Now()
 	parallel := max(opt.Parallel, 1)
@@ -104,18 +114,18 @@ func Run(ctx context.Context, sel Selection, task Task, opt Options) Summary {
 		}
 		return stopWhy
 	}
-	skip := func(t, why string) {
+	skip := func(t, why string, wave int) {
 		mu.Lock()
-		sum.Outcomes[position[t]] = Outcome{Tenant: t, Status: Skipped, Error: why}
+		sum.Outcomes[position[t]] = Outcome{Tenant: t, Status: Skipped, Error: why, Wave: wave}
 		mu.Unlock()
 		opt.Progress.Line(t, string(Skipped), Skipped.Tone(), why)
 	}
-	runOne := func(t string) Outcome {
+	runOne := func(t string, wave int) Outcome {
 		opt.Progress.Line(t, "started", report.Plain, "")
 		o := protect(ctx, t, task, func(state, detail string) {
 			opt.Progress.Line(t, state, report.Plain, detail)
 		})
-		o.Tenant = t
+		o.Tenant, o.Wave = t, wave
 		if o.Status == "" {
 			o.Status = Failed
 		}
@@ -124,20 +134,65 @@ func Run(ctx context.Context, sel Selection, task Task, opt Options) Summary {
 		sum.Outcomes[position[t]] = o
 		if o.Status.Failure() && stopWhy == "" && !opt.ContinueOnError {
 			stopWhy = fmt.Sprintf("not started: %s %s", t, o.Status)
+			if wave > 0 {
+				stopWhy += fmt.Sprintf(" in wave %d", wave)
+			}
 		}
 		mu.Unlock()
 		opt.Progress.Line(t, string(o.Status), o.Status.Tone(), outcomeDetail(o))
 		return o
 	}
+	pool := func(queue []string, wave int) {
+		next := make(chan string)
+		var wg sync.WaitGroup
+		for range min(parallel, max(len(queue), 1)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for t := range next {
+					if why := stopped(); why != "" {
+						skip(t, why, wave)
+						continue
+					}
+					runOne(t, wave)
+				}
+			}()
+		}
+		for _, t := range queue {
+			next <- t
+		}
+		close(next)
+		wg.Wait()
+	}
+
+	if len(opt.Waves) > 0 {
+		sum.Waves = opt.Waves
+		order := slices.Clone(sel.Tenants)
+		if i := slices.Index(order, sel.Canary); i > 0 {
+			order = slices.Insert(slices.Delete(order, i, i+1), 0, sel.Canary)
+		}
+		for k, wave := range splitWaves(order, opt.Waves) {
+			if k > 0 && opt.Bake > 0 && stopped() == "" {
+				opt.Progress.Line(wave[0], "waiting", report.Plain, fmt.Sprintf("baking %s before wave %d", opt.Bake, k+1))
+				select {
+				case <-ctx.Done():
+				case <-time.After(opt.Bake):
+				}
+			}
+			pool(wave, k+1)
+		}
+		sum.Duration = time.Since(start)
+		return sum
+	}
 
 	queue := sel.Tenants
 	if sel.Canary != "" {
 		if why := stopped(); why != "" {
-			skip(sel.Canary, why)
-		} else if o := runOne(sel.Canary); !o.Status.OK() {
+			skip(sel.Canary, why, 0)
+		} else if o := runOne(sel.Canary, 0); !o.Status.OK() {
 			for _, t := range sel.Tenants {
 				if t != sel.Canary {
-					skip(t, fmt.Sprintf("not started: canary %s %s", sel.Canary, o.Status))
+					skip(t, fmt.Sprintf("not started: canary %s %s", sel.Canary, o.Status), 0)
 				}
 			}
 			sum.Duration = time.Since(start)
@@ -150,27 +205,7 @@ func Run(ctx context.Context, sel Selection, task Task, opt Options) Summary {
 			}
 		}
 	}
-
-	next := make(chan string)
-	var wg sync.WaitGroup
-	for range min(parallel, max(len(queue), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for t := range next {
-				if why := stopped(); why != "" {
-					skip(t, why)
-					continue
-				}
-				runOne(t)
-			}
-		}()
-	}
-	for _, t := range queue {
-		next <- t
-	}
-	close(next)
-	wg.Wait()
+	pool(queue, 0)
 	sum.Duration = time.Since(start)
 	return sum
 }

@@ -85,6 +85,17 @@ func TestRunScheduling(t *testing.T) {
 		{name: "failing canary stops the fleet even with continueOnError", canary: "c", opt: Options{ContinueOnError: true, Parallel: 4},
 			result: map[string]Status{"c": Failed}, wantStarted: []string{"c"},
 			want: map[string]Status{"a": Skipped, "b": Skipped, "c": Failed, "d": Skipped}, wantErr: true},
+		{name: "waves: the canary alone first, then the rest", canary: "c", opt: Options{Waves: []int{1, 4}, Parallel: 2},
+			wantStarted: []string{"c", "a", "b", "d"}, want: map[string]Status{"a": Succeeded, "b": Succeeded, "c": Succeeded, "d": Succeeded}},
+		{name: "waves: a failed canary stops the next wave", canary: "c", opt: Options{Waves: []int{1, 4}, Parallel: 4},
+			result: map[string]Status{"c": Failed}, wantStarted: []string{"c"},
+			want: map[string]Status{"a": Skipped, "b": Skipped, "c": Failed, "d": Skipped}, wantErr: true},
+		{name: "waves: a failure lets its wave finish and stops the next", opt: Options{Waves: []int{1, 2, 4}},
+			result: map[string]Status{"b": RolledBack}, wantStarted: []string{"a", "b"},
+			want: map[string]Status{"a": Succeeded, "b": RolledBack, "c": Skipped, "d": Skipped}, wantErr: true},
+		{name: "waves: continueOnError goes on", opt: Options{Waves: []int{1, 2, 4}, ContinueOnError: true},
+			result: map[string]Status{"a": Failed}, wantStarted: []string{"a", "b", "c", "d"},
+			want: map[string]Status{"a": Failed, "b": Succeeded, "c": Succeeded, "d": Succeeded}, wantErr: true},
 		{name: "interrupted counts as failure", result: map[string]Status{"a": Interrupted}, wantStarted: []string{"a"},
 			want: map[string]Status{"a": Interrupted, "b": Skipped, "c": Skipped, "d": Skipped}, wantErr: true},
 	}
@@ -103,6 +114,9 @@ func TestRunScheduling(t *testing.T) {
 				t.Errorf("Err() = %v, want error %v", sum.Err(), tc.wantErr)
 			}
 			for i, o := range sum.Outcomes {
+				if len(tc.opt.Waves) > 0 && o.Status != Skipped && o.Wave == 0 {
+					t.Errorf("%s ran in no wave", o.Tenant)
+				}
 				if o.Tenant != tenants[i] {
 					t.Errorf("outcome %d is %s, want selection order %s", i, o.Tenant, tenants[i])
 				}
@@ -297,5 +311,30 @@ func TestSummaryOutputs(t *testing.T) {
 	}
 	if err := sum.Err(); err == nil || !strings.Contains(err.Error(), "1 of 3 tenants failed: b (rolled_back)") {
 		t.Errorf("Err() = %v", err)
+	}
+}
+
+// Each tenant's wave is in the summary table, and the bake separates the waves.
+func TestRunWavesBakeAndSummary(t *testing.T) {
+	f := &fakeFleet{}
+	sel := Selection{Env: "staging", Tenants: []string{"a", "b", "c"}, Canary: "b"}
+	start := time.Now()
+	sum := Run(context.Background(), sel, f.task, Options{Waves: []int{1, 3}, Bake: 200 * time.Millisecond, Parallel: 2})
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("the waves took %s, less than the bake", d)
+	}
+	waves := map[string]int{}
+	for _, o := range sum.Outcomes {
+		waves[o.Tenant] = o.Wave
+	}
+	if waves["b"] != 1 || waves["a"] != 2 || waves["c"] != 2 {
+		t.Errorf("waves = %v", waves)
+	}
+	var b bytes.Buffer
+	if err := sum.Table().Text(&b, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "WAVE") {
+		t.Errorf("the summary table has no wave column:\n%s", b.String())
 	}
 }

@@ -14,12 +14,14 @@ import (
 
 // Summary is the result of one fleet run.
 type Summary struct {
-	Env             string        `json:"env"`
-	Canary          string        `json:"canary,omitempty"`
-	Parallel        int           `json:"parallel"`
-	ContinueOnError bool          `json:"continue_on_error"`
-	Duration        time.Duration `json:"-"`
-	Outcomes        []Outcome     `json:"tenants"`
+	Env             string `json:"env"`
+	Canary          string `json:"canary,omitempty"`
+	Parallel        int    `json:"parallel"`
+	ContinueOnError bool   `json:"continue_on_error"`
+	// Waves are the cumulative tenant counts of -waves (nil without).
+	Waves    []int         `json:"waves,omitempty"`
+	Duration time.Duration `json:"-"`
+	Outcomes []Outcome     `json:"tenants"`
 	// RecordsDir is where the run's records went (deployments/, or the sandbox's folder in a
 	// rehearsal), for the error to point at; "" says deployments/.
 	RecordsDir string `json:"records_dir,omitempty"`
@@ -85,6 +87,9 @@ func (s Summary) Table() report.Table {
 		Title:   fmt.Sprintf("deploy:all %s: %s in %s", s.Env, s.countLine(), s.Duration.Round(100*time.Millisecond)),
 		Columns: []string{"tenant", "status", "version", "duration", "url"},
 	}
+	if len(s.Waves) > 0 {
+		t.Columns = append([]string{"wave"}, t.Columns...)
+	}
 	for _, o := range s.Outcomes {
 		dur := ""
 		if o.Status != Skipped {
@@ -94,8 +99,15 @@ func (s Summary) Table() report.Table {
 		if url == "" && o.Error != "" {
 			url = firstLine(o.Error)
 		}
-		t.AddRow(report.Cell{Text: o.Tenant}, report.Cell{Text: string(o.Status), Tone: o.Status.Tone()},
-			report.Cell{Text: o.Version}, report.Cell{Text: dur}, report.Cell{Text: url})
+		row := []report.Cell{{Text: o.Tenant}, {Text: string(o.Status), Tone: o.Status.Tone()}, {Text: o.Version}, {Text: dur}, {Text: url}}
+		if len(s.Waves) > 0 {
+			w := "-"
+			if o.Wave > 0 {
+				w = fmt.Sprint(o.Wave)
+			}
+			row = append([]report.Cell{{Text: w}}, row...)
+		}
+		t.AddRow(row...)
 	}
 	return t
 }
