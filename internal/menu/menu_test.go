@@ -89,6 +89,8 @@ var cheapValues = map[string]string{
 	"history:verify.from": "no-such-branch",
 	"records:push.branch": "main",
 	"records:pull.branch": "no-such-branch",
+	"tenants:matrix.only": "no-such-tenant",
+	"tenants:matrix.chunk": "0",
 }
 
 // refuses reports whether some flag of target has a value the target refuses up front.
