@@ -80,16 +80,16 @@ var cheapArgs = map[string][]string{
 // cheapValues are flag values the target itself refuses before doing anything, for the
 // string flags of targets that take no positional argument to refuse.
 var cheapValues = map[string]string{
-	"ci.fuzzTime":         "not-a-duration",
-	"test.fuzzTime":       "not-a-duration",
-	"bench.only":          "nothing",
-	"sandbox:start.addr":  "0.0.0.0:1",
-	"bench.rounds":        "-1",
-	"report:html.since":   "not-a-window",
-	"history:verify.from": "no-such-branch",
-	"records:push.branch": "main",
-	"records:pull.branch": "no-such-branch",
-	"tenants:matrix.only": "no-such-tenant",
+	"ci.fuzzTime":          "not-a-duration",
+	"test.fuzzTime":        "not-a-duration",
+	"bench.only":           "nothing",
+	"sandbox:start.addr":   "0.0.0.0:1",
+	"bench.rounds":         "-1",
+	"report:html.since":    "not-a-window",
+	"history:verify.from":  "no-such-branch",
+	"records:push.branch":  "main",
+	"records:pull.branch":  "no-such-branch",
+	"tenants:matrix.only":  "no-such-tenant",
 	"tenants:matrix.chunk": "0",
 }
 
