@@ -6,8 +6,10 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -81,6 +83,36 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 		seq, par = append(seq, s), append(par, p)
 	}
 	ms, mp := median(seq), median(par)
+
+	// One tenant: an immediate deploy against a 3-step rollout with no bake, so the ratio is
+	// what the gate at 0% and the two extra `wrangler versions deploy` runs cost.
+	one := sel.Tenants[0]
+	var imm, grad []time.Duration
+	for round := 1; round <= o.DeployRounds; round++ {
+		fmt.Fprintf(o.Progress, "bench deploy:tenant %s: round %d/%d: immediate, then -rollout=10,50,100 -bake=0s\n", one, round, o.DeployRounds)
+		for _, gradual := range []bool{false, true} {
+			if err := w.ChangeCode(fmt.Sprintf("ro%d%v", round, gradual)); err != nil {
+				return nil, err
+			}
+			opts := base
+			opts.Tenant = one
+			if gradual {
+				opts.Rollout = &deploy.Rollout{Percents: []float64{10, 50, 100}}
+			}
+			start := time.Now()
+			out, err := deploy.Run(ctx, opts)
+			took := time.Since(start)
+			if err != nil || out.Record.Status != history.StatusSucceeded {
+				return nil, fmt.Errorf("%s (gradual %v): %s: %w", one, gradual, out.Record.Status, err)
+			}
+			if gradual {
+				grad = append(grad, took)
+			} else {
+				imm = append(imm, took)
+			}
+		}
+	}
+	mi, mg := median(imm), median(grad)
 	return []Figure{
 		{"deploy_all.tenants", fmt.Sprint(len(sel.Tenants))},
 		{"deploy_all.api_latency", o.DeployLatency.String()},
@@ -93,5 +125,8 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 		// per tenant deploy, and only this many CPUs share it.
 		{"deploy_all.wrangler_cpu_per_tenant", seconds(childCPU / time.Duration(2*o.DeployRounds*len(sel.Tenants)))},
 		{"machine.cpus", fmt.Sprint(runtime.NumCPU())},
+		{"rollout.3_steps_zero_bake_vs_immediate", ratio(mg, mi)},
+		{"rollout.immediate.median", seconds(mi)},
+		{"rollout.3_steps_zero_bake.median", seconds(mg)},
 	}, nil
 }
