@@ -60,12 +60,20 @@ func TestGradualRollout(t *testing.T) {
 	ctx := context.Background()
 	const tn, worker = "mrrainbowsmoke", "mrrainbowsmoke-api-staging"
 	var progress bytes.Buffer
-	if out, err := Run(ctx, w.opts(t, tn, "staging", &progress)); err != nil || out.Record.Status != history.StatusSucceeded {
-		t.Fatalf("first deploy: %v %s\n%s", err, out.Record.Status, progress.String())
+	rollout := &Rollout{Percents: []float64{10, 50, 100}, Bake: 2 * time.Second}
+	// A first deploy cannot be gradual: refused before anything is uploaded, or, with the
+	// fallback, deployed immediately.
+	first := w.opts(t, tn, "staging", &progress)
+	first.Rollout = rollout
+	if out, err := Run(ctx, first); err == nil || !strings.Contains(err.Error(), "first deploy") || w.versions(t, tn, worker) != 0 {
+		t.Fatalf("a gradual first deploy: %v (%s), %d versions uploaded", err, out.Record.Status, w.versions(t, tn, worker))
+	}
+	first.Rollout = &Rollout{Percents: rollout.Percents, FallbackImmediate: true}
+	if out, err := Run(ctx, first); err != nil || out.Record.Status != history.StatusSucceeded || len(out.Record.Rollout) != 0 {
+		t.Fatalf("first deploy with -rolloutFallback=immediate: %v %s %+v\n%s", err, out.Record.Status, out.Record.Rollout, progress.String())
 	}
 	w.setSecrets(t, tn, worker)
 	v1 := w.live(t, tn, worker)
-	rollout := &Rollout{Percents: []float64{10, 50, 100}, Bake: 2 * time.Second}
 
 	// Succeeded.
 	w.bumpRealCode(t, "v2")

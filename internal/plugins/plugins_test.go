@@ -78,7 +78,8 @@ func TestRunTellsFactsNotSecrets(t *testing.T) {
 	}}
 	log := filepath.Join(t.TempDir(), "plugins.log")
 	runs, err := r.Run(context.Background(), plugins.PostDeploy, plugins.Facts{Tenant: "acme", Env: "staging", WorkerName: "acme-api-staging",
-		URL: "https://acme-api-staging.acme.workers.dev", VersionID: "v2", PreviousVersionID: "v1", Status: "verifying"}, log, true)
+		URL: "https://acme-api-staging.acme.workers.dev", VersionID: "v2", PreviousVersionID: "v1", Status: "verifying",
+		VersionOverride: `acme-api-staging="v2"`}, log, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,8 @@ func TestRunTellsFactsNotSecrets(t *testing.T) {
 	env, _ := os.ReadFile(dump)
 	for _, want := range []string{"DEPLOY_TENANT=acme", "DEPLOY_ENV=staging", "DEPLOY_WORKER=acme-api-staging", "DEPLOY_VERSION_ID=v2",
 		"DEPLOY_PREVIOUS_VERSION_ID=v1", "DEPLOY_URL=https://acme-api-staging.acme.workers.dev", "DEPLOY_CONNECT=127.0.0.1:9",
-		"DEPLOY_SANDBOX=1", "PLUGIN_CHANNEL=ops", "DEPLOY_WEBHOOK_URL=http://hook", "DEPLOY_EVENT=post-deploy"} {
+		"DEPLOY_SANDBOX=1", "PLUGIN_CHANNEL=ops", "DEPLOY_WEBHOOK_URL=http://hook", "DEPLOY_EVENT=post-deploy",
+		`DEPLOY_VERSION_OVERRIDE=acme-api-staging="v2"`} {
 		if !strings.Contains(string(env), want+"\n") {
 			t.Errorf("the plugin's environment lacks %s:\n%s", want, env)
 		}
