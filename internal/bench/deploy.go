@@ -61,6 +61,13 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 	if _, err := deployAll(o.DeployParallel); err != nil {
 		return nil, fmt.Errorf("first deploy: %w", err)
 	}
+	// Later deploys' preflight requires the Worker's secrets, which an operator sets after
+	// the first deploy.
+	for _, t := range sel.Tenants {
+		if err := w.SetSecrets(t, "staging"); err != nil {
+			return nil, fmt.Errorf("secrets of %s: %w", t, err)
+		}
+	}
 	w.Sandbox.SetLatency(o.DeployLatency)
 	childCPU = 0
 	var seq, par []time.Duration

@@ -7,9 +7,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+var (
+	displayName = regexp.MustCompile(`"display_name"\s*:\s*"([^"]*)"`)
+	kvID        = regexp.MustCompile(`"id"\s*:\s*"([0-9a-f]{32})"`)
 )
 
 func readTenantFile(path string) (tenantFile, error) {
@@ -63,6 +69,15 @@ func generate(repo, ws workspace.Workspace, o Options) ([]Tenant, error) {
 		pairs := []string{tpl, name, tf.AccountID, account}
 		if cfg.Dev.Port != 0 {
 			pairs = append(pairs, fmt.Sprint(cfg.Dev.Port), fmt.Sprint(20000+i))
+		}
+		// Validation refuses clones that share a display name or a KV namespace id: each clone
+		// gets its own, derived from its name.
+		if dn := displayName.FindSubmatch(files["tenant.config.json"]); dn != nil {
+			pairs = append(pairs, `"display_name": "`+string(dn[1])+`"`, `"display_name": "Generated `+name+`"`)
+		}
+		for _, m := range kvID.FindAllSubmatch(files["wrangler.jsonc"], -1) {
+			id := sha256.Sum256([]byte(name + "/" + string(m[1])))
+			pairs = append(pairs, string(m[1]), hex.EncodeToString(id[:16]))
 		}
 		rep := strings.NewReplacer(pairs...)
 		dir := ws.TenantDir(name)
