@@ -1,0 +1,156 @@
+package deploy_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
+	"github.com/rainbowsmoke/crispy-enigma/internal/ci"
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+	"github.com/rainbowsmoke/crispy-enigma/internal/treecheck"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+)
+
+// rolloutInterrupted is issue 13's "a rollout stopped with Ctrl-C during its bake" through the
+// compiled magefile: a real SIGINT mid-bake leaves the split live and an interrupted record;
+// deploy:status shows the split and its record; deploy:abort puts the old version back alone at
+// 100% with a record of its own; deploy:promote then finds nothing split.
+func rolloutInterrupted(t *testing.T, ws workspace.Workspace, sb *rollbacktest.Sandbox, bin, tn string) {
+	ctx := context.Background()
+	mage := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir, cmd.Env = ws.Root, testrepo.MageEnv()
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	markChecked := func() {
+		if err := treecheck.MarkPassed(ctx, ws, ci.FastSteps(ci.Options{Workspace: ws})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bump := func(marker string) {
+		p := filepath.Join(ws.WorkerDir(), "src", "index.ts")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, append(b, []byte("\nexport const rolloutMarker_"+marker+" = 1;\n")...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		markChecked()
+	}
+	tt, err := tenant.Load(ctx, ws, tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := tt.Resolve(tenant.Staging)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := cfapi.New(cfapi.Config{BaseURL: sb.APIBaseURL(), Token: sb.Server.Token(r.AccountID), AccountID: r.AccountID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := func() []cfapi.TrafficSplit {
+		d, err := api.LiveDeployment(ctx, r.WorkerName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Versions
+	}
+	sb.Server.ClearFaults()
+
+	// v1 live (the Worker exists from the earlier subtests), with the secrets a deploy's
+	// preflight requires.
+	if _, err := secrets.Put(ctx, api, r.WorkerName, []secrets.Value{{Name: "AI_GATEWAY_TOKEN", Value: "a"}, {Name: "WEBHOOK_SIGNING_KEY", Value: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	bump("v1")
+	if out, err := mage("deploy:tenant", tn, "staging"); err != nil {
+		t.Fatalf("deploy v1: %v\n%s", err, out)
+	}
+	v1 := split()[0].VersionID
+
+	bump("v2")
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "deploy:tenant", tn, "staging", "-rollout=50,100", "-bake=60s")
+	cmd.Dir, cmd.Env = ws.Root, testrepo.MageEnv()
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if s := split(); len(s) == 2 && s[0].Percentage == 50 {
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("the rollout ended (%v) before reaching 50%%:\n%s", err, out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no 50%% split within 2 minutes:\n%s", out.String())
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // into the bake
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	var exit *exec.ExitError
+	select {
+	case err := <-exited:
+		if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+			t.Fatalf("after SIGINT: want a non-zero exit, got %v:\n%s", err, out.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("still running a minute after SIGINT:\n%s", out.String())
+	}
+	if s := split(); len(s) != 2 {
+		t.Fatalf("the interrupted rollout left %+v, want its 50/50 split", s)
+	}
+	records := history.Open(sandboxctl.PathsFor(ws).Records)
+	es, err := records.Entries(tn, "staging")
+	if err != nil || len(es) == 0 {
+		t.Fatal(err)
+	}
+	rec := es[0].Record
+	if rec.Status != history.StatusInterrupted || len(rec.Rollout) != 2 || rec.Rollout[1].Gate != "interrupted" || rec.PreviousVersionID != v1 {
+		t.Fatalf("interrupted rollout record: %s %+v (%s)\n%s", rec.Status, rec.Rollout, rec.Error, out.String())
+	}
+	st, err := mage("deploy:status", "all", "staging")
+	if err != nil || !strings.Contains(st, tn+"/staging: SPLIT ") || !strings.Contains(st, rec.VersionID) || !strings.Contains(st, "interrupted") {
+		t.Fatalf("deploy:status: %v\n%s", err, st)
+	}
+	ab, err := mage("deploy:abort", tn, "staging")
+	if err != nil {
+		t.Fatalf("deploy:abort: %v\n%s", err, ab)
+	}
+	if s := split(); len(s) != 1 || s[0].VersionID != v1 || s[0].Percentage != 100 {
+		t.Fatalf("after deploy:abort the live split is %+v, want %s alone at 100%%", s, v1)
+	}
+	es, _ = records.Entries(tn, "staging")
+	if a := es[0].Record; a.Kind != history.KindRollback || a.Status != history.StatusSucceeded || a.VersionID != v1 || a.Reason != "deploy:abort" {
+		t.Fatalf("abort record: %+v", a)
+	}
+	if pr, err := mage("deploy:promote", tn, "staging"); err == nil || !strings.Contains(pr, "not split") {
+		t.Fatalf("deploy:promote with nothing split: %v\n%s", err, pr)
+	}
+}
