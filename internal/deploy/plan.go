@@ -83,8 +83,12 @@ func Fingerprint(b wrangler.Bundle, r tenant.ResolvedEnv) (string, error) {
 	// A real upload carries the migrations wrangler computed against the live script, a dry
 	// run none: both builds of one tree must fingerprint alike, and the configured migrations
 	// are counted below.
+	// A version upload's metadata adds keep_bindings and annotations (the message): the same
+	// code and config must fingerprint alike however it went up.
 	if m, ok := meta.(map[string]any); ok {
 		delete(m, "migrations")
+		delete(m, "keep_bindings")
+		delete(m, "annotations")
 	}
 	in := fingerprintInput{
 		BundleSHA256: b.SHA256, Worker: r.WorkerName, AccountID: r.AccountID, Metadata: meta,

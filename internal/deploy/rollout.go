@@ -189,39 +189,48 @@ func splitString(vs []cfapi.TrafficSplit) string {
 	return strings.Join(parts, " ")
 }
 
-// uploadStep is a gradual rollout's upload: the bundle is built (for the fingerprint and the
-// cache) when the build was deferred, then `wrangler versions upload`, which serves nothing.
+// uploadStep is a gradual rollout's upload: `wrangler versions upload`, which serves nothing.
+// When the build was deferred it also builds (--outdir, --outfile), in the same wrangler run,
+// the bundle that gives the record its sha256 and fingerprint and the next run its cache.
 type uploadStep struct{}
 
 func (uploadStep) Name() string { return "upload" }
 func (uploadStep) Run(ctx context.Context, st *State) error {
-	if st.Bundle.SHA256 == "" {
-		b, err := st.Opts.Runner.Build(ctx, st.invocation(), st.bundleDir())
-		if err != nil {
-			return err
-		}
-		if err := st.adoptBundle(b); err != nil {
-			return err
-		}
-		if st.Inputs != "" && b.WorkerName == st.Resolved.WorkerName {
-			buildcache.Stamp(b, st.Inputs)
-		}
-	}
 	st.live = true // from here a failure puts the old version back alone at 100%
-	up, err := st.Opts.Runner.VersionsUpload(ctx, st.invocation(), "", "rollout of "+orNone(st.Fingerprint))
 	defer func() {
 		if err := st.attempt.Update(st.Record); err != nil {
 			st.Opts.Log.Warn("could not update the reserved record", "tenant", st.Opts.Tenant, "env", st.Opts.Env, "err", err)
 		}
 	}()
+	msg := "rollout of " + orNone(st.Fingerprint)
+	var up wrangler.VersionUpload
+	var err error
+	if st.Bundle.SHA256 == "" {
+		out := st.bundleDir()
+		buildcache.Invalidate(out)
+		var b wrangler.Bundle
+		up, b, err = st.Opts.Runner.VersionsUploadKeep(ctx, st.invocation(), out, "", "rollout")
+		if b.SHA256 != "" {
+			if ferr := st.adoptBundle(b); ferr != nil && err == nil {
+				err = ferr
+			}
+			if st.Inputs != "" && b.WorkerName == st.Resolved.WorkerName {
+				buildcache.Stamp(b, st.Inputs)
+			}
+		}
+	} else {
+		up, err = st.Opts.Runner.VersionsUpload(ctx, st.invocation(), "", msg)
+	}
+	if up.VersionID != "" {
+		st.Deployed = wrangler.DeployResult{WorkerName: up.WorkerName, VersionID: up.VersionID}
+		st.Record.VersionID = up.VersionID
+	}
 	if err != nil {
 		return err
 	}
 	if up.WorkerName != "" && up.WorkerName != st.Resolved.WorkerName {
 		return fmt.Errorf("wrangler uploaded a version of Worker %q but the tenant's config resolves to %q; check name in %s", up.WorkerName, st.Resolved.WorkerName, st.Tenant.WranglerPath())
 	}
-	st.Deployed = wrangler.DeployResult{WorkerName: up.WorkerName, VersionID: up.VersionID}
-	st.Record.VersionID = up.VersionID
 	return nil
 }
 

@@ -103,6 +103,12 @@ func TestGradualRollout(t *testing.T) {
 	if out.Record.PreviousVersionID != v1 || out.Record.ConfigFingerprint == "" {
 		t.Errorf("record: previous %s (want %s), fingerprint %q", out.Record.PreviousVersionID, v1, out.Record.ConfigFingerprint)
 	}
+	// A fresh dry-run build of the same tree fingerprints as the rollout recorded.
+	dry := w.opts(t, tn, "staging", &progress)
+	dry.DryRun, dry.Force = true, true
+	if d, err := Run(ctx, dry); err != nil || d.Plan.Fingerprint != out.Record.ConfigFingerprint {
+		t.Errorf("dry-run fingerprint %s, rollout's %s (%v)", d.Plan.Fingerprint, out.Record.ConfigFingerprint, err)
+	}
 	// The fingerprint annotation makes the same tree unchanged next time.
 	if out, err := Run(ctx, o); err != nil || out.Record.Status != history.StatusUnchanged {
 		t.Fatalf("the same tree again: %v %s", err, out.Record.Status)

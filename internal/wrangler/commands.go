@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -128,7 +130,11 @@ type VersionUpload struct {
 // VersionsUpload uploads a new version without deploying it, with an optional tag and message
 // (annotations workers/tag and workers/message).
 func (r Runner) VersionsUpload(ctx context.Context, inv Invocation, tag, message string) (VersionUpload, error) {
-	args := []string{"versions", "upload", noProvision}
+	return r.versionsUpload(ctx, inv, tag, message)
+}
+
+func (r Runner) versionsUpload(ctx context.Context, inv Invocation, tag, message string, extra ...string) (VersionUpload, error) {
+	args := append([]string{"versions", "upload", noProvision}, extra...)
 	if tag != "" {
 		args = append(args, "--tag", tag)
 	}
@@ -148,6 +154,37 @@ func (r Runner) VersionsUpload(ctx context.Context, inv Invocation, tag, message
 		return VersionUpload{}, errors.New("wrangler versions upload: exited 0 but reported no version id")
 	}
 	return VersionUpload{WorkerName: e.WorkerName, WorkerTag: deref(e.WorkerTag), VersionID: e.VersionID, PreviewURL: e.PreviewURL}, nil
+}
+
+// VersionsUploadKeep is VersionsUpload that also keeps what it uploaded: the bundle in outDir
+// (--outdir) and the upload's metadata part (--outfile), so that a gradual rollout builds and
+// uploads in one wrangler run, as DeployKeep does for a deploy. The kept metadata carries
+// keep_bindings and annotations, which a deploy's does not; fingerprints leave them out.
+func (r Runner) VersionsUploadKeep(ctx context.Context, inv Invocation, outDir, tag, message string) (VersionUpload, Bundle, error) {
+	abs, err := filepath.Abs(outDir)
+	if err != nil {
+		return VersionUpload{}, Bundle{}, fmt.Errorf("wrangler versions upload: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return VersionUpload{}, Bundle{}, fmt.Errorf("wrangler versions upload: output folder: %w", err)
+	}
+	body, err := os.CreateTemp(inv.ScratchDir, "wrangler-upload-*.multipart")
+	if err != nil {
+		return VersionUpload{}, Bundle{}, fmt.Errorf("wrangler versions upload: %w", err)
+	}
+	_ = body.Close()
+	_ = os.Remove(body.Name()) // an empty file must not pass for an upload wrangler never wrote
+	defer os.Remove(body.Name())
+	up, err := r.versionsUpload(ctx, inv, tag, message, "--outdir", abs, "--outfile", body.Name())
+	if err != nil {
+		return up, Bundle{}, err
+	}
+	b, err := keptBundle(abs, body.Name(), inv.Env)
+	b.WorkerName = up.WorkerName
+	if err != nil {
+		return up, b, fmt.Errorf("wrangler versions upload: %w: %w", ErrBundleNotKept, err)
+	}
+	return up, b, nil
 }
 
 // Split is one version's share of traffic in a deployment.
