@@ -191,13 +191,18 @@ func (w *world) live(t testing.TB, tenantName, worker string) string {
 // bumpCode changes the Worker's code so that the bundle differs.
 func (w *world) bumpCode(t testing.TB, marker string) {
 	t.Helper()
+	w.appendCode(t, "\nexport const buildMarker_"+marker+" = \""+marker+"\";\n")
+}
+
+// appendCode appends src to the Worker's entry module.
+func (w *world) appendCode(t testing.TB, src string) {
+	t.Helper()
 	p := filepath.Join(w.ws.WorkerDir(), "src", "index.ts")
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b = append(b, []byte("\nexport const buildMarker_"+marker+" = \""+marker+"\";\n")...)
-	if err := os.WriteFile(p, b, 0o644); err != nil {
+	if err := os.WriteFile(p, append(b, src...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

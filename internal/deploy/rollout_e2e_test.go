@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -173,13 +171,5 @@ func (w *world) settleOpts(t testing.TB, tn string, progress *bytes.Buffer) Opti
 // bumpCode adds, is refused by the runtime as a handler).
 func (w *world) bumpRealCode(t testing.TB, marker string) {
 	t.Helper()
-	p := filepath.Join(w.ws.WorkerDir(), "src", "index.ts")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = append(b, []byte("\n(globalThis as Record<string, unknown>).buildMarker = \""+marker+"\";\n")...)
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w.appendCode(t, "\n(globalThis as Record<string, unknown>).buildMarker = \""+marker+"\";\n")
 }

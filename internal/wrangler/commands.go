@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -161,25 +160,16 @@ func (r Runner) versionsUpload(ctx context.Context, inv Invocation, tag, message
 // uploads in one wrangler run, as DeployKeep does for a deploy. The kept metadata carries
 // keep_bindings and annotations, which a deploy's does not; fingerprints leave them out.
 func (r Runner) VersionsUploadKeep(ctx context.Context, inv Invocation, outDir, tag, message string) (VersionUpload, Bundle, error) {
-	abs, err := filepath.Abs(outDir)
+	abs, bodyFile, err := keepPaths(inv, outDir)
 	if err != nil {
 		return VersionUpload{}, Bundle{}, fmt.Errorf("wrangler versions upload: %w", err)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return VersionUpload{}, Bundle{}, fmt.Errorf("wrangler versions upload: output folder: %w", err)
-	}
-	body, err := os.CreateTemp(inv.ScratchDir, "wrangler-upload-*.multipart")
-	if err != nil {
-		return VersionUpload{}, Bundle{}, fmt.Errorf("wrangler versions upload: %w", err)
-	}
-	_ = body.Close()
-	_ = os.Remove(body.Name()) // an empty file must not pass for an upload wrangler never wrote
-	defer os.Remove(body.Name())
-	up, err := r.versionsUpload(ctx, inv, tag, message, "--outdir", abs, "--outfile", body.Name())
+	defer os.Remove(bodyFile)
+	up, err := r.versionsUpload(ctx, inv, tag, message, "--outdir", abs, "--outfile", bodyFile)
 	if err != nil {
 		return up, Bundle{}, err
 	}
-	b, err := keptBundle(abs, body.Name(), inv.Env)
+	b, err := keptBundle(abs, bodyFile, inv.Env)
 	b.WorkerName = up.WorkerName
 	if err != nil {
 		return up, b, fmt.Errorf("wrangler versions upload: %w: %w", ErrBundleNotKept, err)

@@ -26,23 +26,13 @@ var ErrBundleNotKept = errors.New("the upload is live but its bundle could not b
 // wrangler writes the bundle before the upload and the metadata after it, so on a failed
 // upload Bundle is empty; on a failure after the upload (a trigger step) it is filled.
 func (r Runner) DeployKeep(ctx context.Context, inv Invocation, outDir string) (DeployResult, Bundle, error) {
-	abs, err := filepath.Abs(outDir)
+	abs, bodyFile, err := keepPaths(inv, outDir)
 	if err != nil {
 		return DeployResult{}, Bundle{}, fmt.Errorf("wrangler deploy: %w", err)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return DeployResult{}, Bundle{}, fmt.Errorf("wrangler deploy: output folder: %w", err)
-	}
-	body, err := os.CreateTemp(inv.ScratchDir, "wrangler-upload-*.multipart")
-	if err != nil {
-		return DeployResult{}, Bundle{}, fmt.Errorf("wrangler deploy: %w", err)
-	}
-	_ = body.Close()
-	// An empty file must not pass for an upload wrangler never wrote.
-	_ = os.Remove(body.Name())
-	defer os.Remove(body.Name())
+	defer os.Remove(bodyFile)
 
-	args := append([]string{"deploy", noProvision, "--outdir", abs, "--outfile", body.Name()}, baseArgs(inv)...)
+	args := append([]string{"deploy", noProvision, "--outdir", abs, "--outfile", bodyFile}, baseArgs(inv)...)
 	res, err := r.exec(ctx, inv, "deploy", args, "")
 	if err != nil {
 		var kept Bundle
@@ -50,7 +40,7 @@ func (r Runner) DeployKeep(ctx context.Context, inv Invocation, outDir string) (
 		var ce *CommandError
 		var ie *InterruptedError
 		if (errors.As(err, &ce) && ce.Uploaded) || (errors.As(err, &ie) && ie.Uploaded) {
-			kept, _ = keptBundle(abs, body.Name(), inv.Env)
+			kept, _ = keptBundle(abs, bodyFile, inv.Env)
 		}
 		return DeployResult{}, kept, err
 	}
@@ -66,7 +56,7 @@ func (r Runner) DeployKeep(ctx context.Context, inv Invocation, outDir string) (
 		return DeployResult{}, Bundle{}, fmt.Errorf("wrangler deploy: wrangler overrode the Worker name (%s); WRANGLER_CI_OVERRIDE_NAME must never reach a tenant's run", d.WorkerName)
 	}
 	out := DeployResult{WorkerName: d.WorkerName, WorkerTag: deref(d.WorkerTag), VersionID: deref(d.VersionID), Targets: d.Targets}
-	b, berr := keptBundle(abs, body.Name(), inv.Env)
+	b, berr := keptBundle(abs, bodyFile, inv.Env)
 	b.WorkerName = d.WorkerName
 	if out.VersionID == "" {
 		return out, b, &CommandError{Command: "deploy", Message: "wrangler reported no version id for the upload", Uploaded: true, Stderr: tail(res.Stderr, 12)}
@@ -76,6 +66,25 @@ func (r Runner) DeployKeep(ctx context.Context, inv Invocation, outDir string) (
 		return out, b, fmt.Errorf("wrangler deploy: %w: %w", ErrBundleNotKept, berr)
 	}
 	return out, b, nil
+}
+
+// keepPaths makes the absolute bundle folder and names a free file for the upload body that
+// --outdir and --outfile fill.
+func keepPaths(inv Invocation, outDir string) (abs, bodyFile string, err error) {
+	if abs, err = filepath.Abs(outDir); err != nil {
+		return "", "", err
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return "", "", fmt.Errorf("output folder: %w", err)
+	}
+	body, err := os.CreateTemp(inv.ScratchDir, "wrangler-upload-*.multipart")
+	if err != nil {
+		return "", "", err
+	}
+	_ = body.Close()
+	// An empty file must not pass for an upload wrangler never wrote.
+	_ = os.Remove(body.Name())
+	return abs, body.Name(), nil
 }
 
 // keptBundle reads the bundle a real deploy left in dir and the metadata part of the upload
