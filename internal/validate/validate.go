@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/jsonc"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -178,7 +179,7 @@ func (v *Validator) checkTenant(ctx context.Context, name string) *checked {
 		return nil
 	}
 	dir := v.ws.TenantDir(name)
-	var docs [2]*tenant.Document
+	var docs [2]*jsonc.Document
 	for i, f := range []string{tenant.ConfigFile, tenant.WranglerFile} {
 		d, err := tenant.ReadDocument(filepath.Join(dir, f), tenant.RelPath(name, f), f == tenant.WranglerFile)
 		if err != nil {
@@ -210,13 +211,13 @@ func (v *Validator) peekTenant(ctx context.Context, name string) *checked {
 // CheckDocuments runs the schema and single-tenant rules on already parsed documents (either
 // may be nil when it failed to parse), without reading anything but the entry module's
 // existence. The problems are not sorted.
-func (v *Validator) CheckDocuments(name, dir string, config, wrangler *tenant.Document) []Problem {
+func (v *Validator) CheckDocuments(name, dir string, config, wrangler *jsonc.Document) []Problem {
 	return v.checkDocuments(&checked{name: name}, name, dir, config, wrangler)
 }
 
-func (v *Validator) checkDocuments(c *checked, name, dir string, config, wrangler *tenant.Document) []Problem {
+func (v *Validator) checkDocuments(c *checked, name, dir string, config, wrangler *jsonc.Document) []Problem {
 	var ps []Problem
-	for _, d := range []*tenant.Document{config, wrangler} {
+	for _, d := range []*jsonc.Document{config, wrangler} {
 		if d != nil {
 			ps = append(ps, duplicateKeys(d)...)
 		}
@@ -246,18 +247,18 @@ func (v *Validator) checkDocuments(c *checked, name, dir string, config, wrangle
 }
 
 func fileProblem(err error) Problem {
-	var fe *tenant.FileError
+	var fe *jsonc.FileError
 	if errors.As(err, &fe) {
 		return Problem{Path: fe.Path, Line: fe.Line, Col: fe.Col, Rule: fe.Rule, Message: fe.Message, Hint: fe.Hint}
 	}
-	return Problem{Rule: tenant.RuleFileRead, Message: err.Error()}
+	return Problem{Rule: jsonc.RuleFileRead, Message: err.Error()}
 }
 
-func duplicateKeys(d *tenant.Document) []Problem {
+func duplicateKeys(d *jsonc.Document) []Problem {
 	var ps []Problem
 	for _, k := range d.DuplicateKeys() {
 		ptr, idx, _ := strings.Cut(k, "#")
-		parent, key := tenant.SplitPointer(ptr)
+		parent, key := jsonc.SplitPointer(ptr)
 		var i int
 		fmt.Sscanf(idx, "%d", &i)
 		line, col := d.MemberPosition(parent, i)
