@@ -58,8 +58,8 @@ func gocmd(o Options, args ...string) command {
 	return command{dir: o.Workspace.Root, name: goBin(), args: args}
 }
 
-// Lint is formatting, vet (with the mage tag so magefiles/ are checked too), staticcheck, and
-// actionlint over .github/workflows.
+// Lint is formatting, go.mod and go.sum as `go mod tidy` would leave them, vet (with the mage
+// tag so magefiles/ are checked too), staticcheck, and actionlint over .github/workflows.
 func Lint(o Options) Step {
 	return Step{Name: "lint", Run: func(ctx context.Context, out io.Writer) error {
 		bad, err := Unformatted(ctx, o.Workspace.Root)
@@ -71,6 +71,7 @@ func Lint(o Options) Step {
 		}
 		fmt.Fprintln(out, "    gofmt: every .go file is formatted")
 		return runAll(ctx, out,
+			gocmd(o, "mod", "tidy", "-diff"),
 			gocmd(o, "vet", "-tags", "mage", "./..."),
 			gocmd(o, "tool", toolsModfile, "staticcheck", "-tags", "mage", "./..."),
 			gocmd(o, "tool", toolsModfile, "actionlint"),
