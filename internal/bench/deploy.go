@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
-	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -23,7 +23,7 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 		return nil, err
 	}
 	defer cleanup()
-	w, err := fleettest.New(repo, dir, fleettest.Options{Generate: o.DeployTenants})
+	w, err := sandboxworld.New(repo, dir, sandboxworld.Options{Generate: o.DeployTenants})
 	if err != nil {
 		return nil, err
 	}

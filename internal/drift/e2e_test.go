@@ -15,8 +15,8 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/drift"
-	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
 )
 
@@ -33,7 +33,7 @@ type driftRun struct {
 	stdout, stderr string
 }
 
-func runDrift(t *testing.T, w *fleettest.World, target string, asJSON bool, sources *drift.Sources) driftRun {
+func runDrift(t *testing.T, w *testworld.World, target string, asJSON bool, sources *drift.Sources) driftRun {
 	t.Helper()
 	if sources == nil {
 		sources = w.DriftSources(nil)
@@ -51,7 +51,7 @@ func runDrift(t *testing.T, w *fleettest.World, target string, asJSON bool, sour
 	return r
 }
 
-func deployTenant(t *testing.T, w *fleettest.World, name string, force bool) {
+func deployTenant(t *testing.T, w *testworld.World, name string, force bool) {
 	t.Helper()
 	opts, err := w.DeployOptions(slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -63,7 +63,7 @@ func deployTenant(t *testing.T, w *fleettest.World, name string, force bool) {
 	}
 }
 
-func mutate(t *testing.T, w *fleettest.World, m sandbox.Mutation) {
+func mutate(t *testing.T, w *testworld.World, m sandbox.Mutation) {
 	t.Helper()
 	m.AccountID, m.Script = w.Tenant(tn).AccountID, worker
 	if err := w.Sandbox.Mutate(m); err != nil {
@@ -108,7 +108,7 @@ func sameChanges(a, b []drift.Change) bool {
 	return true
 }
 
-func setSecrets(t *testing.T, w *fleettest.World, name string) {
+func setSecrets(t *testing.T, w *testworld.World, name string) {
 	t.Helper()
 	for _, s := range requiredSecrets {
 		if err := w.Sandbox.Mutate(sandbox.Mutation{AccountID: w.Tenant(name).AccountID, Script: name + "-api-staging", Op: "set_secret", Name: s, Value: "v-" + s}); err != nil {
@@ -123,7 +123,7 @@ func TestDriftEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs wrangler")
 	}
-	w := fleettest.NewT(t, fleettest.Options{})
+	w := testworld.NewWithWrangler(t, testworld.Options{})
 	t.Setenv("NO_COLOR", "1")
 
 	t.Run("not deployed is missing", func(t *testing.T) {

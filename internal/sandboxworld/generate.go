@@ -1,4 +1,4 @@
-package fleettest
+package sandboxworld
 
 import (
 	"crypto/sha256"
@@ -15,11 +15,11 @@ import (
 func readTenantFile(path string) (tenantFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return tenantFile{}, fmt.Errorf("fleettest: %w", err)
+		return tenantFile{}, fmt.Errorf("sandboxworld: %w", err)
 	}
 	var tf tenantFile
 	if err := json.Unmarshal(b, &tf); err != nil {
-		return tenantFile{}, fmt.Errorf("fleettest: %s: %w", path, err)
+		return tenantFile{}, fmt.Errorf("sandboxworld: %s: %w", path, err)
 	}
 	return tf, nil
 }
@@ -51,7 +51,7 @@ func generate(repo, ws workspace.Workspace, o Options) ([]Tenant, error) {
 	for _, f := range []string{"tenant.config.json", "wrangler.jsonc"} {
 		b, err := os.ReadFile(filepath.Join(srcDir, f))
 		if err != nil {
-			return nil, fmt.Errorf("fleettest: template %s: %w", tpl, err)
+			return nil, fmt.Errorf("sandboxworld: template %s: %w", tpl, err)
 		}
 		files[f] = b
 	}
