@@ -61,27 +61,13 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, targ
 // ExitDrift or ExitError). A non-nil error means the request itself was refused (unknown
 // tenant, bad env) or output failed; nothing was compared then.
 func Main(ctx context.Context, o CommandOptions) ([]Report, int, error) {
-	env, err := tenant.ParseEnv(o.Env)
+	env, err := tenant.ParseCloudEnv(o.Env, nothingToCompare)
 	if err != nil {
 		return nil, ExitError, fmt.Errorf("drift: %w", err)
 	}
-	if env == tenant.Dev {
-		return nil, ExitError, fmt.Errorf("drift: dev runs on this machine and has nothing deployed to compare; use staging or production")
-	}
-	ws := o.Workspace
-	var names []string
-	if o.Target == "all" {
-		if names, err = tenant.List(ws); err != nil {
-			return nil, ExitError, fmt.Errorf("drift: %w", err)
-		}
-		if len(names) == 0 {
-			return nil, ExitError, fmt.Errorf("drift: no tenants found in %s", ws.TenantsDir())
-		}
-	} else {
-		if err := tenant.Check(ws, o.Target); err != nil {
-			return nil, ExitError, fmt.Errorf("drift: %w", err)
-		}
-		names = []string{o.Target}
+	names, err := tenant.Select(o.Workspace, o.Target)
+	if err != nil {
+		return nil, ExitError, fmt.Errorf("drift: %w", err)
 	}
 	sources, err := o.Sources(ctx)
 	if err != nil {

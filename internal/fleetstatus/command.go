@@ -2,6 +2,7 @@ package fleetstatus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,12 +50,12 @@ func Envs(arg string) ([]string, error) {
 	if arg == "all" {
 		return []string{string(tenant.Staging), string(tenant.Production)}, nil
 	}
-	e, err := tenant.ParseEnv(arg)
-	if err != nil {
+	e, err := tenant.ParseCloudEnv(arg, "; use staging, production or all (dev:status shows local servers)")
+	switch {
+	case errors.Is(err, tenant.ErrInvalidEnv):
 		return nil, fmt.Errorf("%w (or all)", err)
-	}
-	if e == tenant.Dev {
-		return nil, fmt.Errorf("dev runs on this machine; use staging, production or all (dev:status shows local servers)")
+	case err != nil:
+		return nil, err
 	}
 	return []string{string(e)}, nil
 }
@@ -112,12 +113,9 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, envA
 	if err != nil {
 		return ExitError, fmt.Errorf("fleet:status: %w", err)
 	}
-	names, err := tenant.List(ws)
+	names, err := tenant.Select(ws, tenant.All)
 	if err != nil {
 		return ExitError, fmt.Errorf("fleet:status: %w", err)
-	}
-	if len(names) == 0 {
-		return ExitError, fmt.Errorf("fleet:status: no tenants in %s", ws.TenantsDir())
 	}
 	src, err := Resolve(ctx, ws, log, stderr)
 	if err != nil {

@@ -118,26 +118,13 @@ type CommandOptions struct {
 // Cloudflare), checks the tenants and prints one line per check. ready is false when any
 // tenant is not ready (exit 1); err is a refused request or failed output.
 func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, o CommandOptions) (reports []Report, ready bool, err error) {
-	env, err := tenant.ParseEnv(o.Env)
+	env, err := tenant.ParseCloudEnv(o.Env, " and uses no Cloudflare account; use staging or production")
 	if err != nil {
 		return nil, false, fmt.Errorf("preflight: %w", err)
 	}
-	if env == tenant.Dev {
-		return nil, false, fmt.Errorf("preflight: dev runs on this machine under wrangler dev and uses no Cloudflare account; use staging or production")
-	}
-	var names []string
-	if o.Target == "all" {
-		if names, err = tenant.List(ws); err != nil {
-			return nil, false, fmt.Errorf("preflight: %w", err)
-		}
-		if len(names) == 0 {
-			return nil, false, fmt.Errorf("preflight: no tenants found in %s", ws.TenantsDir())
-		}
-	} else {
-		if err := tenant.Check(ws, o.Target); err != nil {
-			return nil, false, fmt.Errorf("preflight: %w", err)
-		}
-		names = []string{o.Target}
+	names, err := tenant.Select(ws, o.Target)
+	if err != nil {
+		return nil, false, fmt.Errorf("preflight: %w", err)
 	}
 	a, err := AccessFor(ctx, ws, log, o.Stderr)
 	if err != nil {

@@ -69,9 +69,6 @@ func Wire(s Setup) (Deps, string, error) {
 	return d, r.WorkerName, nil
 }
 
-// DefaultLockDir is where deploys and rollbacks of a checkout take their locks.
-func DefaultLockDir(stateDir string) string { return filepath.Join(stateDir, "locks") }
-
 // reads adapts cfapi to API.
 type reads struct {
 	c      *cfapi.Client
