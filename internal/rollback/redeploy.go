@@ -91,8 +91,8 @@ func Redeploy(ctx context.Context, ws workspace.Workspace, log *slog.Logger, ten
 	}
 	rec := out.Record
 	rec.Reason = "redeploy of " + tag
-	file, werr := history.Open(ws.DeploymentsDir()).Write(rec)
-	out.Record, out.RecordFile = rec, file
+	entry, werr := history.Open(ws.DeploymentsDir()).Write(rec)
+	out.Record, out.RecordFile = rec, entry.Path
 	if werr != nil {
 		return out, fmt.Errorf("%s: copying the record into %s: %w (the deploy itself %s)", where, ws.DeploymentsDir(), werr, rec.Status)
 	}

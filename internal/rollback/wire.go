@@ -178,10 +178,11 @@ func (r *records) Reserve(_ context.Context, o Outcome, live string) (string, er
 }
 
 func (r *records) Write(_ context.Context, o Outcome) (string, error) {
-	file, err := r.store.Write(r.record(o), r.token.Reveal())
+	entry, err := r.store.Write(r.record(o), r.token.Reveal())
 	if err != nil {
 		return "", err
 	}
+	file := entry.Path
 	if err := r.attempt.Done(); err != nil {
 		return file, err
 	}

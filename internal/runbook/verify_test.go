@@ -46,7 +46,7 @@ func records(t *testing.T, ws workspace.Workspace, n int) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		paths = append(paths, p)
+		paths = append(paths, p.Path)
 	}
 	return paths
 }

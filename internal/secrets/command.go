@@ -338,8 +338,8 @@ func apply(ctx context.Context, o Options, cmd string, t preflight.Target, vals 
 	if perr != nil {
 		rec.Status, rec.Error = history.StatusFailed, scrubbed(perr.Error(), scrub)
 	}
-	file, werr := history.Open(o.Workspace.DeploymentsDir()).Write(rec, scrub...)
-	if rel, err := filepath.Rel(o.Workspace.Root, file); err == nil && file != "" {
+	entry, werr := history.Open(o.Workspace.DeploymentsDir()).Write(rec, scrub...)
+	if rel, err := filepath.Rel(o.Workspace.Root, entry.Path); err == nil && entry.Path != "" {
 		out.Record = rel
 	}
 	if perr != nil {
