@@ -81,6 +81,18 @@ func rel(ws workspace.Workspace, p string) string {
 // Problem. A tenant is always checked against the others for shared Worker names, account
 // ids and ports, but only the target's own files are reported.
 func (v *Validator) Run(ctx context.Context, target string) (*Report, error) {
+	return v.run(ctx, target, nil)
+}
+
+// Tenant validates one tenant that is already loaded (a deploy has just read it) from the
+// files it was loaded from, without reading them again; the other tenants are read for the
+// cross-tenant rules as Run does. The report is the one Run(ctx, t.Name) gives.
+func (v *Validator) Tenant(ctx context.Context, t *tenant.Tenant) (*Report, error) {
+	return v.run(ctx, t.Name, t)
+}
+
+// run is Run; loaded, when not nil, is the target already loaded.
+func (v *Validator) run(ctx context.Context, target string, loaded *tenant.Tenant) (*Report, error) {
 	if target != "all" {
 		if err := tenant.ValidName(target); err != nil {
 			return nil, fmt.Errorf("validate: %w (or use \"all\")", err)
@@ -96,7 +108,7 @@ func (v *Validator) Run(ctx context.Context, target string) (*Report, error) {
 		}
 	}
 	start := time.Now()
-	checked := v.checkAll(ctx, names, target)
+	checked := v.checkAll(ctx, names, target, loaded)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("validate: %w", err)
 	}
@@ -139,16 +151,19 @@ func (v *Validator) Run(ctx context.Context, target string) (*Report, error) {
 // checkAll loads and checks every tenant on all cores; output order does not depend on
 // scheduling because problems are sorted afterwards. When target is one tenant, the others
 // are only parsed and resolved (for the cross-tenant rules), not schema-checked.
-func (v *Validator) checkAll(ctx context.Context, names []string, target string) []*checked {
+func (v *Validator) checkAll(ctx context.Context, names []string, target string, loaded *tenant.Tenant) []*checked {
 	out := make([]*checked, len(names))
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), max(len(names), 1)) {
 		wg.Go(func() {
 			for i := range work {
-				if target == "all" || names[i] == target {
+				switch {
+				case loaded != nil && names[i] == loaded.Name:
+					out[i] = v.checkLoaded(ctx, loaded)
+				case target == "all" || names[i] == target:
 					out[i] = v.checkTenant(ctx, names[i])
-				} else {
+				default:
 					out[i] = v.peekTenant(ctx, names[i])
 				}
 			}
@@ -189,6 +204,16 @@ func (v *Validator) checkTenant(ctx context.Context, name string) *checked {
 		docs[i] = d
 	}
 	c.problems = append(c.problems, v.checkDocuments(c, name, dir, docs[0], docs[1])...)
+	return c
+}
+
+// checkLoaded is checkTenant on the documents a tenant was loaded from.
+func (v *Validator) checkLoaded(ctx context.Context, t *tenant.Tenant) *checked {
+	if ctx.Err() != nil {
+		return nil
+	}
+	c := &checked{name: t.Name}
+	c.problems = v.checkDocuments(c, t.Name, t.Dir, t.ConfigDoc, t.WranglerDoc)
 	return c
 }
 
