@@ -4,10 +4,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-
-	"github.com/magefile/mage/mg"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/drift"
 )
@@ -26,14 +23,9 @@ func Drift(ctx context.Context, target, env string,
 		return err
 	}
 	code, err := drift.Command(ctx, ws, log, target, env, flag(json, false), os.Stdout, os.Stderr)
-	switch {
-	case err != nil:
+	if err != nil {
 		return err
-	case code == drift.ExitDrift:
-		// Returned unwrapped: mage exits 2 only when mg.Fatal is the outermost error.
-		return mg.Fatal(drift.ExitDrift, fmt.Sprintf("drift %s %s: drift found (exit 2)", target, env))
-	case code != drift.ExitInSync:
-		return mg.Fatal(drift.ExitError, fmt.Sprintf("drift %s %s: some tenants could not be checked (exit 1)", target, env))
 	}
-	return nil
+	what := "drift " + target + " " + env
+	return exit(code, what+": drift found", what+": some tenants could not be checked")
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/magefile/mage/mg"
@@ -30,13 +29,8 @@ func (Fleet) Status(ctx context.Context, env string,
 		return err
 	}
 	code, err := fleetstatus.Command(ctx, ws, log, env, flag(json, false), os.Stdout, os.Stderr)
-	switch {
-	case err != nil:
+	if err != nil {
 		return err
-	case code == fleetstatus.ExitAttention:
-		return mg.Fatal(code, fmt.Sprintf("fleet:status %s: some tenants need attention (exit 2)", env))
-	case code != fleetstatus.ExitOK:
-		return mg.Fatal(code, fmt.Sprintf("fleet:status %s: some tenants could not be read (exit 1)", env))
 	}
-	return nil
+	return exit(code, "fleet:status "+env+": some tenants need attention", "fleet:status "+env+": some tenants could not be read")
 }

@@ -21,11 +21,11 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
-// Exit codes of `mage fleet:status`, as drift's: errors win over attention.
+// Exit codes of `mage fleet:status`: report's, as drift's; errors win over attention.
 const (
-	ExitOK        = 0
-	ExitError     = 1
-	ExitAttention = 2
+	ExitOK        = report.ExitOK
+	ExitError     = report.ExitFailed
+	ExitAttention = report.ExitAttention
 )
 
 // ExitCode is 0 when every row is ok (or mid-rollout), 2 when any is drifted, missing or
