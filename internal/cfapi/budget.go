@@ -29,6 +29,9 @@ type slidingWindow struct {
 	sent  []time.Time // oldest first
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
+	// granted, when set, sees each request's slot as it is granted (under mu): the tests judge
+	// the window by the times it decided on, which no scheduling delay can blur.
+	granted func(time.Time)
 }
 
 // budgets holds one window per token (keyed by the token's sha256, so the map never holds a
@@ -67,6 +70,9 @@ func (w *slidingWindow) take(ctx context.Context) error {
 		w.sent = w.sent[cut:]
 		if len(w.sent) < w.limit {
 			w.sent = append(w.sent, now)
+			if w.granted != nil {
+				w.granted(now)
+			}
 			w.mu.Unlock()
 			return nil
 		}

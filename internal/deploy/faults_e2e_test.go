@@ -27,6 +27,7 @@ func TestDeployUnwritableRecordsUploadsNothing(t *testing.T) {
 	if _, err := Run(ctx, w.opts(t, tn, "staging", nil)); err != nil {
 		t.Fatal(err)
 	}
+	w.setSecrets(t, tn, worker) // the next deploy's preflight requires them
 	n := w.versions(t, tn, worker)
 	w.bumpCode(t, "unwritable")
 	dir := w.ws.DeploymentsDir()
@@ -133,6 +134,7 @@ func TestFailedDeploymentPOSTRecordsTheUploadedVersion(t *testing.T) {
 	if _, err := Run(ctx, w.opts(t, tn, "staging", nil)); err != nil {
 		t.Fatal(err)
 	}
+	w.setSecrets(t, tn, worker) // the next deploy's preflight requires them
 	v1 := w.live(t, tn, worker)
 	w.bumpCode(t, "post")
 	w.sb.AddFault(sandbox.Fault{Method: "POST", Path: "/accounts/*/workers/scripts/*/deployments", Status: 400, Code: 10021, Count: 1, Message: "deployment refused"})
@@ -187,6 +189,7 @@ func TestFailedDeployAfterAKilledOneGoesBackToTheLastVerified(t *testing.T) {
 	if _, err := Run(ctx, w.opts(t, tn, "staging", nil)); err != nil {
 		t.Fatal(err)
 	}
+	w.setSecrets(t, tn, worker) // the next deploy's preflight requires them
 	v1 := w.live(t, tn, worker)
 	w.mu.Lock()
 	w.knownHealthy[v1] = true
@@ -228,6 +231,7 @@ func TestUnchangedDeploySettlesAKilledAttempt(t *testing.T) {
 	if _, err := Run(ctx, w.opts(t, tn, "staging", nil)); err != nil {
 		t.Fatal(err)
 	}
+	w.setSecrets(t, tn, worker) // the next deploy's preflight requires them
 	v1 := w.live(t, tn, worker)
 	store := history.Open(w.ws.DeploymentsDir())
 	if _, err := store.Reserve(999999, "gone-host", "deploy:tenant "+tn+" staging",
@@ -247,6 +251,7 @@ func (w *world) healthyThenFailing(t *testing.T, tn, worker, marker string) stri
 	if _, err := Run(context.Background(), w.opts(t, tn, "staging", nil)); err != nil {
 		t.Fatal(err)
 	}
+	w.setSecrets(t, tn, worker) // the next deploy's preflight requires them
 	v := w.live(t, tn, worker)
 	w.bumpCode(t, marker)
 	w.mu.Lock()

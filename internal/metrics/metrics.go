@@ -187,6 +187,12 @@ func group(ctx context.Context, rs []history.Record, o Options) *samples {
 			}
 			continue
 		}
+		if r.Kind == history.KindSecrets {
+			// A secret change makes Cloudflare deploy a new version, but it delivers no
+			// change of code or config: not a deploy for these metrics. It still ends an
+			// incident when it leaves the Worker healthy (the loop below).
+			continue
+		}
 		if live(r) {
 			failedChange[i] = r.Status == history.StatusRolledBack || remediated(ctx, rs, i, o)
 		}

@@ -196,6 +196,19 @@ func TestComputeEdgeCases(t *testing.T) {
 				t.Errorf("cfr %+v rollbacks %d", s.ChangeFailure, s.Rollbacks)
 			}
 		}},
+		{"secrets records are not deploys, but a healthy one ends an incident", []history.Record{
+			dep("a", "staging", history.StatusSucceeded, "c1", at(1, 0, 0), time.Second),
+			rec("a", "staging", history.KindSecrets, history.StatusSucceeded, "c1", at(1, 1, 0), time.Second),
+			dep("a", "staging", history.StatusFailed, "c2", at(1, 2, 0), time.Second),
+			rec("a", "staging", history.KindSecrets, history.StatusSucceeded, "c2", at(1, 3, 0), time.Second),
+		}, nil, func(t *testing.T, s Stats) {
+			if s.Attempts != 2 || s.Succeeded != 1 || s.Failed != 1 || s.Duration.Count != 2 {
+				t.Errorf("counts %+v", s)
+			}
+			if s.Restore.Incidents != 1 || s.Restore.Open != 0 || *s.Restore.MedianSeconds != 3600 {
+				t.Errorf("restore %+v", s.Restore)
+			}
+		}},
 		{"a failing streak is one incident", []history.Record{
 			dep("a", "staging", history.StatusFailed, "c1", at(1, 0, 0), time.Second),
 			dep("a", "staging", history.StatusInterrupted, "c1", at(1, 1, 0), time.Second),

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/ci"
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
+	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/treecheck"
@@ -88,6 +90,15 @@ func TestDeployThroughMageDependsOnItsChecks(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "health: mrrainbowsmoke/staging: healthy, version "+out.Record.VersionID) {
 		t.Errorf("deploy:tenant did not end with the health check:\n%s", stderr)
+	}
+
+	// The next deploy's preflight requires the secrets that this first deploy went live without.
+	api, err := cfapi.New(cfapi.Config{BaseURL: sb.APIBaseURL(), Token: sb.Server.Token(account), AccountID: account})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secrets.Put(context.Background(), api, worker, []secrets.Value{{Name: "AI_GATEWAY_TOKEN", Value: "v-ai"}, {Name: "WEBHOOK_SIGNING_KEY", Value: "v-wh"}}); err != nil {
+		t.Fatal(err)
 	}
 
 	// An emergency deploy: the record says the checks were skipped.
