@@ -48,13 +48,13 @@ func DriftAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figur
 	if err != nil {
 		return nil, err
 	}
-	prepare := func(ctx context.Context, t, env string) (drift.Input, error) { return inputs[t], nil }
+	prepare := func(ctx context.Context, t string, _ tenant.Env) (drift.Input, error) { return inputs[t], nil }
 	names := w.Names()
 
 	check := func(parallel int) (time.Duration, int, error) {
 		before := requests(w)
 		start := time.Now()
-		reps := drift.CheckAll(ctx, names, "staging", prepare, parallel, nil)
+		reps := drift.CheckAll(ctx, names, tenant.Staging, prepare, parallel, nil)
 		took := time.Since(start)
 		for _, r := range reps {
 			if r.Status != drift.InSync {

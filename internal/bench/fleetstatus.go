@@ -26,8 +26,8 @@ func SeedWorld(ctx context.Context, w *sandboxworld.World, o Options) (map[strin
 // the world's edge, records from the world's records folder.
 func StatusOptions(w *sandboxworld.World, inputs map[string]drift.Input) fleetstatus.Options {
 	return fleetstatus.Options{
-		Tenants: w.Names(), Envs: []string{"staging"},
-		Prepare: func(ctx context.Context, t, env string) (drift.Input, error) { return inputs[t], nil },
+		Tenants: w.Names(), Envs: []tenant.Env{tenant.Staging},
+		Prepare: func(ctx context.Context, t string, _ tenant.Env) (drift.Input, error) { return inputs[t], nil },
 		Records: history.Open(w.WS.DeploymentsDir()).List,
 		Probe: func(ctx context.Context, name, env string) (health.Check, error) {
 			t, err := tenant.Load(ctx, w.WS, name)

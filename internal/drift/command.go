@@ -79,14 +79,14 @@ func Main(ctx context.Context, o CommandOptions) ([]Report, int, error) {
 	}
 	fmt.Fprintf(o.Stderr, "drift %s: checking %s\n", env, strings.Join(names, ", "))
 	progress := report.NewProgress(o.Stderr, names)
-	prepare := func(ctx context.Context, t, e string) (Input, error) {
+	prepare := func(ctx context.Context, t string, e tenant.Env) (Input, error) {
 		in, err := sources.Prepare(ctx, t, e)
 		if err == nil {
 			progress.Line(t, "reading", report.Plain, in.Worker)
 		}
 		return in, err
 	}
-	reports := CheckAll(ctx, names, string(env), prepare, parallel, func(r Report) {
+	reports := CheckAll(ctx, names, env, prepare, parallel, func(r Report) {
 		detail := r.Duration.Round(100 * time.Millisecond).String()
 		if r.Status == Drifted {
 			detail += fmt.Sprintf("  %d change(s)", r.Changes.Count())

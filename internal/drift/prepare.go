@@ -57,9 +57,8 @@ func NewSources(s Sources, maxBuilds int) *Sources {
 const nothingToCompare = " and has nothing deployed to compare; use staging or production"
 
 // Prepare implements Prepare for one tenant/env.
-func (s *Sources) Prepare(ctx context.Context, name, envName string) (Input, error) {
-	env, err := tenant.ParseCloudEnv(envName, nothingToCompare)
-	if err != nil {
+func (s *Sources) Prepare(ctx context.Context, name string, env tenant.Env) (Input, error) {
+	if err := env.RequireCloud(nothingToCompare); err != nil {
 		return Input{}, err
 	}
 	t, err := tenant.Load(ctx, s.Workspace, name)

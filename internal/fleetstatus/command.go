@@ -46,9 +46,9 @@ func ExitCode(rows []Row) int {
 
 // Envs is what an env argument means: one env, or "all" (staging and production; dev runs on
 // this machine and has no fleet).
-func Envs(arg string) ([]string, error) {
+func Envs(arg string) ([]tenant.Env, error) {
 	if arg == "all" {
-		return []string{string(tenant.Staging), string(tenant.Production)}, nil
+		return []tenant.Env{tenant.Staging, tenant.Production}, nil
 	}
 	e, err := tenant.ParseCloudEnv(arg, "; use staging, production or all (dev:status shows local servers)")
 	switch {
@@ -57,7 +57,7 @@ func Envs(arg string) ([]string, error) {
 	case err != nil:
 		return nil, err
 	}
-	return []string{string(e)}, nil
+	return []tenant.Env{e}, nil
 }
 
 // Sources is how the status of a workspace's tenants is read for real: the API (sandbox or
@@ -70,7 +70,7 @@ type Sources struct {
 }
 
 // Options returns the Collect options of this workspace for tenants × envs.
-func (s Sources) Options(tenants, envs []string) Options {
+func (s Sources) Options(tenants []string, envs []tenant.Env) Options {
 	store := history.Open(s.Workspace.DeploymentsDir())
 	return Options{
 		Tenants: tenants, Envs: envs, Prepare: s.Drift.Prepare, Records: store.List,
@@ -124,7 +124,7 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, envA
 	o := src.Options(names, envs)
 	progress := report.NewProgress(stderr, names)
 	o.Done = func(r Row) { progress.Line(r.Tenant, r.Env+" "+string(r.State), tone(r.State), r.Error) }
-	fmt.Fprintf(stderr, "fleet:status %s: reading %d tenant(s)\n", strings.Join(envs, ", "), len(names))
+	fmt.Fprintf(stderr, "fleet:status %s: reading %d tenant(s)\n", envList(envs), len(names))
 	rows := Collect(ctx, o)
 	if asJSON {
 		return ExitCode(rows), report.JSON(stdout, rows)
@@ -228,4 +228,13 @@ func rel(root, p string) string {
 		return r
 	}
 	return p
+}
+
+// envList is envs as "staging, production".
+func envList(envs []tenant.Env) string {
+	s := make([]string, len(envs))
+	for i, e := range envs {
+		s[i] = string(e)
+	}
+	return strings.Join(s, ", ")
 }

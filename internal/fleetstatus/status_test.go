@@ -15,6 +15,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleetstatus"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 )
 
@@ -68,7 +69,7 @@ func TestCollectShowsEachTenantsState(t *testing.T) {
 
 	o := bench.StatusOptions(w.World, inputs)
 	prepare := o.Prepare
-	o.Prepare = func(ctx context.Context, t, env string) (drift.Input, error) {
+	o.Prepare = func(ctx context.Context, t string, env tenant.Env) (drift.Input, error) {
 		if t == broken {
 			return drift.Input{}, errors.New("token CLOUDFLARE_API_TOKEN_GEN_004 is not set")
 		}

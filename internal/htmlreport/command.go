@@ -74,7 +74,7 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, r Re
 			return "", fmt.Errorf("report:html: %w (or -offline=true for a report from the records alone)", err)
 		}
 		fmt.Fprintf(stderr, "report:html: reading %d tenant(s) in staging and production\n", len(names))
-		d.Rows = fleetstatus.Collect(ctx, src.Options(names, envs))
+		d.Rows = fleetstatus.Collect(ctx, src.Options(names, []tenant.Env{tenant.Staging, tenant.Production}))
 		d.Live = true
 		if len(tenants) > len(names) {
 			// Tenants known only from records have no live state to read.

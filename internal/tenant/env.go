@@ -77,8 +77,17 @@ func ParseCloudEnv(s, why string) (Env, error) {
 	if err != nil {
 		return "", err
 	}
-	if e == Dev {
-		return "", fmt.Errorf("%w%s", ErrLocalEnv, why)
+	if err := e.RequireCloud(why); err != nil {
+		return "", err
 	}
 	return e, nil
+}
+
+// RequireCloud is ParseCloudEnv's refusal for an env already parsed: nil for staging and
+// production, ErrLocalEnv followed by why for dev.
+func (e Env) RequireCloud(why string) error {
+	if e == Dev {
+		return fmt.Errorf("%w%s", ErrLocalEnv, why)
+	}
+	return nil
 }

@@ -328,3 +328,42 @@ func TestReadDocumentRefusals(t *testing.T) {
 		}
 	}
 }
+
+// Select is the one meaning of a command's "<tenant|all>": one checked name, or every tenant,
+// and never an empty fleet.
+func TestSelect(t *testing.T) {
+	ws := newWorkspace(t, map[string]map[string]string{"zeta": {}, "acme": {}})
+	if names, err := Select(ws, All); err != nil || !slices.Equal(names, []string{"acme", "zeta"}) {
+		t.Errorf("Select(all) = %v, %v", names, err)
+	}
+	if names, err := Select(ws, "zeta"); err != nil || !slices.Equal(names, []string{"zeta"}) {
+		t.Errorf("Select(zeta) = %v, %v", names, err)
+	}
+	if _, err := Select(ws, "nosuch"); !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), `(or use "all")`) {
+		t.Errorf("Select(nosuch) = %v; want ErrUnknown and the hint", err)
+	}
+	if _, err := Select(ws, "../x"); !errors.Is(err, ErrInvalidName) {
+		t.Errorf("Select(../x) = %v; want ErrInvalidName", err)
+	}
+	empty := newWorkspace(t, map[string]map[string]string{})
+	if err := os.MkdirAll(empty.TenantsDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Select(empty, All); err == nil || !strings.Contains(err.Error(), "no tenants under") {
+		t.Errorf("Select(all) of no tenants = %v; want an error", err)
+	}
+}
+
+func TestParseCloudEnv(t *testing.T) {
+	for in, want := range map[string]Env{"staging": Staging, "prod": Production, "production": Production} {
+		if got, err := ParseCloudEnv(in, "; why"); err != nil || got != want {
+			t.Errorf("ParseCloudEnv(%q) = %q, %v", in, got, err)
+		}
+	}
+	if _, err := ParseCloudEnv("dev", "; use staging"); !errors.Is(err, ErrLocalEnv) || !strings.HasSuffix(err.Error(), "; use staging") {
+		t.Errorf("ParseCloudEnv(dev) = %v; want ErrLocalEnv with the reason", err)
+	}
+	if _, err := ParseCloudEnv("Staging", ""); !errors.Is(err, ErrInvalidEnv) {
+		t.Errorf("ParseCloudEnv(Staging) = %v; want ErrInvalidEnv", err)
+	}
+}
