@@ -22,10 +22,13 @@ func Drift(ctx context.Context, target, env string,
 	if err != nil {
 		return err
 	}
-	code, err := drift.Command(ctx, ws, log, target, env, flag(json, false), os.Stdout, os.Stderr)
+	reports, err := drift.Command(ctx, ws, log, target, env, os.Stderr)
 	if err != nil {
 		return err
 	}
+	if err := drift.Write(os.Stdout, os.Stderr, reports, flag(json, false)); err != nil {
+		return err
+	}
 	what := "drift " + target + " " + env
-	return exit(code, what+": drift found", what+": some tenants could not be checked")
+	return exit(drift.ExitCode(reports), what+": drift found", what+": some tenants could not be checked")
 }

@@ -39,13 +39,17 @@ func runDrift(t *testing.T, w *testworld.World, target string, asJSON bool, sour
 		sources = w.DriftSources(nil)
 	}
 	var stdout, stderr bytes.Buffer
-	reps, code, err := drift.Main(context.Background(), drift.CommandOptions{
-		Target: target, Env: "staging", JSON: asJSON, Workspace: w.WS, Stdout: &stdout, Stderr: &stderr,
+	reps, err := drift.Main(context.Background(), drift.CommandOptions{
+		Target: target, Env: "staging", Workspace: w.WS, Stderr: &stderr,
 		Sources: func(context.Context) (*drift.Sources, error) { return sources, nil },
 	})
 	if err != nil {
 		t.Fatalf("drift %s: %v\n%s", target, err, stderr.String())
 	}
+	if err := drift.Write(&stdout, &stderr, reps, asJSON); err != nil {
+		t.Fatal(err)
+	}
+	code := drift.ExitCode(reps)
 	r := driftRun{reports: reps, code: code, stdout: stdout.String(), stderr: stderr.String()}
 	t.Logf("drift %s: exit %d\n%s%s", target, code, r.stderr, r.stdout)
 	return r

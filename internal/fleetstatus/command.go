@@ -106,31 +106,27 @@ func Resolve(ctx context.Context, ws workspace.Workspace, log *slog.Logger, stde
 	return Sources{Drift: drift.NewSources(ds, 2), Workspace: ws, HTTPClient: ep.HTTPClient}, nil
 }
 
-// Command is `mage fleet:status <env|all>`: it checks the request, reads every tenant and
-// prints the table (or, with asJSON, the rows as one JSON array on stdout).
-func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, envArg string, asJSON bool, stdout, stderr io.Writer) (int, error) {
+// Command is `mage fleet:status <env|all>`: it checks the request and reads every tenant,
+// with progress on stderr, and returns the rows; the caller renders them (WriteText or JSON)
+// and ends with ExitCode(rows). An error is a refused request: nothing was read.
+func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, envArg string, stderr io.Writer) ([]Row, error) {
 	envs, err := Envs(envArg)
 	if err != nil {
-		return ExitError, fmt.Errorf("fleet:status: %w", err)
+		return nil, fmt.Errorf("fleet:status: %w", err)
 	}
 	names, err := tenant.Select(ws, tenant.All)
 	if err != nil {
-		return ExitError, fmt.Errorf("fleet:status: %w", err)
+		return nil, fmt.Errorf("fleet:status: %w", err)
 	}
 	src, err := Resolve(ctx, ws, log, stderr)
 	if err != nil {
-		return ExitError, fmt.Errorf("fleet:status: %w", err)
+		return nil, fmt.Errorf("fleet:status: %w", err)
 	}
 	o := src.Options(names, envs)
 	progress := report.NewProgress(stderr, names)
 	o.Done = func(r Row) { progress.Line(r.Tenant, r.Env+" "+string(r.State), tone(r.State), r.Error) }
 	fmt.Fprintf(stderr, "fleet:status %s: reading %d tenant(s)\n", envList(envs), len(names))
-	rows := Collect(ctx, o)
-	if asJSON {
-		return ExitCode(rows), report.JSON(stdout, rows)
-	}
-	fmt.Fprintln(stdout)
-	return ExitCode(rows), WriteText(stdout, ws.Root, rows, report.Colour(stdout))
+	return Collect(ctx, o), nil
 }
 
 func tone(s State) report.Tone {

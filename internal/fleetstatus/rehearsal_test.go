@@ -16,6 +16,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleetstatus"
 	"github.com/rainbowsmoke/crispy-enigma/internal/htmlreport"
 	"github.com/rainbowsmoke/crispy-enigma/internal/metrics"
+	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
@@ -82,10 +83,14 @@ func TestRehearsalStatusStatsAndReport(t *testing.T) {
 
 	// fleet:status staging -json=true
 	var out, errb bytes.Buffer
-	code, err := fleetstatus.Command(ctx, ws, log, "staging", true, &out, &errb)
+	got, err := fleetstatus.Command(ctx, ws, log, "staging", &errb)
 	if err != nil {
 		t.Fatalf("fleet:status: %v\n%s", err, errb.String())
 	}
+	if err := report.JSON(&out, got); err != nil {
+		t.Fatal(err)
+	}
+	code := fleetstatus.ExitCode(got)
 	var rows []fleetstatus.Row
 	if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
 		t.Fatalf("fleet:status -json: %v\n%s", err, out.String())
