@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
@@ -24,9 +25,12 @@ func readTenantFile(path string) (tenantFile, error) {
 	return tf, nil
 }
 
+// resourceID is a resource's id in wrangler.jsonc (a KV namespace's, say): 32 hex digits.
+var resourceID = regexp.MustCompile(`"id"\s*:\s*"([0-9a-f]{32})"`)
+
 // generate writes n tenants cloned from the template: every occurrence of the template's
-// name, account id and dev port is replaced, so each clone has its own Workers, account and
-// port and passes validation like the original.
+// name, display name, account id, resource ids and dev port is replaced, so each clone has
+// its own Workers, account, namespaces and port and passes validation like the original.
 func generate(repo, ws workspace.Workspace, o Options) ([]Tenant, error) {
 	tpl := o.TemplateTenant
 	if tpl == "" {
@@ -61,6 +65,15 @@ func generate(repo, ws workspace.Workspace, o Options) ([]Tenant, error) {
 		sum := sha256.Sum256([]byte(name))
 		account := hex.EncodeToString(sum[:16])
 		pairs := []string{tpl, name, tf.AccountID, account}
+		if tf.DisplayName != "" {
+			pairs = append(pairs, tf.DisplayName, "Generated "+name)
+		}
+		// Each clone gets its own resource ids: validation refuses a KV namespace that two
+		// tenants share, as it would on Cloudflare.
+		for _, id := range resourceID.FindAllStringSubmatch(string(files["wrangler.jsonc"]), -1) {
+			own := sha256.Sum256([]byte(name + "/" + id[1]))
+			pairs = append(pairs, id[1], hex.EncodeToString(own[:16]))
+		}
 		if cfg.Dev.Port != 0 {
 			pairs = append(pairs, fmt.Sprint(cfg.Dev.Port), fmt.Sprint(20000+i))
 		}

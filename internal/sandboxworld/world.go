@@ -163,8 +163,9 @@ func randomHex(n int) string {
 
 // tenantFile is the part of tenant.config.json the world needs.
 type tenantFile struct {
-	AccountID string `json:"account_id"`
-	Subdomain string `json:"workers_dev_subdomain"`
+	DisplayName string `json:"display_name"`
+	AccountID   string `json:"account_id"`
+	Subdomain   string `json:"workers_dev_subdomain"`
 }
 
 func copyTenants(repo, ws workspace.Workspace) ([]Tenant, error) {
