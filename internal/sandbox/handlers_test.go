@@ -961,3 +961,13 @@ func TestFidelityWithCloudflare(t *testing.T) {
 		t.Errorf("a refused PATCH moved the tag to %q", info.MigrationTag)
 	}
 }
+
+// ScriptNames lists the Workers of an account, sorted.
+func (s *Server) ScriptNames(accountID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.w.Accounts[accountID]; a != nil {
+		return sortedKeys(a.Scripts)
+	}
+	return nil
+}

@@ -64,3 +64,10 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// CheckDocuments, for the fuzz test, runs the schema and single-tenant rules on already parsed documents (either
+// may be nil when it failed to parse), without reading anything but the entry module's
+// existence. The problems are not sorted.
+func (v *Validator) CheckDocuments(name, dir string, config, wrangler *jsonc.Document) []Problem {
+	return v.checkDocuments(&checked{name: name}, name, dir, config, wrangler)
+}

@@ -233,13 +233,6 @@ func (v *Validator) peekTenant(ctx context.Context, name string) *checked {
 	return c
 }
 
-// CheckDocuments runs the schema and single-tenant rules on already parsed documents (either
-// may be nil when it failed to parse), without reading anything but the entry module's
-// existence. The problems are not sorted.
-func (v *Validator) CheckDocuments(name, dir string, config, wrangler *jsonc.Document) []Problem {
-	return v.checkDocuments(&checked{name: name}, name, dir, config, wrangler)
-}
-
 func (v *Validator) checkDocuments(c *checked, name, dir string, config, wrangler *jsonc.Document) []Problem {
 	var ps []Problem
 	for _, d := range []*jsonc.Document{config, wrangler} {
