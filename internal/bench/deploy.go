@@ -59,6 +59,10 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 	if _, err := deployAll(o.DeployParallel); err != nil {
 		return nil, fmt.Errorf("first deploy: %w", err)
 	}
+	// As an operator does after a first deploy: later deploys need the required secrets set.
+	if err := w.SetAllSecrets("staging"); err != nil {
+		return nil, err
+	}
 	w.Sandbox.SetLatency(o.DeployLatency)
 	childCPU = 0
 	var seq, par []time.Duration

@@ -72,6 +72,9 @@ func Edge(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, e
 		if _, err := deployAll(w, ""); err != nil {
 			return nil, fmt.Errorf("first deploy (%s edge): %w", mode, err)
 		}
+		if err := w.SetAllSecrets("staging"); err != nil {
+			return nil, err
+		}
 	}
 	var fake, real []time.Duration
 	for round := 1; round <= o.DeployRounds; round++ {

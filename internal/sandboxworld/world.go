@@ -212,3 +212,14 @@ func (w *World) SetSecrets(name, env string) error {
 	_, err = secrets.Put(context.Background(), api, t.Resolved.WorkerName, vals)
 	return err
 }
+
+// SetAllSecrets is SetSecrets for every tenant of the world: after a first deploy of the
+// fleet, so that the next ones pass preflight.
+func (w *World) SetAllSecrets(env string) error {
+	for _, t := range w.Tenants {
+		if err := w.SetSecrets(t.Name, env); err != nil {
+			return fmt.Errorf("sandboxworld: secrets of %s/%s: %w", t.Name, env, err)
+		}
+	}
+	return nil
+}
