@@ -4,10 +4,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-
-	"github.com/magefile/mage/mg"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/drift"
 )
@@ -25,15 +22,13 @@ func Drift(ctx context.Context, target, env string,
 	if err != nil {
 		return err
 	}
-	code, err := drift.Command(ctx, ws, log, target, env, flag(json, false), os.Stdout, os.Stderr)
-	switch {
-	case err != nil:
+	reports, err := drift.Command(ctx, ws, log, target, env, os.Stderr)
+	if err != nil {
 		return err
-	case code == drift.ExitDrift:
-		// Returned unwrapped: mage exits 2 only when mg.Fatal is the outermost error.
-		return mg.Fatal(drift.ExitDrift, fmt.Sprintf("drift %s %s: drift found (exit 2)", target, env))
-	case code != drift.ExitInSync:
-		return mg.Fatal(drift.ExitError, fmt.Sprintf("drift %s %s: some tenants could not be checked (exit 1)", target, env))
 	}
-	return nil
+	if err := drift.Write(os.Stdout, os.Stderr, reports, flag(json, false)); err != nil {
+		return err
+	}
+	what := "drift " + target + " " + env
+	return exit(drift.ExitCode(reports), what+": drift found", what+": some tenants could not be checked")
 }

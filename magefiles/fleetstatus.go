@@ -10,6 +10,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleetstatus"
+	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 )
 
 // Fleet shows the whole fleet at a glance.
@@ -29,14 +30,18 @@ func (Fleet) Status(ctx context.Context, env string,
 	if err != nil {
 		return err
 	}
-	code, err := fleetstatus.Command(ctx, ws, log, env, flag(json, false), os.Stdout, os.Stderr)
-	switch {
-	case err != nil:
+	rows, err := fleetstatus.Command(ctx, ws, log, env, os.Stderr)
+	if err != nil {
 		return err
-	case code == fleetstatus.ExitAttention:
-		return mg.Fatal(code, fmt.Sprintf("fleet:status %s: some tenants need attention (exit 2)", env))
-	case code != fleetstatus.ExitOK:
-		return mg.Fatal(code, fmt.Sprintf("fleet:status %s: some tenants could not be read (exit 1)", env))
 	}
-	return nil
+	if flag(json, false) {
+		err = report.JSON(os.Stdout, rows)
+	} else {
+		fmt.Println()
+		err = fleetstatus.WriteText(os.Stdout, ws.Root, rows, report.Colour(os.Stdout))
+	}
+	if err != nil {
+		return err
+	}
+	return exit(fleetstatus.ExitCode(rows), "fleet:status "+env+": some tenants need attention", "fleet:status "+env+": some tenants could not be read")
 }

@@ -10,12 +10,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/magefile/mage/mg"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -48,6 +52,19 @@ func flag[T any](p *T, def T) T {
 		return def
 	}
 	return *p
+}
+
+// exit ends a target that judged the fleet with the exit code its command returned (see
+// report.ExitOK, ExitAttention and ExitFailed), saying why in one line. The error is returned
+// unwrapped: mage uses mg.Fatal's code only when it is the outermost error.
+func exit(code int, attention, failed string) error {
+	switch code {
+	case report.ExitOK:
+		return nil
+	case report.ExitAttention:
+		return mg.Fatal(code, fmt.Sprintf("%s (exit %d)", attention, code))
+	}
+	return mg.Fatal(report.ExitFailed, fmt.Sprintf("%s (exit %d)", failed, report.ExitFailed))
 }
 
 // mutating is the context of a target that changes something live (deploy, rollback,

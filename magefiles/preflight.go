@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
+	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 )
 
 // Preflight checks that each tenant's account is ready for a deploy to env.
@@ -23,13 +24,19 @@ func Preflight(ctx context.Context, target, env string,
 	if err != nil {
 		return err
 	}
-	_, ready, err := preflight.Command(ctx, ws, log, preflight.CommandOptions{
-		Target: target, Env: env, JSON: flag(json, false), Stdout: os.Stdout, Stderr: os.Stderr,
-	})
+	reports, err := preflight.Command(ctx, ws, log, preflight.CommandOptions{Target: target, Env: env, Stderr: os.Stderr})
 	if err != nil {
 		return err
 	}
-	if !ready {
+	if flag(json, false) {
+		err = report.JSON(os.Stdout, reports)
+	} else {
+		err = preflight.WriteText(os.Stdout, reports, report.Colour(os.Stdout))
+	}
+	if err != nil {
+		return err
+	}
+	if !preflight.AllReady(reports) {
 		return fmt.Errorf("preflight %s %s: not ready; fix the problems listed above before deploying", target, env)
 	}
 	return nil

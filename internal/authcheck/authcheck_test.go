@@ -9,8 +9,9 @@ import (
 	"testing"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/authcheck"
-	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -21,10 +22,10 @@ const (
 
 // explicit points the run at the sandbox through CLOUDFLARE_API_BASE_URL (not as this
 // checkout's sandbox), so tokens come from the tenants' variables, as against Cloudflare.
-func explicit(t *testing.T) (workspace.Workspace, *rollbacktest.Sandbox) {
-	ws := rollbacktest.Copy(t, rollbacktest.Repo(t), false)
-	other := rollbacktest.Copy(t, rollbacktest.Repo(t), false)
-	sb := rollbacktest.StartSandbox(t, other)
+func explicit(t *testing.T) (workspace.Workspace, *testworld.Sandbox) {
+	ws := testrepo.Copy(t, testrepo.Repo(t), testrepo.Options{Git: true})
+	other := testrepo.Copy(t, testrepo.Repo(t), testrepo.Options{Git: true})
+	sb := testworld.StartSandbox(t, other)
 	t.Setenv(sandboxctl.BaseURLEnv, sb.APIBaseURL())
 	return ws, sb
 }
@@ -117,8 +118,8 @@ func TestBadTenantNameRefused(t *testing.T) {
 }
 
 func TestCheckedInTheSandboxWithItsTokens(t *testing.T) {
-	ws := rollbacktest.Copy(t, rollbacktest.Repo(t), false)
-	rollbacktest.StartSandbox(t, ws)
+	ws := testrepo.Copy(t, testrepo.Repo(t), testrepo.Options{Git: true})
+	testworld.StartSandbox(t, ws)
 	t.Setenv(sandboxctl.BaseURLEnv, "")
 	var banner bytes.Buffer
 	rs, err := authcheck.Command(context.Background(), ws, slog.New(slog.DiscardHandler), "all", mapLookup(nil), &banner)

@@ -22,15 +22,9 @@ const FromSandbox = creds.FromSandbox
 // lookup reads environment variables (nil: the process environment); banner receives the
 // sandbox banner (nil: discarded).
 func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, which string, lookup creds.Lookup, banner io.Writer) ([]Result, error) {
-	names := []string{which}
-	if which == "all" {
-		var err error
-		if names, err = tenant.List(ws); err != nil {
-			return nil, fmt.Errorf("auth:check: %w", err)
-		}
-		if len(names) == 0 {
-			return nil, fmt.Errorf("auth:check: no tenants under %s", ws.TenantsDir())
-		}
+	names, err := tenant.Select(ws, which)
+	if err != nil {
+		return nil, fmt.Errorf("auth:check: %w", err)
 	}
 	targets := make([]Target, 0, len(names))
 	for _, n := range names {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -33,7 +33,7 @@ func repo(b *testing.B) workspace.Workspace {
 	if err != nil {
 		b.Fatal(err)
 	}
-	fleettest.MustHaveWrangler(b, ws)
+	testrepo.NeedWrangler(b, ws)
 	return ws
 }
 

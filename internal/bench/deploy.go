@@ -8,8 +8,8 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
-	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -25,7 +25,7 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 		return nil, err
 	}
 	defer cleanup()
-	w, err := fleettest.New(repo, dir, fleettest.Options{Generate: o.DeployTenants})
+	w, err := sandboxworld.New(repo, dir, sandboxworld.Options{Generate: o.DeployTenants})
 	if err != nil {
 		return nil, err
 	}
@@ -61,12 +61,9 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 	if _, err := deployAll(o.DeployParallel); err != nil {
 		return nil, fmt.Errorf("first deploy: %w", err)
 	}
-	// Later deploys' preflight requires the Worker's secrets, which an operator sets after
-	// the first deploy.
-	for _, t := range sel.Tenants {
-		if err := w.SetSecrets(t, "staging"); err != nil {
-			return nil, fmt.Errorf("secrets of %s: %w", t, err)
-		}
+	// As an operator does after a first deploy: later deploys need the required secrets set.
+	if err := w.SetAllSecrets("staging"); err != nil {
+		return nil, err
 	}
 	w.Sandbox.SetLatency(o.DeployLatency)
 	childCPU = 0

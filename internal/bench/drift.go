@@ -17,7 +17,7 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/drift"
-	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
@@ -39,7 +39,7 @@ func DriftAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figur
 	}
 	defer cleanup()
 	fmt.Fprintf(o.Progress, "bench drift: generating %d tenants and seeding the sandbox\n", o.DriftTenants)
-	w, err := fleettest.New(repo, dir, fleettest.Options{Generate: o.DriftTenants})
+	w, err := sandboxworld.New(repo, dir, sandboxworld.Options{Generate: o.DriftTenants})
 	if err != nil {
 		return nil, err
 	}
@@ -48,13 +48,13 @@ func DriftAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figur
 	if err != nil {
 		return nil, err
 	}
-	prepare := func(ctx context.Context, t, env string) (drift.Input, error) { return inputs[t], nil }
+	prepare := func(ctx context.Context, t string, _ tenant.Env) (drift.Input, error) { return inputs[t], nil }
 	names := w.Names()
 
 	check := func(parallel int) (time.Duration, int, error) {
 		before := requests(w)
 		start := time.Now()
-		reps := drift.CheckAll(ctx, names, "staging", prepare, parallel, nil)
+		reps := drift.CheckAll(ctx, names, tenant.Staging, prepare, parallel, nil)
 		took := time.Since(start)
 		for _, r := range reps {
 			if r.Status != drift.InSync {
@@ -92,7 +92,7 @@ func DriftAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figur
 	}, nil
 }
 
-func requests(w *fleettest.World) int {
+func requests(w *sandboxworld.World) int {
 	n := 0
 	for _, t := range w.Tenants {
 		n += w.Sandbox.RequestCount(t.Token)
@@ -103,7 +103,7 @@ func requests(w *fleettest.World) int {
 // seedDrift builds the first tenant's bundle, uploads an equivalent Worker for every tenant
 // (its own name, vars and bindings), sets its crons and required secrets, and returns each
 // tenant's drift input.
-func seedDrift(ctx context.Context, w *fleettest.World, o Options) (map[string]drift.Input, error) {
+func seedDrift(ctx context.Context, w *sandboxworld.World, o Options) (map[string]drift.Input, error) {
 	first := w.Tenants[0]
 	tpl, err := tenant.Load(ctx, w.WS, first.Name)
 	if err != nil {
@@ -147,7 +147,7 @@ func seedDrift(ctx context.Context, w *fleettest.World, o Options) (map[string]d
 	return inputs, errors.Join(errs...)
 }
 
-func seedOne(ctx context.Context, w *fleettest.World, t fleettest.Tenant, template string, b wrangler.Bundle, code []byte, secrets, crons []string) (drift.Input, error) {
+func seedOne(ctx context.Context, w *sandboxworld.World, t sandboxworld.Tenant, template string, b wrangler.Bundle, code []byte, secrets, crons []string) (drift.Input, error) {
 	worker := t.Name + "-api-staging"
 	meta := strings.ReplaceAll(string(b.Metadata), template, t.Name)
 	var m struct {
@@ -207,7 +207,7 @@ func seedOne(ctx context.Context, w *fleettest.World, t fleettest.Tenant, templa
 	return drift.Input{Worker: worker, Desired: d, Reader: api}, nil
 }
 
-func call(ctx context.Context, w *fleettest.World, t fleettest.Tenant, method, url, contentType string, body []byte) error {
+func call(ctx context.Context, w *sandboxworld.World, t sandboxworld.Tenant, method, url, contentType string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		return err

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
-	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -22,7 +22,7 @@ import (
 // latency, and resident memory per running version.
 func Edge(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, error) {
 	o.defaults()
-	worlds := map[sandbox.EdgeMode]*fleettest.World{}
+	worlds := map[sandbox.EdgeMode]*sandboxworld.World{}
 	for _, mode := range []sandbox.EdgeMode{sandbox.EdgeFake, sandbox.EdgeWorkerd} {
 		dir, cleanup, err := workDir(o.Dir, "edge-"+string(mode))
 		if err != nil {
@@ -35,14 +35,14 @@ func Edge(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, e
 			eo = sandbox.EdgeOptions{Mode: mode, NodeModules: filepath.Join(repo.Root, "node_modules"), Dir: filepath.Join(dir, "edge"),
 				MaxRunning: o.EdgeTenants + 2, IdleTimeout: time.Hour}
 		}
-		w, err := fleettest.New(repo, filepath.Join(dir, "world"), fleettest.Options{Generate: o.EdgeTenants, Edge: eo})
+		w, err := sandboxworld.New(repo, filepath.Join(dir, "world"), sandboxworld.Options{Generate: o.EdgeTenants, Edge: eo})
 		if err != nil {
 			return nil, err
 		}
 		defer w.Close()
 		worlds[mode] = w
 	}
-	deployAll := func(w *fleettest.World, marker string) (time.Duration, error) {
+	deployAll := func(w *sandboxworld.World, marker string) (time.Duration, error) {
 		base, err := w.DeployOptions(o.Log)
 		if err != nil {
 			return 0, err
@@ -71,6 +71,9 @@ func Edge(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, e
 		fmt.Fprintf(o.Progress, "bench edge: first deploy of %d generated tenants, %s edge (untimed)\n", o.EdgeTenants, mode)
 		if _, err := deployAll(w, ""); err != nil {
 			return nil, fmt.Errorf("first deploy (%s edge): %w", mode, err)
+		}
+		if err := w.SetAllSecrets("staging"); err != nil {
+			return nil, err
 		}
 	}
 	var fake, real []time.Duration
@@ -135,7 +138,7 @@ func Edge(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, e
 	}, nil
 }
 
-func healthURL(t fleettest.Tenant) string {
+func healthURL(t sandboxworld.Tenant) string {
 	return "https://" + t.Name + "-api-staging." + t.Subdomain + ".workers.dev/health"
 }
 

@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/drift"
-	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleetstatus"
 	"github.com/rainbowsmoke/crispy-enigma/internal/health"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -17,17 +17,17 @@ import (
 // SeedWorld deploys an equivalent Worker for every tenant of w in staging through the sandbox
 // API (one wrangler build in all) and returns each tenant's drift input: a world where
 // `drift all staging` is in sync, for benchmarks and for tests of what reads the fleet.
-func SeedWorld(ctx context.Context, w *fleettest.World, o Options) (map[string]drift.Input, error) {
+func SeedWorld(ctx context.Context, w *sandboxworld.World, o Options) (map[string]drift.Input, error) {
 	o.defaults()
 	return seedDrift(ctx, w, o)
 }
 
 // StatusOptions are fleetstatus options over a seeded world: the seeded inputs, health through
 // the world's edge, records from the world's records folder.
-func StatusOptions(w *fleettest.World, inputs map[string]drift.Input) fleetstatus.Options {
+func StatusOptions(w *sandboxworld.World, inputs map[string]drift.Input) fleetstatus.Options {
 	return fleetstatus.Options{
-		Tenants: w.Names(), Envs: []string{"staging"},
-		Prepare: func(ctx context.Context, t, env string) (drift.Input, error) { return inputs[t], nil },
+		Tenants: w.Names(), Envs: []tenant.Env{tenant.Staging},
+		Prepare: func(ctx context.Context, t string, _ tenant.Env) (drift.Input, error) { return inputs[t], nil },
 		Records: history.Open(w.WS.DeploymentsDir()).List,
 		Probe: func(ctx context.Context, name, env string) (health.Check, error) {
 			t, err := tenant.Load(ctx, w.WS, name)
@@ -54,7 +54,7 @@ func FleetStatus(ctx context.Context, repo workspace.Workspace, o Options) ([]Fi
 	}
 	defer cleanup()
 	fmt.Fprintf(o.Progress, "bench fleet:status: generating %d tenants and seeding the sandbox\n", o.DriftTenants)
-	w, err := fleettest.New(repo, dir, fleettest.Options{Generate: o.DriftTenants})
+	w, err := sandboxworld.New(repo, dir, sandboxworld.Options{Generate: o.DriftTenants})
 	if err != nil {
 		return nil, err
 	}

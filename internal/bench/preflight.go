@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -24,7 +24,7 @@ func PreflightAll(ctx context.Context, repo workspace.Workspace, o Options) ([]F
 	}
 	defer cleanup()
 	fmt.Fprintf(o.Progress, "bench preflight: generating %d tenants and seeding the sandbox\n", o.PreflightTenants)
-	w, err := fleettest.New(repo, dir, fleettest.Options{Generate: o.PreflightTenants})
+	w, err := sandboxworld.New(repo, dir, sandboxworld.Options{Generate: o.PreflightTenants})
 	if err != nil {
 		return nil, err
 	}

@@ -37,11 +37,6 @@ var skipDirs = []string{"node_modules", ".wrangler", ".test-build", "test", ".gi
 // uploads a new version of the same code.
 var skipFiles = []string{"tenant.config.json"}
 
-// Dir is where the bundle of tenant/env is built and cached: .build/<tenant>/<env>.
-func Dir(ws workspace.Workspace, tenant, env string) string {
-	return filepath.Join(ws.BuildDir(), tenant, env)
-}
-
 // InputsHash hashes, with their paths, every file that can change the bundle of the tenant whose
 // folder is tenantDir when built for wranglerEnv ("" is the top level).
 func InputsHash(ws workspace.Workspace, tenantDir, wranglerEnv string) (string, error) {

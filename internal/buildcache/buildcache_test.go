@@ -106,7 +106,7 @@ func TestInputsHashLeavesOutTheTenantConfig(t *testing.T) {
 // half-way leaves nothing that Lookup would trust.
 func TestInvalidateDropsTheStamp(t *testing.T) {
 	ws := workspace.Workspace{Root: t.TempDir()}
-	dir := Dir(ws, "acme", "staging")
+	dir := ws.BundleDir("acme", "staging")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -140,44 +140,6 @@ func (bs Bindings) ByName(name string) (Binding, bool) {
 	return Binding{}, false
 }
 
-// BindingDiff is how a live set of bindings differs from the wanted one.
-type BindingDiff struct {
-	Missing    Bindings        // wanted, not live
-	Unexpected Bindings        // live, not wanted
-	Changed    []BindingChange // same name, different type or properties
-}
-
-// BindingChange is one binding whose name matches but whose content does not.
-type BindingChange struct {
-	Want, Got Binding
-}
-
-// Empty reports whether the two sets were the same.
-func (d BindingDiff) Empty() bool {
-	return len(d.Missing) == 0 && len(d.Unexpected) == 0 && len(d.Changed) == 0
-}
-
-// CompareBindings matches bindings by name (names are unique within a Worker), so order never
-// counts as a difference.
-func CompareBindings(want, got Bindings) BindingDiff {
-	var d BindingDiff
-	for _, w := range want {
-		g, ok := got.ByName(w.Name)
-		switch {
-		case !ok:
-			d.Missing = append(d.Missing, w)
-		case !w.Equal(g):
-			d.Changed = append(d.Changed, BindingChange{Want: w, Got: g})
-		}
-	}
-	for _, g := range got {
-		if _, ok := want.ByName(g.Name); !ok {
-			d.Unexpected = append(d.Unexpected, g)
-		}
-	}
-	return d
-}
-
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

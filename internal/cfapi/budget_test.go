@@ -90,3 +90,7 @@ func TestBudgetFailsFastWhenTheDeadlineIsTooNear(t *testing.T) {
 		t.Fatalf("in use after the slide: %d, want 1", w.inUse())
 	}
 }
+
+// BudgetInUse is how many requests this client's token has made in the current window,
+// counted across every Client of the token in the process.
+func (c *Client) BudgetInUse() int { return c.pacer.budget.inUse() }

@@ -146,10 +146,6 @@ func orDefault(d, def time.Duration) time.Duration {
 // AccountID is the account this client reads.
 func (c *Client) AccountID() string { return c.account }
 
-// BudgetInUse is how many requests this client's token has made in the current window,
-// counted across every Client of the token in the process.
-func (c *Client) BudgetInUse() int { return c.pacer.budget.inUse() }
-
 // TrafficSplit is one version's share of a deployment.
 type TrafficSplit struct {
 	VersionID  string

@@ -22,11 +22,6 @@ type Built struct {
 	Bundle wrangler.Bundle
 }
 
-// BuildDir is where the bundle of one tenant environment goes: .build/<tenant>/<env>.
-func BuildDir(ws workspace.Workspace, name string, env tenant.Env) string {
-	return filepath.Join(ws.BuildDir(), name, string(env))
-}
-
 // buildParallel is how many wrangler builds run at once: each is mostly one busy core
 // (esbuild), and CI machines have two.
 const buildParallel = 2
@@ -75,7 +70,7 @@ func BuildTenants(ctx context.Context, ws workspace.Workspace, wr wrangler.Runne
 			}
 			start := time.Now()
 			inv := wrangler.Invocation{ConfigPath: j.t.WranglerPath(), Env: j.env.WranglerEnv(), AccountID: j.t.Config.AccountID}
-			b, err := wr.Build(ctx, inv, BuildDir(ws, j.t.Name, j.env))
+			b, err := wr.Build(ctx, inv, ws.BundleDir(j.t.Name, string(j.env)))
 			if err != nil {
 				errs[i] = fmt.Errorf("build %s/%s: %w", j.t.Name, j.env, err)
 				lines[i] = fmt.Sprintf("    FAIL  %s/%s (%s)", j.t.Name, j.env, round(time.Since(start)))
@@ -100,21 +95,11 @@ func BuildTenants(ctx context.Context, ws workspace.Workspace, wr wrangler.Runne
 	return built, nil
 }
 
-// targets turns "all" or one name into the tenant names to work on, checking a single name
-// before touching the disk.
+// targets turns "all" or one name into the tenant names to work on (see tenant.Select).
 func targets(ws workspace.Workspace, target string) ([]string, error) {
-	if target != "all" {
-		if err := tenant.Check(ws, target); err != nil {
-			return nil, fmt.Errorf("build: %w (or use \"all\")", err)
-		}
-		return []string{target}, nil
-	}
-	names, err := tenant.List(ws)
+	names, err := tenant.Select(ws, target)
 	if err != nil {
 		return nil, fmt.Errorf("build: %w", err)
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("build: no tenants under %s", ws.TenantsDir())
 	}
 	return names, nil
 }

@@ -48,7 +48,7 @@ func TestBuildTenantsEveryEnv(t *testing.T) {
 		if b.Bundle.WorkerName != want {
 			t.Errorf("%s/%s built worker %q, want %q", b.Tenant, b.Env, b.Bundle.WorkerName, want)
 		}
-		if b.Bundle.Dir != BuildDir(ws, b.Tenant, b.Env) {
+		if b.Bundle.Dir != ws.BundleDir(b.Tenant, string(b.Env)) {
 			t.Errorf("%s/%s built into %s", b.Tenant, b.Env, b.Bundle.Dir)
 		}
 		if _, err := os.Stat(filepath.Join(b.Bundle.Dir, wrangler.MetadataFile)); err != nil {

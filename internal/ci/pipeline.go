@@ -58,8 +58,9 @@ func gocmd(o Options, args ...string) command {
 	return command{dir: o.Workspace.Root, name: goBin(), args: args}
 }
 
-// Lint is formatting, vet (with the mage tag so magefiles/ are checked too), staticcheck, and
-// actionlint over .github/workflows.
+// Lint is formatting, no test helper package in the mage binary, go.mod and go.sum as
+// `go mod tidy` would leave them, vet (with the mage
+// tag so magefiles/ are checked too), staticcheck, and actionlint over .github/workflows.
 func Lint(o Options) Step {
 	return Step{Name: "lint", Run: func(ctx context.Context, out io.Writer) error {
 		bad, err := Unformatted(ctx, o.Workspace.Root)
@@ -70,7 +71,11 @@ func Lint(o Options) Step {
 			return fmt.Errorf("gofmt: not formatted, run `gofmt -w` on: %s", strings.Join(bad, " "))
 		}
 		fmt.Fprintln(out, "    gofmt: every .go file is formatted")
+		if err := checkNoTestHelpersInMage(ctx, o, out); err != nil {
+			return err
+		}
 		return runAll(ctx, out,
+			gocmd(o, "mod", "tidy", "-diff"),
 			gocmd(o, "vet", "-tags", "mage", "./..."),
 			gocmd(o, "tool", toolsModfile, "staticcheck", "-tags", "mage", "./..."),
 			gocmd(o, "tool", toolsModfile, "actionlint"),

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
 func TestRunStopsAtTheFailingStepAndNamesIt(t *testing.T) {
@@ -88,5 +90,30 @@ func TestCommandRunStopsOnCancel(t *testing.T) {
 	}
 	if time.Since(start) > 15*time.Second {
 		t.Errorf("took %v", time.Since(start))
+	}
+}
+
+func TestTestHelpersIn(t *testing.T) {
+	deps := "context\ngithub.com/rainbowsmoke/crispy-enigma/internal/sandboxworld\n" +
+		"github.com/rainbowsmoke/crispy-enigma/internal/testrepo\ngithub.com/x/testworldly\n" +
+		"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest\n"
+	got := strings.Join(testHelpersIn(deps), " ")
+	want := "github.com/rainbowsmoke/crispy-enigma/internal/testrepo github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
+	if got != want {
+		t.Errorf("testHelpersIn = %q, want %q", got, want)
+	}
+}
+
+func TestMageBinaryHasNoTestHelpers(t *testing.T) {
+	ws, err := workspace.Cwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := TestHelpersInMage(context.Background(), Options{Workspace: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) > 0 {
+		t.Errorf("magefiles depend on test helpers: %v", bad)
 	}
 }

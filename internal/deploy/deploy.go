@@ -205,7 +205,7 @@ type State struct {
 // openRunDir creates .state/runs/<tenant>-<env>-<stamp>/: wrangler's private HOME/TMPDIR,
 // its debug logs and our copy of its output stay there for a post-mortem.
 func (st *State) openRunDir() error {
-	dir := filepath.Join(st.Opts.Workspace.StateDir(), "runs",
+	dir := filepath.Join(st.Opts.Workspace.RunsDir(),
 		st.Opts.Tenant+"-"+string(st.Env)+"-"+st.started.Format("20060102T150405.000000000Z"))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err

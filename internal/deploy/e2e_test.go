@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,16 +80,12 @@ func newWorldWithEdge(t testing.TB, edge sandbox.EdgeOptions) *world {
 	w.sb = sb
 	w.srv = httptest.NewServer(sb.Handler())
 	t.Cleanup(w.srv.Close)
-	target, _ := url.Parse(w.srv.URL)
+	toEdge := sandboxctl.EdgeTransport(w.srv.URL, http.DefaultTransport)
 	w.client = &http.Client{Timeout: 10 * time.Second, Transport: rt(func(r *http.Request) (*http.Response, error) {
-		if !strings.HasSuffix(r.URL.Hostname(), ".workers.dev") {
-			return http.DefaultTransport.RoundTrip(r)
+		if strings.HasSuffix(r.URL.Hostname(), ".workers.dev") {
+			w.maybeMarkUnhealthy(r.Context(), r.URL.Hostname())
 		}
-		w.maybeMarkUnhealthy(r.Context(), r.URL.Hostname())
-		r2 := r.Clone(r.Context())
-		r2.Host = r.URL.Host
-		r2.URL.Scheme, r2.URL.Host = target.Scheme, target.Host
-		return http.DefaultTransport.RoundTrip(r2)
+		return toEdge.RoundTrip(r)
 	})}
 	return w
 }

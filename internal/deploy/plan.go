@@ -154,17 +154,6 @@ func ParseAnnotation(message string) Annotation {
 	return a
 }
 
-// AnnotationMessage is the workers/message of a deploy that carries only a fingerprint and a
-// commit (see Annotation for the full form).
-func AnnotationMessage(fingerprint, gitSHA string) string {
-	return Annotation{Fingerprint: fingerprint, GitSHA: gitSHA}.String()
-}
-
-// FingerprintOf reads the fingerprint out of a workers/message ("" when there is none).
-func FingerprintOf(message string) string {
-	return ParseAnnotation(message).Fingerprint
-}
-
 // makePlan reads the live deployment and decides whether there is anything to deploy.
 func makePlan(ctx context.Context, st *State) (Plan, error) {
 	ours := Plan{Worker: st.Resolved.WorkerName, AccountID: st.Resolved.AccountID, Fingerprint: st.Fingerprint,

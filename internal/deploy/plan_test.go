@@ -86,3 +86,14 @@ func TestSummary(t *testing.T) {
 		t.Errorf("summary of a deploy without a record file %q", lost)
 	}
 }
+
+// AnnotationMessage is, for these tests, the workers/message of a deploy that carries only a fingerprint and a
+// commit (see Annotation for the full form).
+func AnnotationMessage(fingerprint, gitSHA string) string {
+	return Annotation{Fingerprint: fingerprint, GitSHA: gitSHA}.String()
+}
+
+// FingerprintOf reads the fingerprint out of a workers/message ("" when there is none).
+func FingerprintOf(message string) string {
+	return ParseAnnotation(message).Fingerprint
+}

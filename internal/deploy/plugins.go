@@ -39,7 +39,7 @@ func (st *State) pluginLog() string {
 	if st.RunDir != "" {
 		return filepath.Join(st.RunDir, "plugins.log")
 	}
-	return filepath.Join(st.Opts.Workspace.StateDir(), "runs", "plugins-"+st.Opts.Tenant+"-"+st.Opts.Env+".log")
+	return filepath.Join(st.Opts.Workspace.RunsDir(), "plugins-"+st.Opts.Tenant+"-"+st.Opts.Env+".log")
 }
 
 // runPlugins runs ev's plugins and puts each one's name, exit and duration in the record.

@@ -19,11 +19,11 @@ func (st *State) writeRecord() (string, error) {
 		rec.WranglerVersion = wrangler.PinnedVersion
 	}
 	st.Record = rec
-	file, err := history.Open(st.Opts.Workspace.DeploymentsDir()).Write(rec, st.Token.Value.Reveal())
+	entry, err := history.Open(st.Opts.Workspace.DeploymentsDir()).Write(rec, st.Token.Value.Reveal())
 	if err != nil {
 		return "", fmt.Errorf("deploy %s/%s: writing the record: %w", st.Opts.Tenant, st.Opts.Env, err)
 	}
-	return file, nil
+	return entry.Path, nil
 }
 
 // tag leaves the annotated git tag of a succeeded production deploy, so that the runbook's

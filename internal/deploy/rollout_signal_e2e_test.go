@@ -15,11 +15,11 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/ci"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
-	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/treecheck"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -28,7 +28,7 @@ import (
 // compiled magefile: a real SIGINT mid-bake leaves the split live and an interrupted record;
 // deploy:status shows the split and its record; deploy:abort puts the old version back alone at
 // 100% with a record of its own; deploy:promote then finds nothing split.
-func rolloutInterrupted(t *testing.T, ws workspace.Workspace, sb *rollbacktest.Sandbox, bin, tn string) {
+func rolloutInterrupted(t *testing.T, ws workspace.Workspace, sb *testworld.Sandbox, bin, tn string) {
 	ctx := context.Background()
 	mage := func(args ...string) (string, error) {
 		cmd := exec.Command(bin, args...)

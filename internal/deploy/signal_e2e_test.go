@@ -15,11 +15,11 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/ci"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
-	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/treecheck"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -36,10 +36,10 @@ func TestDeploySignalThroughMage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a magefile and runs wrangler")
 	}
-	repo := rollbacktest.Repo(t)
-	rollbacktest.NeedWrangler(t, repo)
-	ws := rollbacktest.Copy(t, repo, true)
-	sb := rollbacktest.StartSandbox(t, ws)
+	repo := testrepo.Repo(t)
+	testrepo.NeedWrangler(t, repo)
+	ws := testrepo.Copy(t, repo, testrepo.Options{Code: true, Git: true})
+	sb := testworld.StartSandbox(t, ws)
 
 	bin := testrepo.CompileMage(t, ws, "mage-deploy")
 	// This test is about signals, not about the checks a deploy depends on: the copy's tree
@@ -74,7 +74,7 @@ func TestDeploySignalThroughMage(t *testing.T) {
 // compiled magefile (the documented way to run several targets at once in one checkout; two
 // `go tool mage` compiling at once race on magefiles/mage_output_file.go, upstream mage issue
 // 247): one deploys, the other is refused at once naming the holder.
-func simultaneousDeploys(t *testing.T, ws workspace.Workspace, sb *rollbacktest.Sandbox, bin, tenantName string) {
+func simultaneousDeploys(t *testing.T, ws workspace.Workspace, sb *testworld.Sandbox, bin, tenantName string) {
 	sb.Server.ClearFaults()
 	// The upload takes a while, so the loser meets the lock however slow its start.
 	sb.Server.AddFault(sandbox.Fault{Method: "PUT", Path: "/accounts/*/workers/scripts/*", Count: 1, Latency: 6 * time.Second})
@@ -114,7 +114,7 @@ func simultaneousDeploys(t *testing.T, ws workspace.Workspace, sb *rollbacktest.
 // on the node that uploads, not on a launcher), nothing may go live afterwards (the hung upload
 // dies with its client), and the next deploy says what the killed one left, records it as
 // interrupted and then deploys.
-func killDeploy(t *testing.T, ws workspace.Workspace, sb *rollbacktest.Sandbox, bin, tenantName string) {
+func killDeploy(t *testing.T, ws workspace.Workspace, sb *testworld.Sandbox, bin, tenantName string) {
 	const hang = 8 * time.Second
 	sb.Server.ClearFaults()
 	sb.Server.AddFault(sandbox.Fault{Method: "PUT", Path: "/accounts/*/workers/scripts/*", Count: 1, Latency: hang})
@@ -224,7 +224,7 @@ func primary(d sandbox.Deployment) string {
 
 // interruptDeploy runs mage (a command line) deploying tenantName to staging, sends sig to its
 // process group once the upload hangs, and checks what is left.
-func interruptDeploy(t *testing.T, ws workspace.Workspace, sb *rollbacktest.Sandbox, mage []string, tenantName string, sig syscall.Signal) {
+func interruptDeploy(t *testing.T, ws workspace.Workspace, sb *testworld.Sandbox, mage []string, tenantName string, sig syscall.Signal) {
 	// One upload hangs for longer than the signal takes to land (20 s); Count 1 lets the test see (the
 	// fault's count dropping to 0) that the upload has reached the sandbox.
 	sb.Server.ClearFaults()

@@ -125,12 +125,9 @@ type resolveStep struct{}
 
 func (resolveStep) Name() string { return "resolve" }
 func (resolveStep) Run(ctx context.Context, st *State) error {
-	env, err := tenant.ParseEnv(st.Opts.Env)
+	env, err := tenant.ParseCloudEnv(st.Opts.Env, "; use the devserver, not a Cloudflare deploy")
 	if err != nil {
 		return err
-	}
-	if env == tenant.Dev {
-		return fmt.Errorf("dev runs locally under wrangler dev; use the devserver, not a Cloudflare deploy")
 	}
 	if err := tenant.ValidName(st.Opts.Tenant); err != nil {
 		return err
@@ -234,7 +231,7 @@ func (buildStep) Run(ctx context.Context, st *State) error {
 
 // bundleDir is where the tenant/env's bundle is built and cached: .build/<tenant>/<env>.
 func (st *State) bundleDir() string {
-	return buildcache.Dir(st.Opts.Workspace, st.Opts.Tenant, string(st.Env))
+	return st.Opts.Workspace.BundleDir(st.Opts.Tenant, string(st.Env))
 }
 
 type fingerprintStep struct{}
@@ -288,7 +285,7 @@ type lockStep struct{}
 
 func (lockStep) Name() string { return "lock" }
 func (lockStep) Run(ctx context.Context, st *State) error {
-	l, err := lock.Acquire(st.Opts.Workspace.StateDir()+"/locks", st.Opts.Tenant, string(st.Env),
+	l, err := lock.Acquire(st.Opts.Workspace.LocksDir(), st.Opts.Tenant, string(st.Env),
 		lock.Options{Command: st.Opts.Command, Log: st.Opts.Log})
 	if err != nil {
 		return err

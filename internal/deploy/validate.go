@@ -13,7 +13,7 @@ import (
 // error lists them as `path:line:col: rule: message`.
 func ValidateWith(v *validate.Validator) func(context.Context, *tenant.Tenant) error {
 	return func(ctx context.Context, t *tenant.Tenant) error {
-		rep, err := v.Run(ctx, t.Name)
+		rep, err := v.Tenant(ctx, t)
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/drift"
-	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 )
 
 // wranglerRuns counts the Runner's one debug line per wrangler run.
@@ -32,7 +32,7 @@ func TestDriftReusesItsBuildWhileTheTreeIsUnchanged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs wrangler")
 	}
-	w := fleettest.NewT(t, fleettest.Options{})
+	w := testworld.NewWithWrangler(t, testworld.Options{})
 	t.Setenv("NO_COLOR", "1")
 	runs := &wranglerRuns{}
 	sources := w.DriftSources(slog.New(runs))
@@ -65,7 +65,7 @@ func TestDriftReusesItsBuildWhileTheTreeIsUnchanged(t *testing.T) {
 // the bundle cached from an earlier run, beside the same with the cache emptied first, which
 // pays a wrangler dry-run build: the saving a drift of an unchanged tree gets per tenant.
 func BenchmarkPrepare(b *testing.B) {
-	w := fleettest.NewT(b, fleettest.Options{})
+	w := testworld.NewWithWrangler(b, testworld.Options{})
 	sources := w.DriftSources(nil)
 	ctx := context.Background()
 	if _, err := sources.Prepare(ctx, tn, "staging"); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
 // Report is the drift result of one tenant/env; its JSON form is the documented
@@ -32,25 +33,26 @@ type Input struct {
 }
 
 // Prepare builds the Input of one tenant for env: load and resolve the tenant, build the
-// bundle, find the token and make the client. Errors end that tenant's check as "error".
-type Prepare func(ctx context.Context, tenant, env string) (Input, error)
+// bundle, find the token and make the client. Errors end that tenant's check as "error". The
+// env is parsed once, by the command, before any tenant is prepared.
+type Prepare func(ctx context.Context, name string, env tenant.Env) (Input, error)
 
 // Check compares one tenant/env.
-func Check(ctx context.Context, tenant, env string, prepare Prepare) Report {
+func Check(ctx context.Context, name string, env tenant.Env, prepare Prepare) Report {
 	start := time.Now()
-	rep := Report{Tenant: tenant, Env: env, Changes: Changes{Added: []Change{}, Removed: []Change{}, Changed: []Change{}}}
+	rep := Report{Tenant: name, Env: string(env), Changes: Changes{Added: []Change{}, Removed: []Change{}, Changed: []Change{}}}
 	fail := func(err error) Report {
 		rep.Status, rep.Error, rep.Duration = Error, err.Error(), time.Since(start)
 		return rep
 	}
-	in, err := prepare(ctx, tenant, env)
+	in, err := prepare(ctx, name, env)
 	if err != nil {
-		return fail(fmt.Errorf("drift %s/%s: %w", tenant, env, err))
+		return fail(fmt.Errorf("drift %s/%s: %w", name, env, err))
 	}
 	rep.Worker = in.Worker
 	live, err := ReadLive(ctx, in.Reader, in.Worker)
 	if err != nil {
-		return fail(fmt.Errorf("drift %s/%s (%s): %w", tenant, env, in.Worker, err))
+		return fail(fmt.Errorf("drift %s/%s (%s): %w", name, env, in.Worker, err))
 	}
 	rep.LiveVersion = live.VersionID
 	status, ch := Compare(in.Desired, live)
@@ -72,7 +74,7 @@ func Check(ctx context.Context, tenant, env string, prepare Prepare) Report {
 // order of tenants; done, when not nil, gets each report as soon as it is ready. Tenants
 // live in different accounts with their own tokens, so running them at once does not crowd
 // one token's budget; within a token, cfapi paces the requests.
-func CheckAll(ctx context.Context, tenants []string, env string, prepare Prepare, parallel int, done func(Report)) []Report {
+func CheckAll(ctx context.Context, tenants []string, env tenant.Env, prepare Prepare, parallel int, done func(Report)) []Report {
 	out := make([]Report, len(tenants))
 	sem := make(chan struct{}, max(parallel, 1))
 	var wg sync.WaitGroup
@@ -85,7 +87,7 @@ func CheckAll(ctx context.Context, tenants []string, env string, prepare Prepare
 				out[i] = Check(ctx, t, env, prepare)
 				<-sem
 			case <-ctx.Done():
-				out[i] = Report{Tenant: t, Env: env, Status: Error, Error: fmt.Sprintf("drift %s/%s: %v before it started", t, env, ctx.Err()),
+				out[i] = Report{Tenant: t, Env: string(env), Status: Error, Error: fmt.Sprintf("drift %s/%s: %v before it started", t, env, ctx.Err()),
 					Changes: Changes{Added: []Change{}, Removed: []Change{}, Changed: []Change{}}}
 			}
 			if done != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
 // fakeReader serves one Worker's live state and counts calls.
@@ -132,11 +133,11 @@ func TestCheckAll(t *testing.T) {
 		"c": {notFound: true},
 		"d": {live: live(t), fail: "ContentSHA256"},
 	}
-	prepare := func(ctx context.Context, tenant, env string) (Input, error) {
+	prepare := func(ctx context.Context, tenant string, env tenant.Env) (Input, error) {
 		if tenant == "e" {
 			return Input{}, errors.New("credentials for tenant e: API token not set: set CLOUDFLARE_API_TOKEN_E")
 		}
-		return Input{Worker: tenant + "-api-" + env, Desired: desired(t), Reader: readers[tenant]}, nil
+		return Input{Worker: tenant + "-api-" + string(env), Desired: desired(t), Reader: readers[tenant]}, nil
 	}
 	reps := CheckAll(context.Background(), []string{"a", "b", "c", "d", "e"}, "staging", prepare, 3, nil)
 	want := []Status{InSync, Drifted, Missing, Error, Error}
@@ -192,7 +193,7 @@ func TestCheckAll(t *testing.T) {
 func TestCheckAllRunsTenantsAtOnce(t *testing.T) {
 	var mu sync.Mutex
 	running, peak := 0, 0
-	prepare := func(ctx context.Context, tenant, env string) (Input, error) {
+	prepare := func(ctx context.Context, tenant string, env tenant.Env) (Input, error) {
 		mu.Lock()
 		running++
 		peak = max(peak, running)

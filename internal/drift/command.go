@@ -24,22 +24,20 @@ const DefaultParallel = 16
 type CommandOptions struct {
 	// Target is a tenant name or "all".
 	Target, Env string
-	// JSON puts the reports on Stdout as one JSON array and everything else on Stderr.
-	JSON      bool
-	Parallel  int
-	Workspace workspace.Workspace
+	Parallel    int
+	Workspace   workspace.Workspace
 	// Sources is called once the target and env are checked: nothing is built or read
 	// before a request is known to be valid.
 	Sources func(ctx context.Context) (*Sources, error)
-	Stdout  io.Writer
-	Stderr  io.Writer
+	// Stderr gets the banner and the progress lines.
+	Stderr io.Writer
 }
 
 // Command is `mage drift`: it picks the API (the running sandbox, CLOUDFLARE_API_BASE_URL or
 // Cloudflare; the banner goes to stderr) and runs Main.
-func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, target, env string, asJSON bool, stdout, stderr io.Writer) (int, error) {
-	_, code, err := Main(ctx, CommandOptions{
-		Target: target, Env: env, JSON: asJSON, Workspace: ws, Stdout: stdout, Stderr: stderr,
+func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, target, env string, stderr io.Writer) ([]Report, error) {
+	return Main(ctx, CommandOptions{
+		Target: target, Env: env, Workspace: ws, Stderr: stderr,
 		Sources: func(ctx context.Context) (*Sources, error) {
 			if err := npmdeps.Ensure(ctx, log, ws.Root); err != nil {
 				return nil, err
@@ -54,38 +52,23 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, targ
 			return NewSources(s, 2), nil
 		},
 	})
-	return code, err
 }
 
-// Main checks the requested tenants, prints the result and returns the exit code (ExitInSync,
-// ExitDrift or ExitError). A non-nil error means the request itself was refused (unknown
-// tenant, bad env) or output failed; nothing was compared then.
-func Main(ctx context.Context, o CommandOptions) ([]Report, int, error) {
-	env, err := tenant.ParseEnv(o.Env)
+// Main checks the requested tenants, with progress on o.Stderr, and returns one report each;
+// the caller renders them (Write) and ends with ExitCode(reports). A non-nil error means the
+// request itself was refused (unknown tenant, bad env): nothing was compared then.
+func Main(ctx context.Context, o CommandOptions) ([]Report, error) {
+	env, err := tenant.ParseCloudEnv(o.Env, nothingToCompare)
 	if err != nil {
-		return nil, ExitError, fmt.Errorf("drift: %w", err)
+		return nil, fmt.Errorf("drift: %w", err)
 	}
-	if env == tenant.Dev {
-		return nil, ExitError, fmt.Errorf("drift: dev runs on this machine and has nothing deployed to compare; use staging or production")
-	}
-	ws := o.Workspace
-	var names []string
-	if o.Target == "all" {
-		if names, err = tenant.List(ws); err != nil {
-			return nil, ExitError, fmt.Errorf("drift: %w", err)
-		}
-		if len(names) == 0 {
-			return nil, ExitError, fmt.Errorf("drift: no tenants found in %s", ws.TenantsDir())
-		}
-	} else {
-		if err := tenant.Check(ws, o.Target); err != nil {
-			return nil, ExitError, fmt.Errorf("drift: %w", err)
-		}
-		names = []string{o.Target}
+	names, err := tenant.Select(o.Workspace, o.Target)
+	if err != nil {
+		return nil, fmt.Errorf("drift: %w", err)
 	}
 	sources, err := o.Sources(ctx)
 	if err != nil {
-		return nil, ExitError, fmt.Errorf("drift %s: %w", env, err)
+		return nil, fmt.Errorf("drift %s: %w", env, err)
 	}
 	parallel := o.Parallel
 	if parallel <= 0 {
@@ -93,14 +76,14 @@ func Main(ctx context.Context, o CommandOptions) ([]Report, int, error) {
 	}
 	fmt.Fprintf(o.Stderr, "drift %s: checking %s\n", env, strings.Join(names, ", "))
 	progress := report.NewProgress(o.Stderr, names)
-	prepare := func(ctx context.Context, t, e string) (Input, error) {
+	prepare := func(ctx context.Context, t string, e tenant.Env) (Input, error) {
 		in, err := sources.Prepare(ctx, t, e)
 		if err == nil {
 			progress.Line(t, "reading", report.Plain, in.Worker)
 		}
 		return in, err
 	}
-	reports := CheckAll(ctx, names, string(env), prepare, parallel, func(r Report) {
+	reports := CheckAll(ctx, names, env, prepare, parallel, func(r Report) {
 		detail := r.Duration.Round(100 * time.Millisecond).String()
 		if r.Status == Drifted {
 			detail += fmt.Sprintf("  %d change(s)", r.Changes.Count())
@@ -110,20 +93,25 @@ func Main(ctx context.Context, o CommandOptions) ([]Report, int, error) {
 		}
 		progress.Line(r.Tenant, string(r.Status), tone(r.Status), detail)
 	})
+	return reports, nil
+}
 
-	human := o.Stdout
-	if o.JSON {
-		human = o.Stderr
-		if err := WriteJSON(o.Stdout, reports); err != nil {
-			return reports, ExitError, err
+// Write renders reports the way `mage drift` ends: the table on stdout or, with asJSON, the
+// JSON array on stdout and the table on stderr; and the Markdown table in the CI job summary.
+func Write(stdout, stderr io.Writer, reports []Report, asJSON bool) error {
+	human := stdout
+	if asJSON {
+		human = stderr
+		if err := WriteJSON(stdout, reports); err != nil {
+			return err
 		}
 	}
 	fmt.Fprintln(human)
 	if err := WriteText(human, reports, report.Colour(human)); err != nil {
-		return reports, ExitError, err
+		return err
 	}
 	if err := report.AppendStepSummary(Markdown(reports)); err != nil {
-		fmt.Fprintf(o.Stderr, "warning: %v\n", err)
+		fmt.Fprintf(stderr, "warning: %v\n", err)
 	}
-	return reports, ExitCode(reports), nil
+	return nil
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/drift"
-	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
 )
 
@@ -33,25 +33,29 @@ type driftRun struct {
 	stdout, stderr string
 }
 
-func runDrift(t *testing.T, w *fleettest.World, target string, asJSON bool, sources *drift.Sources) driftRun {
+func runDrift(t *testing.T, w *testworld.World, target string, asJSON bool, sources *drift.Sources) driftRun {
 	t.Helper()
 	if sources == nil {
 		sources = w.DriftSources(nil)
 	}
 	var stdout, stderr bytes.Buffer
-	reps, code, err := drift.Main(context.Background(), drift.CommandOptions{
-		Target: target, Env: "staging", JSON: asJSON, Workspace: w.WS, Stdout: &stdout, Stderr: &stderr,
+	reps, err := drift.Main(context.Background(), drift.CommandOptions{
+		Target: target, Env: "staging", Workspace: w.WS, Stderr: &stderr,
 		Sources: func(context.Context) (*drift.Sources, error) { return sources, nil },
 	})
 	if err != nil {
 		t.Fatalf("drift %s: %v\n%s", target, err, stderr.String())
 	}
+	if err := drift.Write(&stdout, &stderr, reps, asJSON); err != nil {
+		t.Fatal(err)
+	}
+	code := drift.ExitCode(reps)
 	r := driftRun{reports: reps, code: code, stdout: stdout.String(), stderr: stderr.String()}
 	t.Logf("drift %s: exit %d\n%s%s", target, code, r.stderr, r.stdout)
 	return r
 }
 
-func deployTenant(t *testing.T, w *fleettest.World, name string, force bool) {
+func deployTenant(t *testing.T, w *testworld.World, name string, force bool) {
 	t.Helper()
 	opts, err := w.DeployOptions(slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -63,7 +67,7 @@ func deployTenant(t *testing.T, w *fleettest.World, name string, force bool) {
 	}
 }
 
-func mutate(t *testing.T, w *fleettest.World, m sandbox.Mutation) {
+func mutate(t *testing.T, w *testworld.World, m sandbox.Mutation) {
 	t.Helper()
 	m.AccountID, m.Script = w.Tenant(tn).AccountID, worker
 	if err := w.Sandbox.Mutate(m); err != nil {
@@ -108,7 +112,7 @@ func sameChanges(a, b []drift.Change) bool {
 	return true
 }
 
-func setSecrets(t *testing.T, w *fleettest.World, name string) {
+func setSecrets(t *testing.T, w *testworld.World, name string) {
 	t.Helper()
 	for _, s := range requiredSecrets {
 		if err := w.Sandbox.Mutate(sandbox.Mutation{AccountID: w.Tenant(name).AccountID, Script: name + "-api-staging", Op: "set_secret", Name: s, Value: "v-" + s}); err != nil {
@@ -123,7 +127,7 @@ func TestDriftEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs wrangler")
 	}
-	w := fleettest.NewT(t, fleettest.Options{})
+	w := testworld.NewWithWrangler(t, testworld.Options{})
 	t.Setenv("NO_COLOR", "1")
 
 	t.Run("not deployed is missing", func(t *testing.T) {

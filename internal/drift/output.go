@@ -9,11 +9,11 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 )
 
-// Exit codes of `mage drift`.
+// Exit codes of `mage drift`: report's, named for drift.
 const (
-	ExitInSync = 0
-	ExitError  = 1
-	ExitDrift  = 2
+	ExitInSync = report.ExitOK
+	ExitError  = report.ExitFailed
+	ExitDrift  = report.ExitAttention
 )
 
 // ExitCode is 0 when every tenant is in sync, 2 when any drifted or is missing, and 1 when

@@ -53,14 +53,13 @@ func NewSources(s Sources, maxBuilds int) *Sources {
 	return &s
 }
 
+// nothingToCompare is why drift refuses dev.
+const nothingToCompare = " and has nothing deployed to compare; use staging or production"
+
 // Prepare implements Prepare for one tenant/env.
-func (s *Sources) Prepare(ctx context.Context, name, envName string) (Input, error) {
-	env, err := tenant.ParseEnv(envName)
-	if err != nil {
+func (s *Sources) Prepare(ctx context.Context, name string, env tenant.Env) (Input, error) {
+	if err := env.RequireCloud(nothingToCompare); err != nil {
 		return Input{}, err
-	}
-	if env == tenant.Dev {
-		return Input{}, fmt.Errorf("dev runs on this machine and has nothing deployed to compare; use staging or production")
 	}
 	t, err := tenant.Load(ctx, s.Workspace, name)
 	if err != nil {
@@ -124,7 +123,7 @@ func (s *Sources) bundle(ctx context.Context, t *tenant.Tenant, r tenant.Resolve
 	if herr != nil {
 		s.Log.Warn("could not hash the build inputs; building without the cache", "tenant", t.Name, "env", env, "err", herr)
 	} else {
-		for _, dir := range []string{buildcache.Dir(s.Workspace, t.Name, string(env)), own} {
+		for _, dir := range []string{s.Workspace.BundleDir(t.Name, string(env)), own} {
 			if b, ok := buildcache.Lookup(dir, inputs); ok && b.WorkerName == r.WorkerName {
 				s.Log.Debug("reusing the bundle built from the same inputs", "tenant", t.Name, "env", env, "dir", dir)
 				return b, nil

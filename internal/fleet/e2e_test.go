@@ -14,13 +14,13 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
-	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 )
 
 // stagingKV is the KV namespace id the tenant's staging env binds.
-func stagingKV(t *testing.T, w *fleettest.World, name string) string {
+func stagingKV(t *testing.T, w *testworld.World, name string) string {
 	t.Helper()
 	tt, err := tenant.Load(context.Background(), w.WS, name)
 	if err != nil {
@@ -50,7 +50,7 @@ type run struct {
 	stdout, stderr string
 }
 
-func deployAll(t *testing.T, w *fleettest.World, o fleet.DeployAllOptions) run {
+func deployAll(t *testing.T, w *testworld.World, o fleet.DeployAllOptions) run {
 	t.Helper()
 	var logs bytes.Buffer
 	base, err := w.DeployOptions(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -83,7 +83,7 @@ func (r run) status(t *testing.T, tenant string) fleet.Outcome {
 	return fleet.Outcome{}
 }
 
-func liveVersion(t *testing.T, w *fleettest.World, tenant string) string {
+func liveVersion(t *testing.T, w *testworld.World, tenant string) string {
 	t.Helper()
 	d, err := w.API(tenant).LiveDeployment(context.Background(), tenant+"-api-staging")
 	if errors.Is(err, cfapi.ErrNotDeployed) {
@@ -95,7 +95,7 @@ func liveVersion(t *testing.T, w *fleettest.World, tenant string) string {
 	return d.Primary().VersionID
 }
 
-func versionCount(t *testing.T, w *fleettest.World, tenant string) int {
+func versionCount(t *testing.T, w *testworld.World, tenant string) int {
 	t.Helper()
 	vs, err := w.API(tenant).Versions(context.Background(), tenant+"-api-staging", 0)
 	if errors.Is(err, cfapi.ErrNotFound) {
@@ -113,7 +113,7 @@ func TestDeployAllEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs wrangler many times")
 	}
-	w := fleettest.NewT(t, fleettest.Options{})
+	w := testworld.NewWithWrangler(t, testworld.Options{})
 	summaryFile := filepath.Join(t.TempDir(), "step-summary.md")
 	t.Setenv("GITHUB_STEP_SUMMARY", summaryFile)
 	t.Setenv("NO_COLOR", "1")

@@ -2,6 +2,7 @@ package fleetstatus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,11 +21,11 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
-// Exit codes of `mage fleet:status`, as drift's: errors win over attention.
+// Exit codes of `mage fleet:status`: report's, as drift's; errors win over attention.
 const (
-	ExitOK        = 0
-	ExitError     = 1
-	ExitAttention = 2
+	ExitOK        = report.ExitOK
+	ExitError     = report.ExitFailed
+	ExitAttention = report.ExitAttention
 )
 
 // ExitCode is 0 when every row is ok (or mid-rollout), 2 when any is drifted, missing or
@@ -45,18 +46,18 @@ func ExitCode(rows []Row) int {
 
 // Envs is what an env argument means: one env, or "all" (staging and production; dev runs on
 // this machine and has no fleet).
-func Envs(arg string) ([]string, error) {
+func Envs(arg string) ([]tenant.Env, error) {
 	if arg == "all" {
-		return []string{string(tenant.Staging), string(tenant.Production)}, nil
+		return []tenant.Env{tenant.Staging, tenant.Production}, nil
 	}
-	e, err := tenant.ParseEnv(arg)
-	if err != nil {
+	e, err := tenant.ParseCloudEnv(arg, "; use staging, production or all (dev:status shows local servers)")
+	switch {
+	case errors.Is(err, tenant.ErrInvalidEnv):
 		return nil, fmt.Errorf("%w (or all)", err)
+	case err != nil:
+		return nil, err
 	}
-	if e == tenant.Dev {
-		return nil, fmt.Errorf("dev runs on this machine; use staging, production or all (dev:status shows local servers)")
-	}
-	return []string{string(e)}, nil
+	return []tenant.Env{e}, nil
 }
 
 // Sources is how the status of a workspace's tenants is read for real: the API (sandbox or
@@ -69,7 +70,7 @@ type Sources struct {
 }
 
 // Options returns the Collect options of this workspace for tenants × envs.
-func (s Sources) Options(tenants, envs []string) Options {
+func (s Sources) Options(tenants []string, envs []tenant.Env) Options {
 	store := history.Open(s.Workspace.DeploymentsDir())
 	return Options{
 		Tenants: tenants, Envs: envs, Prepare: s.Drift.Prepare, Records: store.List,
@@ -105,34 +106,27 @@ func Resolve(ctx context.Context, ws workspace.Workspace, log *slog.Logger, stde
 	return Sources{Drift: drift.NewSources(ds, 2), Workspace: ws, HTTPClient: ep.HTTPClient}, nil
 }
 
-// Command is `mage fleet:status <env|all>`: it checks the request, reads every tenant and
-// prints the table (or, with asJSON, the rows as one JSON array on stdout).
-func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, envArg string, asJSON bool, stdout, stderr io.Writer) (int, error) {
+// Command is `mage fleet:status <env|all>`: it checks the request and reads every tenant,
+// with progress on stderr, and returns the rows; the caller renders them (WriteText or JSON)
+// and ends with ExitCode(rows). An error is a refused request: nothing was read.
+func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, envArg string, stderr io.Writer) ([]Row, error) {
 	envs, err := Envs(envArg)
 	if err != nil {
-		return ExitError, fmt.Errorf("fleet:status: %w", err)
+		return nil, fmt.Errorf("fleet:status: %w", err)
 	}
-	names, err := tenant.List(ws)
+	names, err := tenant.Select(ws, tenant.All)
 	if err != nil {
-		return ExitError, fmt.Errorf("fleet:status: %w", err)
-	}
-	if len(names) == 0 {
-		return ExitError, fmt.Errorf("fleet:status: no tenants in %s", ws.TenantsDir())
+		return nil, fmt.Errorf("fleet:status: %w", err)
 	}
 	src, err := Resolve(ctx, ws, log, stderr)
 	if err != nil {
-		return ExitError, fmt.Errorf("fleet:status: %w", err)
+		return nil, fmt.Errorf("fleet:status: %w", err)
 	}
 	o := src.Options(names, envs)
 	progress := report.NewProgress(stderr, names)
 	o.Done = func(r Row) { progress.Line(r.Tenant, r.Env+" "+string(r.State), tone(r.State), r.Error) }
-	fmt.Fprintf(stderr, "fleet:status %s: reading %d tenant(s)\n", strings.Join(envs, ", "), len(names))
-	rows := Collect(ctx, o)
-	if asJSON {
-		return ExitCode(rows), report.JSON(stdout, rows)
-	}
-	fmt.Fprintln(stdout)
-	return ExitCode(rows), WriteText(stdout, ws.Root, rows, report.Colour(stdout))
+	fmt.Fprintf(stderr, "fleet:status %s: reading %d tenant(s)\n", envList(envs), len(names))
+	return Collect(ctx, o), nil
 }
 
 func tone(s State) report.Tone {
@@ -230,4 +224,13 @@ func rel(root, p string) string {
 		return r
 	}
 	return p
+}
+
+// envList is envs as "staging, production".
+func envList(envs []tenant.Env) string {
+	s := make([]string, len(envs))
+	for i, e := range envs {
+		s[i] = string(e)
+	}
+	return strings.Join(s, ", ")
 }

@@ -16,11 +16,13 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleetstatus"
 	"github.com/rainbowsmoke/crispy-enigma/internal/htmlreport"
 	"github.com/rainbowsmoke/crispy-enigma/internal/metrics"
+	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback"
-	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 )
 
 // The acceptance rehearsal, through the same Command functions the mage targets call,
@@ -31,10 +33,10 @@ func TestRehearsalStatusStatsAndReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs wrangler")
 	}
-	repo := rollbacktest.Repo(t)
-	rollbacktest.NeedWrangler(t, repo)
-	ws := rollbacktest.Copy(t, repo, false)
-	sb := rollbacktest.StartSandbox(t, ws)
+	repo := testrepo.Repo(t)
+	testrepo.NeedWrangler(t, repo)
+	ws := testrepo.Copy(t, repo, testrepo.Options{Code: false, Git: true})
+	sb := testworld.StartSandbox(t, ws)
 	ws.Records = sandboxctl.PathsFor(ws).Records // as the targets' setup does while a sandbox runs
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
@@ -81,10 +83,14 @@ func TestRehearsalStatusStatsAndReport(t *testing.T) {
 
 	// fleet:status staging -json=true
 	var out, errb bytes.Buffer
-	code, err := fleetstatus.Command(ctx, ws, log, "staging", true, &out, &errb)
+	got, err := fleetstatus.Command(ctx, ws, log, "staging", &errb)
 	if err != nil {
 		t.Fatalf("fleet:status: %v\n%s", err, errb.String())
 	}
+	if err := report.JSON(&out, got); err != nil {
+		t.Fatal(err)
+	}
+	code := fleetstatus.ExitCode(got)
 	var rows []fleetstatus.Row
 	if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
 		t.Fatalf("fleet:status -json: %v\n%s", err, out.String())

@@ -10,6 +10,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/drift"
 	"github.com/rainbowsmoke/crispy-enigma/internal/health"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
 // State is a row's overall state, the worst of its parts (the HTML matrix colours by it).
@@ -84,10 +85,11 @@ type Records func(tenant, env string) ([]history.Entry, error)
 
 // Options is one status request; Tenants × Envs are the rows, in that order (env major).
 type Options struct {
-	Tenants, Envs []string
-	Prepare       drift.Prepare
-	Probe         Probe
-	Records       Records
+	Tenants []string
+	Envs    []tenant.Env
+	Prepare drift.Prepare
+	Probe   Probe
+	Records Records
 	// Parallel is how many tenant/envs are read at once; zero means drift.DefaultParallel.
 	Parallel int
 	// Done, when set, gets each row as soon as it is ready.
@@ -96,7 +98,10 @@ type Options struct {
 
 // Collect reads every row, up to o.Parallel at once, and returns them in order.
 func Collect(ctx context.Context, o Options) []Row {
-	type job struct{ tenant, env string }
+	type job struct {
+		tenant string
+		env    tenant.Env
+	}
 	var jobs []job
 	for _, e := range o.Envs {
 		for _, t := range o.Tenants {
@@ -117,7 +122,7 @@ func Collect(ctx context.Context, o Options) []Row {
 				rows[i] = One(ctx, j.tenant, j.env, o)
 				<-sem
 			case <-ctx.Done():
-				rows[i] = Row{Tenant: j.tenant, Env: j.env, State: StateError, Drift: drift.Error, Versions: []Share{},
+				rows[i] = Row{Tenant: j.tenant, Env: string(j.env), State: StateError, Drift: drift.Error, Versions: []Share{},
 					Error: fmt.Sprintf("status %s/%s: %v before it started", j.tenant, j.env, ctx.Err())}
 			}
 			if o.Done != nil {
@@ -147,10 +152,10 @@ func (c *capture) LiveDeployment(ctx context.Context, script string) (cfapi.Depl
 }
 
 // One reads one tenant/env: drift (the live state), then health and the records.
-func One(ctx context.Context, tenant, env string, o Options) Row {
-	row := Row{Tenant: tenant, Env: env, Versions: []Share{}}
+func One(ctx context.Context, name string, env tenant.Env, o Options) Row {
+	row := Row{Tenant: name, Env: string(env), Versions: []Share{}}
 	var cap *capture
-	prepare := func(ctx context.Context, t, e string) (drift.Input, error) {
+	prepare := func(ctx context.Context, t string, e tenant.Env) (drift.Input, error) {
 		in, err := o.Prepare(ctx, t, e)
 		if err == nil && in.Reader != nil {
 			cap = &capture{Reader: in.Reader}
@@ -158,7 +163,7 @@ func One(ctx context.Context, tenant, env string, o Options) Row {
 		}
 		return in, err
 	}
-	rep := drift.Check(ctx, tenant, env, prepare)
+	rep := drift.Check(ctx, name, env, prepare)
 	row.Worker, row.Drift, row.Error = rep.Worker, rep.Status, rep.Error
 	if rep.Status == drift.Drifted {
 		row.DriftChanges = rep.Changes.Count()
@@ -173,9 +178,9 @@ func One(ctx context.Context, tenant, env string, o Options) Row {
 	}
 
 	if o.Records != nil {
-		entries, err := o.Records(tenant, env)
+		entries, err := o.Records(name, row.Env)
 		if err != nil {
-			row.Error = join(row.Error, fmt.Sprintf("records %s/%s: %v", tenant, env, err))
+			row.Error = join(row.Error, fmt.Sprintf("records %s/%s: %v", name, env, err))
 		}
 		row.Records = len(entries)
 		row.Deployed, row.LastFailure = fromRecords(entries, rep.LiveVersion)
@@ -192,7 +197,7 @@ func One(ctx context.Context, tenant, env string, o Options) Row {
 	}
 
 	if rep.Status != drift.Error && rep.Status != drift.Missing && o.Probe != nil {
-		c, err := o.Probe(ctx, tenant, env)
+		c, err := o.Probe(ctx, name, row.Env)
 		if err != nil {
 			row.Health = &Health{Detail: err.Error()}
 		} else {

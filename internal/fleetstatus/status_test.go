@@ -12,25 +12,19 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/bench"
 	"github.com/rainbowsmoke/crispy-enigma/internal/drift"
-	"github.com/rainbowsmoke/crispy-enigma/internal/fleet/fleettest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleetstatus"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
-	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 )
 
 // One world, one state per tenant: in sync with records, drifted mid-rollout, unhealthy, and
 // unreadable; each row must say so, with the records' who and when.
 func TestCollectShowsEachTenantsState(t *testing.T) {
-	repo := testrepo.Repo(t)
-	fleettest.MustHaveWrangler(t, repo)
 	ctx := context.Background()
-	w, err := fleettest.New(repo, t.TempDir(), fleettest.Options{Generate: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	inputs, err := bench.SeedWorld(ctx, w, bench.Options{})
+	w := testworld.NewWithWrangler(t, testworld.Options{Generate: 5})
+	inputs, err := bench.SeedWorld(ctx, w.World, bench.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,9 +67,9 @@ func TestCollectShowsEachTenantsState(t *testing.T) {
 	// unhealthy: the live version answers 500.
 	w.Sandbox.MarkUnhealthy(live(sick))
 
-	o := bench.StatusOptions(w, inputs)
+	o := bench.StatusOptions(w.World, inputs)
 	prepare := o.Prepare
-	o.Prepare = func(ctx context.Context, t, env string) (drift.Input, error) {
+	o.Prepare = func(ctx context.Context, t string, env tenant.Env) (drift.Input, error) {
 		if t == broken {
 			return drift.Input{}, errors.New("token CLOUDFLARE_API_TOKEN_GEN_004 is not set")
 		}
@@ -140,7 +134,7 @@ func TestCollectShowsEachTenantsState(t *testing.T) {
 }
 
 // split deploys a and b at 50% each through the API, as `wrangler versions deploy` would.
-func split(t *testing.T, w *fleettest.World, name, a, b string) {
+func split(t *testing.T, w *testworld.World, name, a, b string) {
 	t.Helper()
 	tn := w.Tenant(name)
 	body, _ := json.Marshal(map[string]any{"strategy": "percentage", "versions": []map[string]any{

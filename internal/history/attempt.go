@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/atomicfile"
 )
 
 // An Attempt is the reservation of a record: written under the tenant/env's deploy lock before
@@ -93,7 +95,7 @@ func (a *Attempt) Update(rec Record) error {
 			b = bytes.ReplaceAll(b, []byte(sec), []byte("[REDACTED]"))
 		}
 	}
-	if err := writeAtomic(a.path, append(b, '\n')); err != nil {
+	if err := atomicfile.Write(a.path, append(b, '\n'), atomicfile.Options{Sync: true}); err != nil {
 		return &WritableError{a.store.Dir, err}
 	}
 	return nil
@@ -174,33 +176,13 @@ func (s *Store) Settle(tenant, env, live string, scrub ...string) (Settled, bool
 	}
 	rec.Error = what
 	rec.FinishedAt = time.Time{}
-	file, err := s.Write(rec, scrub...)
+	entry, err := s.Write(rec, scrub...)
 	if err != nil {
 		return Settled{}, false, err
 	}
-	settled.File = file
+	settled.File = entry.Path
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return settled, true, fmt.Errorf("history: %w", err)
 	}
 	return settled, true, nil
-}
-
-// writeAtomic replaces path with data through a synced temp file in the same folder.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".attempt-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, werr := tmp.Write(data)
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	syncDir(filepath.Dir(path))
-	return nil
 }

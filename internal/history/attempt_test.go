@@ -85,7 +85,8 @@ func TestReserveRefusesAnUnwritableFolder(t *testing.T) {
 // the damaged file's bytes, Entries reports it, List and Verify still name it.
 func TestDamagedRecordKeepsTheChain(t *testing.T) {
 	s := &Store{Dir: t.TempDir(), Now: seq()}
-	p, err := s.Write(sample("acme", "staging", StatusSucceeded, "v1"))
+	pEntry, err := s.Write(sample("acme", "staging", StatusSucceeded, "v1"))
+	p := pEntry.Path
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,8 @@ func TestDamagedRecordKeepsTheChain(t *testing.T) {
 	if err := os.WriteFile(p, damaged, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	next, err := s.Write(sample("acme", "staging", StatusSucceeded, "v2"))
+	nextEntry, err := s.Write(sample("acme", "staging", StatusSucceeded, "v2"))
+	next := nextEntry.Path
 	if err != nil {
 		t.Fatalf("a write after a damaged record: %v", err)
 	}
@@ -120,7 +122,8 @@ func TestDamagedRecordKeepsTheChain(t *testing.T) {
 // The history table still shows the good records around a damaged one, which it names.
 func TestShowNamesADamagedRecord(t *testing.T) {
 	s := &Store{Dir: t.TempDir(), Now: seq()}
-	p, _ := s.Write(sample("acme", "staging", StatusSucceeded, "v1"))
+	pEntry, _ := s.Write(sample("acme", "staging", StatusSucceeded, "v1"))
+	p := pEntry.Path
 	if _, err := s.Write(sample("acme", "staging", StatusSucceeded, "v2")); err != nil {
 		t.Fatal(err)
 	}

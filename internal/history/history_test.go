@@ -39,7 +39,8 @@ func TestWriteChainsAndLists(t *testing.T) {
 	s := &Store{Dir: t.TempDir(), Now: seq()}
 	var paths []string
 	for i, st := range []Status{StatusSucceeded, StatusFailed, StatusSucceeded} {
-		p, err := s.Write(sample("acme-eu", "staging", st, "v"+string(rune('1'+i))))
+		pEntry, err := s.Write(sample("acme-eu", "staging", st, "v"+string(rune('1'+i))))
+		p := pEntry.Path
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +132,8 @@ func TestWriteScrubsSecrets(t *testing.T) {
 	s := &Store{Dir: t.TempDir(), Now: seq()}
 	rec := sample("acme", "staging", StatusFailed, "")
 	rec.Error = "wrangler said: bad token " + canary
-	p, err := s.Write(rec, canary)
+	pEntry, err := s.Write(rec, canary)
+	p := pEntry.Path
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +143,32 @@ func TestWriteScrubsSecrets(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "[REDACTED]") {
 		t.Fatal("no redaction marker")
+	}
+	if strings.Contains(pEntry.Record.Error, canary) || !strings.Contains(pEntry.Record.Error, "[REDACTED]") {
+		t.Errorf("the entry returned holds %q, want the record as stored", pEntry.Record.Error)
+	}
+}
+
+// Write returns the entry as Entries would read it back: path, hash and the filled record.
+func TestWriteReturnsTheEntryItWrote(t *testing.T) {
+	s := &Store{Dir: t.TempDir(), Now: seq()}
+	first, err := s.Write(sample("acme", "staging", StatusSucceeded, "v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.Write(sample("acme", "staging", StatusSucceeded, "v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := s.Entries("acme", "staging")
+	if err != nil || len(read) != 2 {
+		t.Fatalf("entries %v, %v", read, err)
+	}
+	if read[0].Path != second.Path || read[0].SHA256 != second.SHA256 || read[1].SHA256 != first.SHA256 {
+		t.Errorf("returned %s %s / %s, read back %s %s / %s", second.Path, second.SHA256, first.SHA256, read[0].Path, read[0].SHA256, read[1].SHA256)
+	}
+	if second.Record.PrevRecordSHA256 != first.SHA256 || second.Record.SchemaVersion != SchemaVersion || second.Record.FinishedAt.IsZero() {
+		t.Errorf("returned record %+v lacks the fields Write fills", second.Record)
 	}
 }
 
@@ -155,7 +183,8 @@ func writeN(t *testing.T, s *Store, n int) []string {
 	t.Helper()
 	var paths []string
 	for i := range n {
-		p, err := s.Write(sample("acme", "staging", StatusSucceeded, "v"+string(rune('a'+i))))
+		pEntry, err := s.Write(sample("acme", "staging", StatusSucceeded, "v"+string(rune('a'+i))))
+		p := pEntry.Path
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -47,17 +47,18 @@ func FileName(tenant, env string, t time.Time) string {
 
 // Write stores rec as the newest record of its tenant/env: it fills schema_version, finished_at
 // (when zero) and prev_record_sha256, replaces every string of scrub found anywhere in the record
-// (defence in depth against a token echoed into an error message), and returns the file's path.
-func (s *Store) Write(rec Record, scrub ...string) (string, error) {
+// (defence in depth against a token echoed into an error message), and returns the entry it
+// wrote: its path, its hash (the next record's prev_record_sha256) and the record as stored.
+func (s *Store) Write(rec Record, scrub ...string) (Entry, error) {
 	if rec.Tenant == "" || rec.Env == "" || strings.ContainsAny(rec.Tenant+rec.Env, `/\`) {
-		return "", fmt.Errorf("history: record needs a plain tenant and env (got %q/%q)", rec.Tenant, rec.Env)
+		return Entry{}, fmt.Errorf("history: record needs a plain tenant and env (got %q/%q)", rec.Tenant, rec.Env)
 	}
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
-		return "", fmt.Errorf("history: %w", err)
+		return Entry{}, fmt.Errorf("history: %w", err)
 	}
 	unlock, err := s.lockChain()
 	if err != nil {
-		return "", err
+		return Entry{}, err
 	}
 	defer unlock()
 
@@ -76,7 +77,7 @@ func (s *Store) Write(rec Record, scrub ...string) (string, error) {
 	// keeps the chain whole around it (history:verify names the damage; deploys go on).
 	prev, err := s.Entries(rec.Tenant, rec.Env)
 	if err != nil {
-		return "", err
+		return Entry{}, err
 	}
 	rec.PrevRecordSHA256 = ""
 	if len(prev) > 0 {
@@ -84,24 +85,33 @@ func (s *Store) Write(rec Record, scrub ...string) (string, error) {
 	}
 	body, err := encode(rec)
 	if err != nil {
-		return "", err
+		return Entry{}, err
 	}
+	scrubbed := false
 	for _, sec := range scrub {
-		if len(sec) >= 4 {
+		if len(sec) >= 4 && bytes.Contains(body, []byte(sec)) {
 			body = bytes.ReplaceAll(body, []byte(sec), []byte("[REDACTED]"))
+			scrubbed = true
+		}
+	}
+	if scrubbed {
+		// The entry carries the record as stored, not the secret that was scrubbed from it.
+		rec = Record{}
+		if err := json.Unmarshal(body, &rec); err != nil {
+			return Entry{}, fmt.Errorf("history: %w", err)
 		}
 	}
 
 	tmp, err := os.CreateTemp(s.Dir, ".record-*.tmp")
 	if err != nil {
-		return "", fmt.Errorf("history: %w", err)
+		return Entry{}, fmt.Errorf("history: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	_, werr := tmp.Write(body)
 	serr := tmp.Sync()
 	cerr := tmp.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
-		return "", fmt.Errorf("history: writing %s: %w", tmp.Name(), err)
+		return Entry{}, fmt.Errorf("history: writing %s: %w", tmp.Name(), err)
 	}
 	// Newer than the newest existing record, so that name order stays chain order.
 	t := now
@@ -116,14 +126,14 @@ func (s *Store) Write(rec Record, scrub ...string) (string, error) {
 		err := os.Link(tmp.Name(), final)
 		if err == nil {
 			syncDir(s.Dir)
-			return final, nil
+			return Entry{Path: final, SHA256: sum(body), Record: rec}, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
-			return "", fmt.Errorf("history: %w", err)
+			return Entry{}, fmt.Errorf("history: %w", err)
 		}
 		t = t.Add(time.Nanosecond)
 	}
-	return "", fmt.Errorf("history: no free record name for %s/%s", rec.Tenant, rec.Env)
+	return Entry{}, fmt.Errorf("history: no free record name for %s/%s", rec.Tenant, rec.Env)
 }
 
 func encode(rec Record) ([]byte, error) {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/atomicfile"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleetstatus"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/metrics"
@@ -73,7 +74,7 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, r Re
 			return "", fmt.Errorf("report:html: %w (or -offline=true for a report from the records alone)", err)
 		}
 		fmt.Fprintf(stderr, "report:html: reading %d tenant(s) in staging and production\n", len(names))
-		d.Rows = fleetstatus.Collect(ctx, src.Options(names, envs))
+		d.Rows = fleetstatus.Collect(ctx, src.Options(names, []tenant.Env{tenant.Staging, tenant.Production}))
 		d.Live = true
 		if len(tenants) > len(names) {
 			// Tenants known only from records have no live state to read.
@@ -90,32 +91,17 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, r Re
 	if err := Render(&b, d); err != nil {
 		return "", err
 	}
-	if err := writeAtomic(out, b.Bytes()); err != nil {
+	if err := writeReport(out, b.Bytes()); err != nil {
 		return "", fmt.Errorf("report:html: %w", err)
 	}
 	return out, nil
 }
 
-// writeAtomic replaces path with data through a temporary file in the same folder, so a reader
-// (a browser tab reloading) never sees half a report.
-func writeAtomic(path string, data []byte) error {
+// writeReport replaces the report in one step (a browser tab reloading never sees half a
+// report), readable by everyone like any file a browser opens.
+func writeReport(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, data, atomicfile.Options{Perm: 0o644})
 }

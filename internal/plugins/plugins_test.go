@@ -17,6 +17,7 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/plugins"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspacecopy"
 )
 
 const canary = "canary-token-7f3a9c"
@@ -140,7 +141,7 @@ func TestWebhookNotifierPostsWithoutTokens(t *testing.T) {
 	}
 	repo := testrepo.Repo(t)
 	root := t.TempDir()
-	if err := testrepo.CopyTree(filepath.Join(repo.Root, "plugins", "notify"), filepath.Join(root, "plugins", "notify")); err != nil {
+	if err := workspacecopy.Tree(filepath.Join(repo.Root, "plugins", "notify"), filepath.Join(root, "plugins", "notify")); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex

@@ -29,7 +29,7 @@ func For(ctx context.Context, ws workspace.Workspace, log *slog.Logger) Runner {
 // rollback succeeded, then the notify plugins. The rollback record is already written, so
 // their runs are in the log whose path this returns, not in the record.
 func (r Runner) AfterRollback(ctx context.Context, f Facts, succeeded bool) (string, error) {
-	logPath := filepath.Join(r.Root, ".state", "runs", fmt.Sprintf("rollback-%s-%s-%s.log", f.Tenant, f.Env, time.Now().UTC().Format("20060102T150405Z")))
+	logPath := filepath.Join(workspace.Workspace{Root: r.Root}.RunsDir(), fmt.Sprintf("rollback-%s-%s-%s.log", f.Tenant, f.Env, time.Now().UTC().Format("20060102T150405Z")))
 	var errs []error
 	if succeeded {
 		if _, err := r.Run(ctx, PostRollback, f, logPath, false); err != nil {

@@ -14,10 +14,10 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/ci"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
-	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/treecheck"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -58,10 +58,10 @@ func TestIssueAcceptance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go tool mage and wrangler")
 	}
-	repo := rollbacktest.Repo(t)
-	rollbacktest.NeedWrangler(t, repo)
-	ws := rollbacktest.Copy(t, repo, true)
-	sb := rollbacktest.StartSandbox(t, ws)
+	repo := testrepo.Repo(t)
+	testrepo.NeedWrangler(t, repo)
+	ws := testrepo.Copy(t, repo, testrepo.Options{Code: true, Git: true})
+	sb := testworld.StartSandbox(t, ws)
 	// This test is about preflight and secrets, not about the checks a deploy depends on: each
 	// tree it deploys counts as checked, so each deploy goes straight to its pipeline.
 	markChecked := func() {

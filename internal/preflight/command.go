@@ -109,50 +109,33 @@ func Tenants(ctx context.Context, a Access, names []string, env tenant.Env, para
 
 // CommandOptions is one `preflight <tenant|all> <env>` request.
 type CommandOptions struct {
-	Target, Env    string
-	JSON           bool
-	Stdout, Stderr io.Writer
+	Target, Env string
+	// Stderr gets the sandbox banner.
+	Stderr io.Writer
 }
 
 // Command is `mage preflight`: it picks the API (sandbox, CLOUDFLARE_API_BASE_URL or
-// Cloudflare), checks the tenants and prints one line per check. ready is false when any
-// tenant is not ready (exit 1); err is a refused request or failed output.
-func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, o CommandOptions) (reports []Report, ready bool, err error) {
-	env, err := tenant.ParseEnv(o.Env)
+// Cloudflare), checks the tenants and returns one report each; the caller renders them
+// (WriteText or JSON) and fails unless AllReady. err is a refused request or a run that
+// could not finish.
+func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, o CommandOptions) ([]Report, error) {
+	env, err := tenant.ParseCloudEnv(o.Env, " and uses no Cloudflare account; use staging or production")
 	if err != nil {
-		return nil, false, fmt.Errorf("preflight: %w", err)
+		return nil, fmt.Errorf("preflight: %w", err)
 	}
-	if env == tenant.Dev {
-		return nil, false, fmt.Errorf("preflight: dev runs on this machine under wrangler dev and uses no Cloudflare account; use staging or production")
-	}
-	var names []string
-	if o.Target == "all" {
-		if names, err = tenant.List(ws); err != nil {
-			return nil, false, fmt.Errorf("preflight: %w", err)
-		}
-		if len(names) == 0 {
-			return nil, false, fmt.Errorf("preflight: no tenants found in %s", ws.TenantsDir())
-		}
-	} else {
-		if err := tenant.Check(ws, o.Target); err != nil {
-			return nil, false, fmt.Errorf("preflight: %w", err)
-		}
-		names = []string{o.Target}
+	names, err := tenant.Select(ws, o.Target)
+	if err != nil {
+		return nil, fmt.Errorf("preflight: %w", err)
 	}
 	a, err := AccessFor(ctx, ws, log, o.Stderr)
 	if err != nil {
-		return nil, false, fmt.Errorf("preflight %s: %w", env, err)
+		return nil, fmt.Errorf("preflight %s: %w", env, err)
 	}
-	reports, err = Tenants(ctx, a, names, env, DefaultParallel)
+	reports, err := Tenants(ctx, a, names, env, DefaultParallel)
 	if err != nil {
-		return reports, false, fmt.Errorf("preflight %s: %w", env, err)
+		return reports, fmt.Errorf("preflight %s: %w", env, err)
 	}
-	if o.JSON {
-		err = report.JSON(o.Stdout, reports)
-	} else {
-		err = WriteText(o.Stdout, reports, report.Colour(o.Stdout))
-	}
-	return reports, AllReady(reports), err
+	return reports, nil
 }
 
 // AllReady reports whether every tenant is ready.

@@ -38,13 +38,9 @@ func Health(ctx context.Context, ws workspace.Workspace, log *slog.Logger, targe
 	if err != nil {
 		return nil, fmt.Errorf("health %s: %w", target, err)
 	}
-	names := []string{target}
-	if target == "all" {
-		if names, err = tenant.List(ws); err != nil {
-			return nil, fmt.Errorf("health: %w", err)
-		}
-	} else if err := tenant.ValidName(target); err != nil {
-		return nil, fmt.Errorf("health: %w (or use \"all\")", err)
+	names, err := tenant.Select(ws, target)
+	if err != nil {
+		return nil, fmt.Errorf("health: %w", err)
 	}
 	var tenants []*tenant.Tenant
 	for _, n := range names {

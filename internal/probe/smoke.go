@@ -76,7 +76,7 @@ func Smoke(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenant
 	facts := plugins.Facts{Tenant: tenantName, Env: string(env), WorkerName: worker,
 		URL: strings.TrimSuffix(res.Health.URL, t.Config.HealthCheck.Path), HealthURL: res.Health.URL,
 		VersionID: res.Health.VersionID, Status: "smoke"}
-	logPath := filepath.Join(ws.StateDir(), "runs", fmt.Sprintf("smoke-%s-%s-%s.log", tenantName, env, time.Now().UTC().Format("20060102T150405Z")))
+	logPath := filepath.Join(ws.RunsDir(), fmt.Sprintf("smoke-%s-%s-%s.log", tenantName, env, time.Now().UTC().Format("20060102T150405Z")))
 	res.Log = logPath
 	if rel, err := filepath.Rel(ws.Root, logPath); err == nil {
 		res.Log = rel

@@ -56,7 +56,7 @@ func record(t *testing.T, dir, tenant string, at time.Time) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Base(p)
+	return filepath.Base(p.Path)
 }
 
 func opts(clone string) Options {

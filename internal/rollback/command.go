@@ -35,12 +35,9 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tena
 	if err := tenant.ValidName(tenantName); err != nil {
 		return Outcome{}, fmt.Errorf("rollback: %w", err)
 	}
-	env, err := tenant.ParseEnv(envName)
+	env, err := tenant.ParseCloudEnv(envName, " and keeps no versions; roll back staging or production, or restart dev from the commit you want")
 	if err != nil {
-		return Outcome{}, fmt.Errorf("rollback %s: %w", tenantName, err)
-	}
-	if env == tenant.Dev {
-		return Outcome{}, fmt.Errorf("rollback %s/dev: dev runs locally under wrangler dev and keeps no versions; roll back staging or production, or restart dev from the commit you want", tenantName)
+		return Outcome{}, fmt.Errorf("rollback %s/%s: %w", tenantName, envName, err)
 	}
 	if opt.To != "" && !versionIDPattern.MatchString(opt.To) {
 		return Outcome{}, fmt.Errorf("rollback %s/%s: -to=%q is not a version id (a UUID such as 01234567-89ab-cdef-0123-456789abcdef); list versions with `go tool mage history %s %s`", tenantName, env, opt.To, tenantName, env)
@@ -67,7 +64,7 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tena
 	prov := history.Find(ctx, ws.Root, history.Lookup(opt.Lookup))
 	deps, worker, err := Wire(Setup{
 		Tenant: t, Env: env, BaseURL: ep.APIBaseURL, Token: token, HealthClient: ep.HTTPClient,
-		RecordsDir: ws.DeploymentsDir(), LockDir: DefaultLockDir(ws.StateDir()),
+		RecordsDir: ws.DeploymentsDir(), LockDir: ws.LocksDir(),
 		Provenance: prov, Log: log,
 	})
 	if err != nil {

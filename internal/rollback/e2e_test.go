@@ -21,10 +21,10 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback"
-	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -39,15 +39,15 @@ const (
 type world struct {
 	t   testing.TB
 	ws  workspace.Workspace
-	sb  *rollbacktest.Sandbox
+	sb  *testworld.Sandbox
 	log *slog.Logger
 }
 
 func newWorld(t testing.TB) *world {
-	repo := rollbacktest.Repo(t)
-	rollbacktest.NeedWrangler(t, repo)
-	ws := rollbacktest.Copy(t, repo, false)
-	return &world{t: t, ws: ws, sb: rollbacktest.StartSandbox(t, ws), log: slog.New(slog.DiscardHandler)}
+	repo := testrepo.Repo(t)
+	testrepo.NeedWrangler(t, repo)
+	ws := testrepo.Copy(t, repo, testrepo.Options{Code: false, Git: true})
+	return &world{t: t, ws: ws, sb: testworld.StartSandbox(t, ws), log: slog.New(slog.DiscardHandler)}
 }
 
 // deploy runs the real deploy pipeline (real wrangler) and returns the version it put live.

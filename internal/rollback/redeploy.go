@@ -41,7 +41,7 @@ func Redeploy(ctx context.Context, ws workspace.Workspace, log *slog.Logger, ten
 		return deploy.Outcome{}, fmt.Errorf("%s: %w", where, err)
 	}
 	// Deploys of this checkout lock here; the worktree's pipeline locks in its own .state.
-	held, err := lock.Acquire(DefaultLockDir(ws.StateDir()), tenantName, string(tenant.Production), lock.Options{Command: "redeploy " + tenantName + " " + tag, Log: log})
+	held, err := lock.Acquire(ws.LocksDir(), tenantName, string(tenant.Production), lock.Options{Command: "redeploy " + tenantName + " " + tag, Log: log})
 	if err != nil {
 		return deploy.Outcome{}, fmt.Errorf("%s: %w", where, err)
 	}
@@ -91,8 +91,8 @@ func Redeploy(ctx context.Context, ws workspace.Workspace, log *slog.Logger, ten
 	}
 	rec := out.Record
 	rec.Reason = "redeploy of " + tag
-	file, werr := history.Open(ws.DeploymentsDir()).Write(rec)
-	out.Record, out.RecordFile = rec, file
+	entry, werr := history.Open(ws.DeploymentsDir()).Write(rec)
+	out.Record, out.RecordFile = rec, entry.Path
 	if werr != nil {
 		return out, fmt.Errorf("%s: copying the record into %s: %w (the deploy itself %s)", where, ws.DeploymentsDir(), werr, rec.Status)
 	}

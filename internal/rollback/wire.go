@@ -69,9 +69,6 @@ func Wire(s Setup) (Deps, string, error) {
 	return d, r.WorkerName, nil
 }
 
-// DefaultLockDir is where deploys and rollbacks of a checkout take their locks.
-func DefaultLockDir(stateDir string) string { return filepath.Join(stateDir, "locks") }
-
 // reads adapts cfapi to API.
 type reads struct {
 	c      *cfapi.Client
@@ -181,10 +178,11 @@ func (r *records) Reserve(_ context.Context, o Outcome, live string) (string, er
 }
 
 func (r *records) Write(_ context.Context, o Outcome) (string, error) {
-	file, err := r.store.Write(r.record(o), r.token.Reveal())
+	entry, err := r.store.Write(r.record(o), r.token.Reveal())
 	if err != nil {
 		return "", err
 	}
+	file := entry.Path
 	if err := r.attempt.Done(); err != nil {
 		return file, err
 	}

@@ -14,11 +14,11 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploytag"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
-	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/runbook"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -30,8 +30,8 @@ const tenant = "mrrainbowsmoke"
 // wrangler. It then checks that the runbook did what it says: a verified rollback to the
 // previous version, and a redeploy of the previous deploy tag.
 func TestRollbackRunbookAgainstSandbox(t *testing.T) {
-	repo := rollbacktest.Repo(t)
-	rollbacktest.NeedWrangler(t, repo)
+	repo := testrepo.Repo(t)
+	testrepo.NeedWrangler(t, repo)
 	for _, tool := range []string{"bash", "jq", "git"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") == "true" {
@@ -40,8 +40,8 @@ func TestRollbackRunbookAgainstSandbox(t *testing.T) {
 			t.Skipf("the runbook needs %s: %v", tool, err)
 		}
 	}
-	ws := rollbacktest.Copy(t, repo, true)
-	sb := rollbacktest.StartSandbox(t, ws)
+	ws := testrepo.Copy(t, repo, testrepo.Options{Code: true, Git: true})
+	sb := testworld.StartSandbox(t, ws)
 	// `go tool mage` in ws sees the sandbox and keeps its records apart from deployments/;
 	// the in-process deploys below must write where the runbook's commands will read.
 	ws.Records = sandboxctl.PathsFor(ws).Records

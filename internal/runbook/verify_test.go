@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
-	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -47,7 +46,7 @@ func records(t *testing.T, ws workspace.Workspace, n int) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		paths = append(paths, p)
+		paths = append(paths, p.Path)
 	}
 	return paths
 }
@@ -57,8 +56,8 @@ func records(t *testing.T, ws workspace.Workspace, n int) []string {
 // target must name the record by file name and exit 1.
 func TestHistoryVerifyTargetNamesTampering(t *testing.T) {
 	testrepo.NeedMage(t)
-	repo := rollbacktest.Repo(t)
-	ws := rollbacktest.Copy(t, repo, true)
+	repo := testrepo.Repo(t)
+	ws := testrepo.Copy(t, repo, testrepo.Options{Code: true, Git: true})
 	paths := records(t, ws, 3)
 	if out, code := mage(t, ws, "history:verify"); code != 0 {
 		t.Fatalf("clean history: exit %d\n%s", code, out)

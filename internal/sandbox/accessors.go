@@ -107,13 +107,3 @@ func (s *Server) Schedules(accountID, script string) []string {
 	}
 	return out
 }
-
-// ScriptNames lists the Workers of an account, sorted.
-func (s *Server) ScriptNames(accountID string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if a := s.w.Accounts[accountID]; a != nil {
-		return sortedKeys(a.Scripts)
-	}
-	return nil
-}

@@ -3,9 +3,8 @@
 // triggers and workers.dev subdomains, served under /client/v4.
 //
 // It exists because no machine here reaches Cloudflare and operators want to rehearse fleet
-// deploys, drift and rollback without touching production. The contract it honours (every
-// call, field and quirk wrangler depends on) is written down in the project's
-// cloudflare-contract.md; the handlers follow it rather than Cloudflare's full API.
+// deploys, drift and rollback without touching production. It serves the calls, fields and
+// quirks wrangler 4.63.0 depends on (its tests pin each one), not Cloudflare's full API.
 //
 // Besides the API, one Server offers:
 //   - a control API under /__sandbox/ (no auth, meant for loopback) to read tokens, reset,

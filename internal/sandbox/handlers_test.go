@@ -988,3 +988,13 @@ func TestVersionUploadAndSplit(t *testing.T) {
 	wantErr(t, deploy(c, "w", "", DeploymentVersion{v3, 10}, DeploymentVersion{v2, 10}, DeploymentVersion{v1, 80}), 400, codeBadRequest)
 	wantErr(t, deploy(c, "w", "", DeploymentVersion{v3, 10}, DeploymentVersion{v1, 80}), 400, codeBadRequest)
 }
+
+// ScriptNames lists the Workers of an account, sorted.
+func (s *Server) ScriptNames(accountID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.w.Accounts[accountID]; a != nil {
+		return sortedKeys(a.Scripts)
+	}
+	return nil
+}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/atomicfile"
 )
 
 // Account is one Cloudflare account the sandbox serves, with the one token issued for it.
@@ -278,19 +280,8 @@ func (s *Server) saveLocked() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("sandbox: state dir %s: %w", dir, err)
 	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("sandbox: write state: %w", err)
-	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("sandbox: write state %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("sandbox: replace state %s: %w", path, err)
+	if err := atomicfile.Write(path, data, atomicfile.Options{}); err != nil {
+		return fmt.Errorf("sandbox: write state %s: %w", path, err)
 	}
 	return nil
 }

@@ -71,23 +71,6 @@ func readRuntime(path string) (Runtime, bool, error) {
 	return rt, true, nil
 }
 
-// writeFileAtomic replaces path in one step, so readers never see half a file.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
 // rel shows p relative to the checkout when it is inside it.
 func rel(ws workspace.Workspace, p string) string {
 	r, err := filepath.Rel(ws.Root, p)

@@ -129,19 +129,20 @@ func SandboxEndpoint(serverURL, statePath string, tokens map[string]string) Endp
 	}
 	return Endpoint{
 		APIBaseURL: serverURL + "/client/v4", Sandbox: true, StatePath: statePath,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: edgeTransport(serverURL)},
+		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: EdgeTransport(serverURL, http.DefaultTransport)},
 		tokens:     own,
 	}
 }
 
 func plainClient() *http.Client { return &http.Client{Timeout: 30 * time.Second} }
 
-// edgeTransport sends requests for *.workers.dev hosts to the sandbox over plain HTTP,
-// keeping the original Host so the sandbox knows which Worker is meant; other hosts go out
-// unchanged.
-func edgeTransport(sandboxURL string) http.RoundTripper {
+// EdgeTransport sends requests for *.workers.dev hosts to the sandbox at sandboxURL over plain
+// HTTP, keeping the original Host so the sandbox knows which Worker is meant; other hosts go
+// out unchanged. base carries both (http.DefaultTransport, or one with more idle connections
+// for a benchmark's many tenants). It is the one way the tools and the test worlds reach the
+// sandbox's workers.dev edge.
+func EdgeTransport(sandboxURL string, base http.RoundTripper) http.RoundTripper {
 	target, _ := url.Parse(sandboxURL)
-	base := http.DefaultTransport
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		host := r.URL.Hostname()
 		if !strings.HasSuffix(host, ".workers.dev") {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/atomicfile"
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
@@ -79,7 +80,7 @@ func Serve(ctx context.Context, ws workspace.Workspace, log *slog.Logger, o Serv
 		State: paths.State, RequestLog: paths.RequestLog, Started: time.Now().UTC(), Edge: string(o.Edge),
 	}
 	data, _ := json.MarshalIndent(rt, "", "  ")
-	if err := writeFileAtomic(paths.Runtime, append(data, '\n')); err != nil {
+	if err := atomicfile.Write(paths.Runtime, append(data, '\n'), atomicfile.Options{}); err != nil {
 		ln.Close()
 		return fmt.Errorf("sandbox: runtime file: %w", err)
 	}

@@ -55,14 +55,7 @@ func (o Options) access(ctx context.Context) (preflight.Access, error) {
 
 // cloudEnv refuses dev: secrets of dev live in .dev.vars on this machine, not on Cloudflare.
 func cloudEnv(env string) (tenant.Env, error) {
-	e, err := tenant.ParseEnv(env)
-	if err != nil {
-		return "", err
-	}
-	if e == tenant.Dev {
-		return "", errors.New("dev runs on this machine under wrangler dev; its secrets go in the tenant's .dev.vars, not on Cloudflare; use staging or production")
-	}
-	return e, nil
+	return tenant.ParseCloudEnv(env, "; its secrets go in the tenant's .dev.vars, not on Cloudflare; use staging or production")
 }
 
 // ListCommand is secrets:list: the names on each Worker, required ones marked, missing ones
@@ -73,16 +66,9 @@ func ListCommand(ctx context.Context, o Options, target, env string) ([]Listing,
 		return nil, false, fmt.Errorf("secrets:list: %w", err)
 	}
 	ws := o.Workspace
-	var names []string
-	if target == "all" {
-		if names, err = tenant.List(ws); err != nil {
-			return nil, false, fmt.Errorf("secrets:list: %w", err)
-		}
-	} else {
-		if err := tenant.Check(ws, target); err != nil {
-			return nil, false, fmt.Errorf("secrets:list: %w", err)
-		}
-		names = []string{target}
+	names, err := tenant.Select(ws, target)
+	if err != nil {
+		return nil, false, fmt.Errorf("secrets:list: %w", err)
 	}
 	a, err := o.access(ctx)
 	if err != nil {
@@ -352,8 +338,8 @@ func apply(ctx context.Context, o Options, cmd string, t preflight.Target, vals 
 	if perr != nil {
 		rec.Status, rec.Error = history.StatusFailed, scrubbed(perr.Error(), scrub)
 	}
-	file, werr := history.Open(o.Workspace.DeploymentsDir()).Write(rec, scrub...)
-	if rel, err := filepath.Rel(o.Workspace.Root, file); err == nil && file != "" {
+	entry, werr := history.Open(o.Workspace.DeploymentsDir()).Write(rec, scrub...)
+	if rel, err := filepath.Rel(o.Workspace.Root, entry.Path); err == nil && entry.Path != "" {
 		out.Record = rel
 	}
 	if perr != nil {

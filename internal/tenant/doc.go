@@ -3,6 +3,6 @@
 //
 // Every other package reaches tenant files through here: names are checked before any file is
 // opened (ValidName), files are size-capped and refused when empty or binary, and every parsed
-// file keeps its original bytes so that a JSON pointer can be mapped back to line:column of
+// file (a jsonc.Document) keeps its original bytes so that a JSON pointer maps back to line:column of
 // what the user wrote (comments and trailing commas included).
 package tenant

@@ -64,3 +64,30 @@ func (e Env) Label() string {
 	}
 	return "env." + string(e)
 }
+
+// ErrLocalEnv is returned (wrapped) by ParseCloudEnv for dev.
+var ErrLocalEnv = errors.New("dev runs on this machine under wrangler dev")
+
+// ParseCloudEnv is ParseEnv for a command that works on what runs on Cloudflare: dev is
+// refused with ErrLocalEnv, followed by why (the command's own reason, starting with "; " or
+// " and ", and what to do instead). It is the one place that decides dev is not a cloud
+// environment.
+func ParseCloudEnv(s, why string) (Env, error) {
+	e, err := ParseEnv(s)
+	if err != nil {
+		return "", err
+	}
+	if err := e.RequireCloud(why); err != nil {
+		return "", err
+	}
+	return e, nil
+}
+
+// RequireCloud is ParseCloudEnv's refusal for an env already parsed: nil for staging and
+// production, ErrLocalEnv followed by why for dev.
+func (e Env) RequireCloud(why string) error {
+	if e == Dev {
+		return fmt.Errorf("%w%s", ErrLocalEnv, why)
+	}
+	return nil
+}

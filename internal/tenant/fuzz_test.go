@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/jsonc"
 )
 
 // FuzzLoad parses arbitrary bytes as both tenant files, builds a Tenant and resolves every
@@ -20,15 +22,15 @@ func FuzzLoad(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, cfg, wr []byte) {
-		cd, err := ParseDocument("c.json", cfg, false)
+		cd, err := jsonc.Parse("c.json", cfg, false)
 		if err != nil {
 			return
 		}
-		wd, err := ParseDocument("w.jsonc", wr, true)
+		wd, err := jsonc.Parse("w.jsonc", wr, true)
 		if err != nil {
 			return
 		}
-		for _, d := range []*Document{cd, wd} {
+		for _, d := range []*jsonc.Document{cd, wd} {
 			for _, ptr := range []string{"", "/env", "/env/staging/vars", "/a/b/c/0", "/~1x"} {
 				line, col := d.Position(ptr)
 				kl, kc := d.KeyPosition(ptr)

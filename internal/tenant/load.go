@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/jsonc"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -28,7 +29,7 @@ type Tenant struct {
 	Config Config
 	// ConfigDoc and WranglerDoc are the parsed files with their original bytes; use their
 	// Position methods to point at a place in them.
-	ConfigDoc, WranglerDoc *Document
+	ConfigDoc, WranglerDoc *jsonc.Document
 	// Wrangler is wrangler.jsonc decoded: the top level (dev) and the named envs.
 	Wrangler map[string]any
 }
@@ -40,7 +41,7 @@ func (t *Tenant) WranglerPath() string { return filepath.Join(t.Dir, WranglerFil
 func (t *Tenant) ConfigPath() string { return filepath.Join(t.Dir, ConfigFile) }
 
 // Load checks name (before touching the disk), makes sure the tenant exists, then reads and
-// parses both of its files. Errors are *FileError (with file, line and column) where a file
+// parses both of its files. Errors are *jsonc.FileError (with file, line and column) where a file
 // is at fault, or wrap ErrInvalidName / ErrUnknown. Load does not run the JSON Schemas or the
 // cross-file rules: that is package validate.
 func Load(ctx context.Context, ws workspace.Workspace, name string) (*Tenant, error) {
@@ -48,7 +49,7 @@ func Load(ctx context.Context, ws workspace.Workspace, name string) (*Tenant, er
 		return nil, fmt.Errorf("load tenant: %w", err)
 	}
 	dir := ws.TenantDir(name)
-	docs := make([]*Document, 2)
+	docs := make([]*jsonc.Document, 2)
 	for i, f := range []string{ConfigFile, WranglerFile} {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("load tenant %s: %w", name, err)
@@ -66,35 +67,53 @@ func Load(ctx context.Context, ws workspace.Workspace, name string) (*Tenant, er
 	return t, nil
 }
 
+// ReadDocument reads one tenant file through jsonc.Read (comments allows JSONC) and adds to
+// its refusals the hints that only a tenant file can give.
+func ReadDocument(path, rel string, comments bool) (*jsonc.Document, error) {
+	doc, err := jsonc.Read(path, rel, comments)
+	var fe *jsonc.FileError
+	if errors.As(err, &fe) && fe.Hint == "" {
+		fe.Hint = fileHints[fe.Rule]
+	}
+	return doc, err
+}
+
+var fileHints = map[string]string{
+	jsonc.RuleFileMissing:  "every tenant needs tenant.config.json and wrangler.jsonc",
+	jsonc.RuleFileTooLarge: "a tenant config is a few KB; check that the right file is in place",
+	jsonc.RuleFileEmpty:    "write the JSON object this file needs (see the other tenants)",
+	jsonc.RuleNotJSON:      "remove them (wrangler.jsonc is the file that takes comments)",
+}
+
 // RelPath is the slash-separated path of a tenant file relative to the workspace root, the
 // form used in every message.
 func RelPath(name, file string) string {
 	return "tenants/" + name + "/" + file
 }
 
-// FromDocuments builds a Tenant from two parsed files. It fails with a *FileError when a
+// FromDocuments builds a Tenant from two parsed files. It fails with a *jsonc.FileError when a
 // value has the wrong JSON type for the typed Config (the schema check reports those in
 // detail) or when wrangler.jsonc is not an object.
-func FromDocuments(name, dir string, config, wrangler *Document) (*Tenant, error) {
+func FromDocuments(name, dir string, config, wrangler *jsonc.Document) (*Tenant, error) {
 	t := &Tenant{Name: name, Dir: dir, ConfigDoc: config, WranglerDoc: wrangler}
 	if err := decodeTyped(config, &t.Config); err != nil {
 		return nil, err
 	}
 	w, ok := wrangler.Value.(map[string]any)
 	if !ok {
-		return nil, &FileError{Path: wrangler.Rel, Line: 1, Col: 1, Rule: RuleType, Message: "the file must hold one JSON object"}
+		return nil, &jsonc.FileError{Path: wrangler.Rel, Line: 1, Col: 1, Rule: jsonc.RuleType, Message: "the file must hold one JSON object"}
 	}
 	t.Wrangler = w
 	if env, ok := w["env"]; ok {
 		envs, ok := env.(map[string]any)
 		if !ok {
 			line, col := wrangler.Position("/env")
-			return nil, &FileError{Path: wrangler.Rel, Line: line, Col: col, Rule: RuleType, Message: `"env" must be an object of named environments`}
+			return nil, &jsonc.FileError{Path: wrangler.Rel, Line: line, Col: col, Rule: jsonc.RuleType, Message: `"env" must be an object of named environments`}
 		}
 		for k, v := range envs {
 			if _, ok := v.(map[string]any); !ok {
-				line, col := wrangler.Position(Pointer("env", k))
-				return nil, &FileError{Path: wrangler.Rel, Line: line, Col: col, Rule: RuleType, Message: fmt.Sprintf("env.%s must be an object", k)}
+				line, col := wrangler.Position(jsonc.Pointer("env", k))
+				return nil, &jsonc.FileError{Path: wrangler.Rel, Line: line, Col: col, Rule: jsonc.RuleType, Message: fmt.Sprintf("env.%s must be an object", k)}
 			}
 		}
 	}
@@ -102,21 +121,21 @@ func FromDocuments(name, dir string, config, wrangler *Document) (*Tenant, error
 }
 
 // decodeTyped decodes doc into v and maps a type error back to the file.
-func decodeTyped(doc *Document, v any) error {
+func decodeTyped(doc *jsonc.Document, v any) error {
 	if _, ok := doc.Value.(map[string]any); !ok {
-		return &FileError{Path: doc.Rel, Line: 1, Col: 1, Rule: RuleType, Message: "the file must hold one JSON object"}
+		return &jsonc.FileError{Path: doc.Rel, Line: 1, Col: 1, Rule: jsonc.RuleType, Message: "the file must hold one JSON object"}
 	}
 	err := json.Unmarshal(doc.Std, v)
 	if err == nil {
 		return nil
 	}
-	fe := &FileError{Path: doc.Rel, Line: 1, Col: 1, Rule: RuleType, Message: err.Error(), Err: err}
+	fe := &jsonc.FileError{Path: doc.Rel, Line: 1, Col: 1, Rule: jsonc.RuleType, Message: err.Error(), Err: err}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		fe.Line, fe.Col = lineCol(doc.Raw, int(te.Offset))
+		fe.Line, fe.Col = doc.OffsetPosition(int(te.Offset))
 		// The offset is just past the offending value; step back to its first byte.
 		if start := valueStart(doc.Std, int(te.Offset)); start >= 0 {
-			fe.Line, fe.Col = lineCol(doc.Raw, start)
+			fe.Line, fe.Col = doc.OffsetPosition(start)
 		}
 		fe.Message = fmt.Sprintf("%s must be %s, not %s", te.Field, te.Type.String(), te.Value)
 	}

@@ -130,3 +130,27 @@ func unknownError(name string, names []string) error {
 	}
 	return fmt.Errorf("%w %q; valid tenants: %s", ErrUnknown, name, strings.Join(names, ", "))
 }
+
+// All is the target that means every tenant.
+const All = "all"
+
+// Select turns a command's target, one tenant name or All, into the names to work on. A
+// single name is checked (well formed, and its folder exists) before any tenant file is read;
+// All is every tenant under tenants/, and an error when there is none. It is the one place
+// that decides what "all or one tenant" means.
+func Select(ws workspace.Workspace, target string) ([]string, error) {
+	if target != All {
+		if err := Check(ws, target); err != nil {
+			return nil, fmt.Errorf("%w (or use %q)", err, All)
+		}
+		return []string{target}, nil
+	}
+	names, err := List(ws)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no tenants under %s; add tenants/<name>/tenant.config.json and wrangler.jsonc", ws.TenantsDir())
+	}
+	return names, nil
+}

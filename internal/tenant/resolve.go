@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/jsonc"
 )
 
 // How wrangler 4.63.0 builds a named environment (normalizeAndValidateEnvironment in its
@@ -222,7 +224,7 @@ func (r *ResolvedEnv) fill(t *Tenant) error {
 			s = string(j)
 		}
 		r.Vars[k] = s
-		r.Bindings = append(r.Bindings, Binding{Type: typ, Name: k, Kind: "vars", Pointer: r.Pointer + Pointer("vars", k)})
+		r.Bindings = append(r.Bindings, Binding{Type: typ, Name: k, Kind: "vars", Pointer: r.Pointer + jsonc.Pointer("vars", k)})
 	}
 	bs, err := bindingsOf(r.Effective, r.Pointer)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/jsonc"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -291,7 +292,7 @@ func TestReadDocumentRefusals(t *testing.T) {
 		}
 		return p
 	}
-	big := append([]byte(`{"a":"`), make([]byte, MaxFileSize)...)
+	big := append([]byte(`{"a":"`), make([]byte, jsonc.MaxFileSize)...)
 	for i := 6; i < len(big); i++ {
 		big[i] = 'x'
 	}
@@ -304,22 +305,22 @@ func TestReadDocumentRefusals(t *testing.T) {
 		line, col  int
 		jsonc      bool
 	}{
-		{write("empty.json", nil), RuleFileEmpty, 1, 1, false},
-		{write("blank.json", []byte(" \n\t\n")), RuleFileEmpty, 1, 1, false},
-		{write("nul.json", []byte("{\"a\":\n\"\x00\"}")), RuleFileBinary, 2, 2, false},
-		{write("latin1.json", []byte("{\"a\":\"caf\xe9\"}")), RuleFileBinary, 1, 10, false},
-		{write("big.json", big), RuleFileTooLarge, 0, 0, false},
-		{write("syntax.jsonc", []byte("{\n  \"a\": 1\n  \"b\": 2\n}")), RuleSyntax, 3, 3, true},
-		{write("comment.json", []byte("{\n  \"a\": 1 /* no */\n}")), RuleNotJSON, 2, 10, false},
-		{write("deep.json", []byte(strings.Repeat("[", 100)+strings.Repeat("]", 100))), RuleTooDeep, 1, 65, false},
-		{filepath.Join(dir, "absent.json"), RuleFileMissing, 0, 0, false},
-		{link, RuleFileRead, 0, 0, false},
-		{dir, RuleFileRead, 0, 0, false},
+		{write("empty.json", nil), jsonc.RuleFileEmpty, 1, 1, false},
+		{write("blank.json", []byte(" \n\t\n")), jsonc.RuleFileEmpty, 1, 1, false},
+		{write("nul.json", []byte("{\"a\":\n\"\x00\"}")), jsonc.RuleFileBinary, 2, 2, false},
+		{write("latin1.json", []byte("{\"a\":\"caf\xe9\"}")), jsonc.RuleFileBinary, 1, 10, false},
+		{write("big.json", big), jsonc.RuleFileTooLarge, 0, 0, false},
+		{write("syntax.jsonc", []byte("{\n  \"a\": 1\n  \"b\": 2\n}")), jsonc.RuleSyntax, 3, 3, true},
+		{write("comment.json", []byte("{\n  \"a\": 1 /* no */\n}")), jsonc.RuleNotJSON, 2, 10, false},
+		{write("deep.json", []byte(strings.Repeat("[", 100)+strings.Repeat("]", 100))), jsonc.RuleTooDeep, 1, 65, false},
+		{filepath.Join(dir, "absent.json"), jsonc.RuleFileMissing, 0, 0, false},
+		{link, jsonc.RuleFileRead, 0, 0, false},
+		{dir, jsonc.RuleFileRead, 0, 0, false},
 	} {
 		_, err := ReadDocument(tc.path, filepath.Base(tc.path), tc.jsonc)
-		var fe *FileError
+		var fe *jsonc.FileError
 		if !errors.As(err, &fe) {
-			t.Errorf("%s: error %v is not a *FileError", filepath.Base(tc.path), err)
+			t.Errorf("%s: error %v is not a *jsonc.FileError", filepath.Base(tc.path), err)
 			continue
 		}
 		if fe.Rule != tc.rule || fe.Line != tc.line || fe.Col != tc.col {
@@ -328,36 +329,41 @@ func TestReadDocumentRefusals(t *testing.T) {
 	}
 }
 
-func TestPositionsMapToOriginalText(t *testing.T) {
-	src := "// leading comment\n{\n  /* a */ \"a\": [1, 2,],\n  \"b\": { \"c\": \"x\" }, // trailing\n}\n"
-	d, err := ParseDocument("x.jsonc", []byte(src), true)
-	if err != nil {
+// Select is the one meaning of a command's "<tenant|all>": one checked name, or every tenant,
+// and never an empty fleet.
+func TestSelect(t *testing.T) {
+	ws := newWorkspace(t, map[string]map[string]string{"zeta": {}, "acme": {}})
+	if names, err := Select(ws, All); err != nil || !slices.Equal(names, []string{"acme", "zeta"}) {
+		t.Errorf("Select(all) = %v, %v", names, err)
+	}
+	if names, err := Select(ws, "zeta"); err != nil || !slices.Equal(names, []string{"zeta"}) {
+		t.Errorf("Select(zeta) = %v, %v", names, err)
+	}
+	if _, err := Select(ws, "nosuch"); !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), `(or use "all")`) {
+		t.Errorf("Select(nosuch) = %v; want ErrUnknown and the hint", err)
+	}
+	if _, err := Select(ws, "../x"); !errors.Is(err, ErrInvalidName) {
+		t.Errorf("Select(../x) = %v; want ErrInvalidName", err)
+	}
+	empty := newWorkspace(t, map[string]map[string]string{})
+	if err := os.MkdirAll(empty.TenantsDir(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		ptr       string
-		key       bool
-		line, col int
-	}{
-		{"", false, 2, 1},
-		{"/a", false, 3, 16},
-		{"/a", true, 3, 11},
-		{"/a/1", false, 3, 20},
-		{"/b/c", false, 4, 15},
-		{"/b/c", true, 4, 10},
-		{"/b/missing", false, 4, 8}, // falls back to the nearest present ancestor
-	} {
-		var line, col int
-		if tc.key {
-			line, col = d.KeyPosition(tc.ptr)
-		} else {
-			line, col = d.Position(tc.ptr)
-		}
-		if line != tc.line || col != tc.col {
-			t.Errorf("position(%q, key=%v) = %d:%d, want %d:%d", tc.ptr, tc.key, line, col, tc.line, tc.col)
+	if _, err := Select(empty, All); err == nil || !strings.Contains(err.Error(), "no tenants under") {
+		t.Errorf("Select(all) of no tenants = %v; want an error", err)
+	}
+}
+
+func TestParseCloudEnv(t *testing.T) {
+	for in, want := range map[string]Env{"staging": Staging, "prod": Production, "production": Production} {
+		if got, err := ParseCloudEnv(in, "; why"); err != nil || got != want {
+			t.Errorf("ParseCloudEnv(%q) = %q, %v", in, got, err)
 		}
 	}
-	if string(d.Raw) != src {
-		t.Error("Raw was modified by standardizing")
+	if _, err := ParseCloudEnv("dev", "; use staging"); !errors.Is(err, ErrLocalEnv) || !strings.HasSuffix(err.Error(), "; use staging") {
+		t.Errorf("ParseCloudEnv(dev) = %v; want ErrLocalEnv with the reason", err)
+	}
+	if _, err := ParseCloudEnv("Staging", ""); !errors.Is(err, ErrInvalidEnv) {
+		t.Errorf("ParseCloudEnv(Staging) = %v; want ErrInvalidEnv", err)
 	}
 }

@@ -10,8 +10,8 @@
 // Node and failing when CI=true, so a green CI run has always exercised wrangler.
 // WranglerRun is the from-scratch environment tests give a wrangler they start themselves.
 //
-// It is an ordinary package, imported only by tests and by test-support packages (fleettest
-// also serves the benchmarks), so it does not import "testing": TB is the part of
-// testing.TB it uses. It imports nothing that imports the sandbox, so the sandbox's own
-// tests can use it.
+// It is an ordinary package, imported only by tests and by package testworld, so it does not
+// import "testing": TB is the part of testing.TB it uses. It imports nothing that imports the
+// sandbox, so the sandbox's own tests can use it. The copy itself is package workspacecopy's,
+// which `mage bench` also uses; the lint step fails if the mage binary imports testrepo.
 package testrepo

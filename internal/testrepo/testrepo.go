@@ -13,7 +13,21 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspacecopy"
 )
+
+// Options choose what a copy holds (see workspacecopy.Options).
+type Options = workspacecopy.Options
+
+// Copy makes a copy of repo (see workspacecopy.To) in a folder removed after the test.
+func Copy(tb TB, repo workspace.Workspace, o Options) workspace.Workspace {
+	tb.Helper()
+	ws, err := workspacecopy.To(repo, tb.TempDir(), o)
+	if err != nil {
+		tb.Fatalf("%v", err)
+	}
+	return ws
+}
 
 // TB is the part of testing.TB the helpers use; *testing.T and *testing.B satisfy it.
 type TB interface {

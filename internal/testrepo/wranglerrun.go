@@ -9,7 +9,7 @@ import (
 // release, so it never asks the npm registry (the machines have no internet).
 const updateCheckSeed = `{"latest":"4.63.0","lastUpdate":9999999999999}`
 
-// WranglerRun is the private world of one wrangler a test starts itself (contract §8):
+// WranglerRun is the private world of one wrangler a test starts itself:
 // its own HOME and TMPDIR with the update check seeded, a fresh ND-JSON output file, and an
 // environment built from scratch so nothing of the test's own process (an operator's
 // CLOUDFLARE_* variables, another token) reaches it.

@@ -13,9 +13,9 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/ci"
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
-	"github.com/rainbowsmoke/crispy-enigma/internal/rollback/rollbacktest"
 	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/treecheck"
 )
 
@@ -29,10 +29,10 @@ import (
 // minutes; that first run is TestGateRunsOncePerTree's, with stand-in steps.
 func TestDeployThroughMageDependsOnItsChecks(t *testing.T) {
 	testrepo.NeedMage(t)
-	repo := rollbacktest.Repo(t)
-	rollbacktest.NeedWrangler(t, repo)
-	ws := rollbacktest.Copy(t, repo, true)
-	sb := rollbacktest.StartSandbox(t, ws)
+	repo := testrepo.Repo(t)
+	testrepo.NeedWrangler(t, repo)
+	ws := testrepo.Copy(t, repo, testrepo.Options{Code: true, Git: true})
+	sb := testworld.StartSandbox(t, ws)
 	bin := testrepo.CompileMage(t, ws, "mage-checks")
 	deployTenant := func(args ...string) (string, string, error) {
 		t.Helper()

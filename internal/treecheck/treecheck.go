@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/atomicfile"
 	"github.com/rainbowsmoke/crispy-enigma/internal/ci"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
@@ -219,17 +219,7 @@ func Remember(ws workspace.Workspace, res history.Checks, steps []ci.Step) error
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".checks-*")
-	if err != nil {
-		return err
-	}
-	_, werr := tmp.Write(append(b, '\n'))
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, append(b, '\n'), atomicfile.Options{}); err != nil {
 		return err
 	}
 	prune(filepath.Dir(path), keep)

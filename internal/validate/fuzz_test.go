@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/jsonc"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
@@ -51,8 +52,8 @@ func FuzzValidate(f *testing.F) {
 	v := validatorFor(f, root)
 	dir := filepath.Join(root, "tenants", "alpha")
 	f.Fuzz(func(t *testing.T, cfg, wr []byte) {
-		cd, errC := tenant.ParseDocument("tenants/alpha/tenant.config.json", cfg, false)
-		wd, errW := tenant.ParseDocument("tenants/alpha/wrangler.jsonc", wr, true)
+		cd, errC := jsonc.Parse("tenants/alpha/tenant.config.json", cfg, false)
+		wd, errW := jsonc.Parse("tenants/alpha/wrangler.jsonc", wr, true)
 		if (cd == nil) == (errC == nil) || (wd == nil) == (errW == nil) {
 			t.Fatalf("ParseDocument must return exactly one of document and error")
 		}
@@ -62,4 +63,11 @@ func FuzzValidate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// CheckDocuments, for the fuzz test, runs the schema and single-tenant rules on already parsed documents (either
+// may be nil when it failed to parse), without reading anything but the entry module's
+// existence. The problems are not sorted.
+func (v *Validator) CheckDocuments(name, dir string, config, wrangler *jsonc.Document) []Problem {
+	return v.checkDocuments(&checked{name: name}, name, dir, config, wrangler)
 }

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
-	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspacecopy"
 )
 
 // fixedNow is the clock of every test: compat-date-future must not depend on the day the
@@ -61,7 +61,7 @@ func validatorFor(tb testing.TB, root string) *Validator {
 // copyTree copies the files under src into dst, creating folders.
 func copyTree(tb testing.TB, src, dst string) {
 	tb.Helper()
-	if err := testrepo.CopyTree(src, dst); err != nil {
+	if err := workspacecopy.Tree(src, dst); err != nil {
 		tb.Fatal(err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 )
 
@@ -63,16 +62,6 @@ func (r *Report) Err() error {
 		files[p.Path] = true
 	}
 	return fmt.Errorf("validate: %d problem(s) in %d file(s); fix them and run again", len(r.Problems), len(files))
-}
-
-// Rules returns the distinct rule ids in the report, sorted.
-func (r *Report) Rules() []string {
-	var ids []string
-	for _, p := range r.Problems {
-		ids = append(ids, p.Rule)
-	}
-	slices.Sort(ids)
-	return slices.Compact(ids)
 }
 
 // WriteText writes one line per problem, path:line:col: rule: message, each followed by an

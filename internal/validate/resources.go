@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/jsonc"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
@@ -172,7 +173,7 @@ func crossResources(cs []*checked) []Problem {
 
 // usedAt is one place a value is written: the file, the JSON pointer and who it belongs to.
 type usedAt struct {
-	doc *tenant.Document
+	doc *jsonc.Document
 	ptr string
 	who string
 }

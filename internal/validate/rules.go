@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/jsonc"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
@@ -68,7 +69,7 @@ type rules struct {
 	ps   []Problem
 }
 
-func (r *rules) at(doc *tenant.Document, ptr string, key bool, rule, msg, hint string) {
+func (r *rules) at(doc *jsonc.Document, ptr string, key bool, rule, msg, hint string) {
 	p := Problem{Path: doc.Rel, Rule: rule, Message: msg, Hint: hint}
 	if key {
 		p.Line, p.Col = doc.KeyPosition(ptr)
@@ -112,14 +113,14 @@ func (r *rules) run() []Problem {
 	}
 	for i, s := range c.RequiredSecrets {
 		if !secretNameRe.MatchString(s) {
-			r.cfg(tenant.Pointer("required_secrets", fmt.Sprint(i)), false, RuleSecretNameInvalid,
+			r.cfg(jsonc.Pointer("required_secrets", fmt.Sprint(i)), false, RuleSecretNameInvalid,
 				fmt.Sprintf("secret name %q is not upper-case letters, digits and underscores starting with a letter", s),
 				"rename it, e.g. "+suggestSecretName(s))
 		}
 	}
 	for _, n := range r.t.EnvNames() {
 		if n != string(tenant.Staging) && n != string(tenant.Production) {
-			r.wr(tenant.Pointer("env", n), true, RuleEnvUnknown,
+			r.wr(jsonc.Pointer("env", n), true, RuleEnvUnknown,
 				fmt.Sprintf("env.%s is not an environment this tool deploys (staging, production; the top level is dev)", n),
 				"rename it to staging or production, or remove it")
 		}
@@ -262,7 +263,7 @@ func (r *rules) vars(e tenant.ResolvedEnv) {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(e.Vars)) {
-		ptr := varsPtr + "/" + tenant.EscapeToken(k)
+		ptr := varsPtr + "/" + jsonc.EscapeToken(k)
 		if slices.Contains(c.RequiredSecrets, k) {
 			r.wr(ptr, true, RuleSecretVarConflict, fmt.Sprintf("%s is both a var and a required secret", k),
 				"remove the var: the secret is set with `wrangler secret put "+k+"`")

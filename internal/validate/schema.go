@@ -17,7 +17,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
-	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/jsonc"
 )
 
 // schema is a compiled JSON Schema with its source document, kept for "did you mean" hints.
@@ -76,7 +76,7 @@ func loadSchema(path, rel, rule string) (*schema, error) {
 var printer = message.NewPrinter(language.English)
 
 // check validates doc and turns every failure into a Problem placed in doc's original text.
-func (s *schema) check(doc *tenant.Document) []Problem {
+func (s *schema) check(doc *jsonc.Document) []Problem {
 	err := s.compiled.Validate(doc.Value)
 	if err == nil {
 		return nil
@@ -94,7 +94,7 @@ func (s *schema) check(doc *tenant.Document) []Problem {
 // collect walks the error tree down to the leaves. For anyOf/oneOf it follows the branch
 // that got furthest into the value (the usual "best match"), because listing every branch's
 // complaint about a route or a var says nothing useful.
-func (s *schema) collect(doc *tenant.Document, e *jsonschema.ValidationError, out *[]Problem) {
+func (s *schema) collect(doc *jsonc.Document, e *jsonschema.ValidationError, out *[]Problem) {
 	switch e.ErrorKind.(type) {
 	case *kind.AnyOf, *kind.OneOf:
 		if best := deepest(e.Causes); best != nil && depth(best) > len(e.InstanceLocation) {
@@ -131,8 +131,8 @@ func depth(e *jsonschema.ValidationError) int {
 	return d
 }
 
-func (s *schema) problems(doc *tenant.Document, e *jsonschema.ValidationError) []Problem {
-	ptr := tenant.Pointer(e.InstanceLocation...)
+func (s *schema) problems(doc *jsonc.Document, e *jsonschema.ValidationError) []Problem {
+	ptr := jsonc.Pointer(e.InstanceLocation...)
 	where := "at top level"
 	if ptr != "" {
 		where = "at " + dotted(e.InstanceLocation)
@@ -144,7 +144,7 @@ func (s *schema) problems(doc *tenant.Document, e *jsonschema.ValidationError) [
 		var out []Problem
 		for _, prop := range k.Properties {
 			q := p
-			q.Line, q.Col = doc.KeyPosition(ptr + "/" + tenant.EscapeToken(prop))
+			q.Line, q.Col = doc.KeyPosition(ptr + "/" + jsonc.EscapeToken(prop))
 			q.Message = fmt.Sprintf("unknown field %q %s", prop, where)
 			q.Hint = "remove it or fix the spelling"
 			if near := s.nearest(e.SchemaURL, prop); near != "" {
@@ -181,7 +181,7 @@ func (s *schema) nearest(schemaURL, prop string) string {
 		if !ok {
 			return ""
 		}
-		node = m[tenant.UnescapeToken(tok)]
+		node = m[jsonc.UnescapeToken(tok)]
 	}
 	m, _ := node.(map[string]any)
 	props, _ := m["properties"].(map[string]any)

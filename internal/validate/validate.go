@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/jsonc"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
@@ -80,6 +81,18 @@ func rel(ws workspace.Workspace, p string) string {
 // Problem. A tenant is always checked against the others for shared Worker names, account
 // ids and ports, but only the target's own files are reported.
 func (v *Validator) Run(ctx context.Context, target string) (*Report, error) {
+	return v.run(ctx, target, nil)
+}
+
+// Tenant validates one tenant that is already loaded (a deploy has just read it) from the
+// files it was loaded from, without reading them again; the other tenants are read for the
+// cross-tenant rules as Run does. The report is the one Run(ctx, t.Name) gives.
+func (v *Validator) Tenant(ctx context.Context, t *tenant.Tenant) (*Report, error) {
+	return v.run(ctx, t.Name, t)
+}
+
+// run is Run; loaded, when not nil, is the target already loaded.
+func (v *Validator) run(ctx context.Context, target string, loaded *tenant.Tenant) (*Report, error) {
 	if target != "all" {
 		if err := tenant.ValidName(target); err != nil {
 			return nil, fmt.Errorf("validate: %w (or use \"all\")", err)
@@ -95,7 +108,7 @@ func (v *Validator) Run(ctx context.Context, target string) (*Report, error) {
 		}
 	}
 	start := time.Now()
-	checked := v.checkAll(ctx, names, target)
+	checked := v.checkAll(ctx, names, target, loaded)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("validate: %w", err)
 	}
@@ -138,16 +151,19 @@ func (v *Validator) Run(ctx context.Context, target string) (*Report, error) {
 // checkAll loads and checks every tenant on all cores; output order does not depend on
 // scheduling because problems are sorted afterwards. When target is one tenant, the others
 // are only parsed and resolved (for the cross-tenant rules), not schema-checked.
-func (v *Validator) checkAll(ctx context.Context, names []string, target string) []*checked {
+func (v *Validator) checkAll(ctx context.Context, names []string, target string, loaded *tenant.Tenant) []*checked {
 	out := make([]*checked, len(names))
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), max(len(names), 1)) {
 		wg.Go(func() {
 			for i := range work {
-				if target == "all" || names[i] == target {
+				switch {
+				case loaded != nil && names[i] == loaded.Name:
+					out[i] = v.checkLoaded(ctx, loaded)
+				case target == "all" || names[i] == target:
 					out[i] = v.checkTenant(ctx, names[i])
-				} else {
+				default:
 					out[i] = v.peekTenant(ctx, names[i])
 				}
 			}
@@ -178,7 +194,7 @@ func (v *Validator) checkTenant(ctx context.Context, name string) *checked {
 		return nil
 	}
 	dir := v.ws.TenantDir(name)
-	var docs [2]*tenant.Document
+	var docs [2]*jsonc.Document
 	for i, f := range []string{tenant.ConfigFile, tenant.WranglerFile} {
 		d, err := tenant.ReadDocument(filepath.Join(dir, f), tenant.RelPath(name, f), f == tenant.WranglerFile)
 		if err != nil {
@@ -188,6 +204,16 @@ func (v *Validator) checkTenant(ctx context.Context, name string) *checked {
 		docs[i] = d
 	}
 	c.problems = append(c.problems, v.checkDocuments(c, name, dir, docs[0], docs[1])...)
+	return c
+}
+
+// checkLoaded is checkTenant on the documents a tenant was loaded from.
+func (v *Validator) checkLoaded(ctx context.Context, t *tenant.Tenant) *checked {
+	if ctx.Err() != nil {
+		return nil
+	}
+	c := &checked{name: t.Name}
+	c.problems = v.checkDocuments(c, t.Name, t.Dir, t.ConfigDoc, t.WranglerDoc)
 	return c
 }
 
@@ -207,16 +233,9 @@ func (v *Validator) peekTenant(ctx context.Context, name string) *checked {
 	return c
 }
 
-// CheckDocuments runs the schema and single-tenant rules on already parsed documents (either
-// may be nil when it failed to parse), without reading anything but the entry module's
-// existence. The problems are not sorted.
-func (v *Validator) CheckDocuments(name, dir string, config, wrangler *tenant.Document) []Problem {
-	return v.checkDocuments(&checked{name: name}, name, dir, config, wrangler)
-}
-
-func (v *Validator) checkDocuments(c *checked, name, dir string, config, wrangler *tenant.Document) []Problem {
+func (v *Validator) checkDocuments(c *checked, name, dir string, config, wrangler *jsonc.Document) []Problem {
 	var ps []Problem
-	for _, d := range []*tenant.Document{config, wrangler} {
+	for _, d := range []*jsonc.Document{config, wrangler} {
 		if d != nil {
 			ps = append(ps, duplicateKeys(d)...)
 		}
@@ -246,18 +265,18 @@ func (v *Validator) checkDocuments(c *checked, name, dir string, config, wrangle
 }
 
 func fileProblem(err error) Problem {
-	var fe *tenant.FileError
+	var fe *jsonc.FileError
 	if errors.As(err, &fe) {
 		return Problem{Path: fe.Path, Line: fe.Line, Col: fe.Col, Rule: fe.Rule, Message: fe.Message, Hint: fe.Hint}
 	}
-	return Problem{Rule: tenant.RuleFileRead, Message: err.Error()}
+	return Problem{Rule: jsonc.RuleFileRead, Message: err.Error()}
 }
 
-func duplicateKeys(d *tenant.Document) []Problem {
+func duplicateKeys(d *jsonc.Document) []Problem {
 	var ps []Problem
 	for _, k := range d.DuplicateKeys() {
 		ptr, idx, _ := strings.Cut(k, "#")
-		parent, key := tenant.SplitPointer(ptr)
+		parent, key := jsonc.SplitPointer(ptr)
 		var i int
 		fmt.Sscanf(idx, "%d", &i)
 		line, col := d.MemberPosition(parent, i)

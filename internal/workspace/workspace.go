@@ -82,6 +82,19 @@ func (w Workspace) StateDir() string { return filepath.Join(w.Root, ".state") }
 // BuildDir holds dry-run bundles, one folder per tenant/env.
 func (w Workspace) BuildDir() string { return filepath.Join(w.Root, ".build") }
 
+// BundleDir is where the bundle of one tenant/env is built and cached: .build/<tenant>/<env>.
+// ci:build, deploy and drift all use it, so a bundle built by one is found by the others.
+func (w Workspace) BundleDir(tenant, env string) string {
+	return filepath.Join(w.BuildDir(), tenant, env)
+}
+
+// LocksDir holds the tenant/env locks. Deploys and rollbacks take theirs here, so that one of
+// each never runs at once on the same tenant/env.
+func (w Workspace) LocksDir() string { return filepath.Join(w.StateDir(), "locks") }
+
+// RunsDir holds one folder or log per deploy, rollback, smoke or plugin run, for a post-mortem.
+func (w Workspace) RunsDir() string { return filepath.Join(w.StateDir(), "runs") }
+
 func isFile(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular()

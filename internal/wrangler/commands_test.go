@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -253,4 +254,10 @@ func TestDeployTimeoutAfterUpload(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ie) || !ie.Uploaded {
 		t.Errorf("err = %#v, want an InterruptedError with Uploaded matching DeadlineExceeded", err)
 	}
+}
+
+// APICode returns Code as a Cloudflare API error number, when it is one.
+func (e *CommandError) APICode() (int, bool) {
+	n, err := strconv.Atoi(e.Code)
+	return n, err == nil
 }

@@ -2,7 +2,6 @@ package wrangler
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -25,12 +24,6 @@ type CommandError struct {
 	VersionID string
 	// Stderr is the tail of wrangler's stderr, ANSI stripped and token removed, for the user.
 	Stderr string
-}
-
-// APICode returns Code as a Cloudflare API error number, when it is one.
-func (e *CommandError) APICode() (int, bool) {
-	n, err := strconv.Atoi(e.Code)
-	return n, err == nil
 }
 
 func (e *CommandError) Error() string {

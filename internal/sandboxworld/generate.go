@@ -1,4 +1,4 @@
-package fleettest
+package sandboxworld
 
 import (
 	"crypto/sha256"
@@ -21,18 +21,21 @@ var (
 func readTenantFile(path string) (tenantFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return tenantFile{}, fmt.Errorf("fleettest: %w", err)
+		return tenantFile{}, fmt.Errorf("sandboxworld: %w", err)
 	}
 	var tf tenantFile
 	if err := json.Unmarshal(b, &tf); err != nil {
-		return tenantFile{}, fmt.Errorf("fleettest: %s: %w", path, err)
+		return tenantFile{}, fmt.Errorf("sandboxworld: %s: %w", path, err)
 	}
 	return tf, nil
 }
 
+// resourceID is a resource's id in wrangler.jsonc (a KV namespace's, say): 32 hex digits.
+var resourceID = regexp.MustCompile(`"id"\s*:\s*"([0-9a-f]{32})"`)
+
 // generate writes n tenants cloned from the template: every occurrence of the template's
-// name, account id and dev port is replaced, so each clone has its own Workers, account and
-// port and passes validation like the original.
+// name, display name, account id, resource ids and dev port is replaced, so each clone has
+// its own Workers, account, namespaces and port and passes validation like the original.
 func generate(repo, ws workspace.Workspace, o Options) ([]Tenant, error) {
 	tpl := o.TemplateTenant
 	if tpl == "" {
@@ -57,7 +60,7 @@ func generate(repo, ws workspace.Workspace, o Options) ([]Tenant, error) {
 	for _, f := range []string{"tenant.config.json", "wrangler.jsonc"} {
 		b, err := os.ReadFile(filepath.Join(srcDir, f))
 		if err != nil {
-			return nil, fmt.Errorf("fleettest: template %s: %w", tpl, err)
+			return nil, fmt.Errorf("sandboxworld: template %s: %w", tpl, err)
 		}
 		files[f] = b
 	}
@@ -67,6 +70,15 @@ func generate(repo, ws workspace.Workspace, o Options) ([]Tenant, error) {
 		sum := sha256.Sum256([]byte(name))
 		account := hex.EncodeToString(sum[:16])
 		pairs := []string{tpl, name, tf.AccountID, account}
+		if tf.DisplayName != "" {
+			pairs = append(pairs, tf.DisplayName, "Generated "+name)
+		}
+		// Each clone gets its own resource ids: validation refuses a KV namespace that two
+		// tenants share, as it would on Cloudflare.
+		for _, id := range resourceID.FindAllStringSubmatch(string(files["wrangler.jsonc"]), -1) {
+			own := sha256.Sum256([]byte(name + "/" + id[1]))
+			pairs = append(pairs, id[1], hex.EncodeToString(own[:16]))
+		}
 		if cfg.Dev.Port != 0 {
 			pairs = append(pairs, fmt.Sprint(cfg.Dev.Port), fmt.Sprint(20000+i))
 		}

@@ -1,4 +1,4 @@
-package fleettest
+package sandboxworld
 
 import (
 	"fmt"
@@ -22,7 +22,7 @@ func (w *World) DeployOptions(log *slog.Logger) (deploy.Options, error) {
 	}
 	v, err := validate.New(w.WS, log, validate.Options{})
 	if err != nil {
-		return deploy.Options{}, fmt.Errorf("fleettest: %w", err)
+		return deploy.Options{}, fmt.Errorf("sandboxworld: %w", err)
 	}
 	return deploy.Options{
 		Workspace: w.WS, APIBaseURL: w.APIBaseURL, HTTPClient: w.HTTPClient, Lookup: w.Lookup,
@@ -44,7 +44,7 @@ func (w *World) ChangeCode(marker string) error {
 	p := filepath.Join(w.WS.WorkerDir(), "src", "index.ts")
 	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
-		return fmt.Errorf("fleettest: %w", err)
+		return fmt.Errorf("sandboxworld: %w", err)
 	}
 	_, err = fmt.Fprintf(f, "\n(globalThis as Record<string, unknown>)[\"fleetMarker\"] = %q;\n", marker)
 	if cerr := f.Close(); err == nil {

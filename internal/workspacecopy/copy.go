@@ -1,4 +1,4 @@
-package testrepo
+package workspacecopy
 
 import (
 	"errors"
@@ -37,23 +37,13 @@ var (
 // gitIgnore keeps the linked install and the copy's own output out of its commit.
 const gitIgnore = "node_modules\n.state/\n.build/\n.wrangler/\n"
 
-// Copy makes a copy of repo (see CopyTo) in a folder removed after the test.
-func Copy(tb TB, repo workspace.Workspace, o Options) workspace.Workspace {
-	tb.Helper()
-	ws, err := CopyTo(repo, tb.TempDir(), o)
-	if err != nil {
-		tb.Fatalf("%v", err)
-	}
-	return ws
-}
-
-// CopyTo copies repo's tenants, Worker, schemas and package and module files into dir, with
+// To copies repo's tenants, Worker, schemas and package and module files into dir, with
 // node_modules linked to the repository's (wrangler is never installed twice). dir should be
 // empty.
-func CopyTo(repo workspace.Workspace, dir string, o Options) (workspace.Workspace, error) {
+func To(repo workspace.Workspace, dir string, o Options) (workspace.Workspace, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
-		return workspace.Workspace{}, fmt.Errorf("testrepo: %w", err)
+		return workspace.Workspace{}, fmt.Errorf("workspacecopy: %w", err)
 	}
 	parts := dataParts
 	if !o.NoTenants {
@@ -68,8 +58,8 @@ func CopyTo(repo workspace.Workspace, dir string, o Options) (workspace.Workspac
 				continue
 			}
 		}
-		if err := CopyTree(filepath.Join(repo.Root, p), filepath.Join(root, p)); err != nil {
-			return workspace.Workspace{}, fmt.Errorf("testrepo: copy %s: %w", p, err)
+		if err := Tree(filepath.Join(repo.Root, p), filepath.Join(root, p)); err != nil {
+			return workspace.Workspace{}, fmt.Errorf("workspacecopy: copy %s: %w", p, err)
 		}
 	}
 	// The copied lock file must not look newer than the shared install: npmdeps would run
@@ -78,21 +68,21 @@ func CopyTo(repo workspace.Workspace, dir string, o Options) (workspace.Workspac
 	lock := filepath.Join(repo.Root, "package-lock.json")
 	st, err := os.Stat(lock)
 	if err != nil {
-		return workspace.Workspace{}, fmt.Errorf("testrepo: %w", err)
+		return workspace.Workspace{}, fmt.Errorf("workspacecopy: %w", err)
 	}
 	if err := os.Chtimes(filepath.Join(root, "package-lock.json"), st.ModTime(), st.ModTime()); err != nil {
-		return workspace.Workspace{}, fmt.Errorf("testrepo: %w", err)
+		return workspace.Workspace{}, fmt.Errorf("workspacecopy: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Join(root, "tenants"), 0o755); err != nil {
-		return workspace.Workspace{}, fmt.Errorf("testrepo: %w", err)
+		return workspace.Workspace{}, fmt.Errorf("workspacecopy: %w", err)
 	}
 	if err := os.Symlink(repo.NodeModules(), filepath.Join(root, "node_modules")); err != nil {
-		return workspace.Workspace{}, fmt.Errorf("testrepo: link node_modules: %w", err)
+		return workspace.Workspace{}, fmt.Errorf("workspacecopy: link node_modules: %w", err)
 	}
 	if o.Git {
 		// A checkout has deployments/; tests without Git check that nothing creates it.
 		if err := os.MkdirAll(filepath.Join(root, "deployments"), 0o755); err != nil {
-			return workspace.Workspace{}, fmt.Errorf("testrepo: %w", err)
+			return workspace.Workspace{}, fmt.Errorf("workspacecopy: %w", err)
 		}
 		if err := commit(root); err != nil {
 			return workspace.Workspace{}, err
@@ -105,7 +95,7 @@ func CopyTo(repo workspace.Workspace, dir string, o Options) (workspace.Workspac
 // author so no git configuration of the machine is needed.
 func commit(root string) error {
 	if err := os.WriteFile(filepath.Join(root, ".gitignore"), []byte(gitIgnore), 0o644); err != nil {
-		return fmt.Errorf("testrepo: %w", err)
+		return fmt.Errorf("workspacecopy: %w", err)
 	}
 	for _, args := range [][]string{
 		{"init", "-q"},
@@ -118,7 +108,7 @@ func commit(root string) error {
 		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Test Operator", "GIT_AUTHOR_EMAIL=oncall@example.com",
 			"GIT_COMMITTER_NAME=Test Operator", "GIT_COMMITTER_EMAIL=oncall@example.com")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("testrepo: git %s: %w\n%s", strings.Join(args, " "), err, out)
+			return fmt.Errorf("workspacecopy: git %s: %w\n%s", strings.Join(args, " "), err, out)
 		}
 	}
 	return nil
@@ -128,10 +118,10 @@ func commit(root string) error {
 // Worker tests' output, bundles, and other packages' test fixtures.
 var skipped = map[string]bool{"node_modules": true, ".wrangler": true, ".test-build": true, "dist": true, "testdata": true}
 
-// CopyTree copies the regular files and folders under src (a file or a folder) to dst,
+// Tree copies the regular files and folders under src (a file or a folder) to dst,
 // leaving out installs, build output, test fixtures below src, links and Mage's generated
 // main file.
-func CopyTree(src, dst string) error {
+func Tree(src, dst string) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

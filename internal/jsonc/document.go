@@ -1,4 +1,4 @@
-package tenant
+package jsonc
 
 import (
 	"bytes"
@@ -15,8 +15,8 @@ import (
 	"github.com/tailscale/hujson"
 )
 
-// MaxFileSize caps every tenant file. Real configs are a few KB; the cap keeps a stray
-// bundle or log pasted into tenants/ from being parsed.
+// MaxFileSize caps every file Read takes. Real configs are a few KB; the cap keeps a stray
+// bundle or log pasted into a config folder from being parsed.
 const MaxFileSize = 1 << 20
 
 // maxDepth bounds nesting before the recursive parsers see the bytes: a config needs about 6.
@@ -74,13 +74,13 @@ type Document struct {
 	tree  hujson.Value
 }
 
-// ReadDocument reads and parses one file. jsonc allows comments and trailing commas. The
+// Read reads and parses one file. comments allows comments and trailing commas (JSONC). The
 // file must be a regular file (not a symlink) of at most MaxFileSize bytes.
-func ReadDocument(path, rel string, jsonc bool) (*Document, error) {
+func Read(path, rel string, comments bool) (*Document, error) {
 	st, err := os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, &FileError{Path: rel, Rule: RuleFileMissing, Message: "file does not exist", Hint: "every tenant needs tenant.config.json and wrangler.jsonc", Err: err}
+		return nil, &FileError{Path: rel, Rule: RuleFileMissing, Message: "file does not exist", Err: err}
 	case err != nil:
 		return nil, &FileError{Path: rel, Rule: RuleFileRead, Message: err.Error(), Err: err}
 	case !st.Mode().IsRegular():
@@ -108,7 +108,7 @@ func ReadDocument(path, rel string, jsonc bool) (*Document, error) {
 	if len(raw) > MaxFileSize {
 		return nil, tooLarge(rel, int64(len(raw)))
 	}
-	doc, err := ParseDocument(rel, raw, jsonc)
+	doc, err := Parse(rel, raw, comments)
 	if doc != nil {
 		doc.Path = path
 	}
@@ -116,14 +116,14 @@ func ReadDocument(path, rel string, jsonc bool) (*Document, error) {
 }
 
 func tooLarge(rel string, n int64) error {
-	return &FileError{Path: rel, Rule: RuleFileTooLarge, Message: fmt.Sprintf("%d bytes, more than the %d-byte cap", n, MaxFileSize), Hint: "a tenant config is a few KB; check that the right file is in place"}
+	return &FileError{Path: rel, Rule: RuleFileTooLarge, Message: fmt.Sprintf("%d bytes, more than the %d-byte cap", n, MaxFileSize)}
 }
 
-// ParseDocument parses raw as JSON (or JSONC when jsonc is true). It never panics; every
+// Parse parses raw as JSON (or JSONC when comments is true). It never panics; every
 // refusal is a *FileError with a position where there is one.
-func ParseDocument(rel string, raw []byte, jsonc bool) (*Document, error) {
+func Parse(rel string, raw []byte, comments bool) (*Document, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, &FileError{Path: rel, Line: 1, Col: 1, Rule: RuleFileEmpty, Message: "file is empty", Hint: "write the JSON object this file needs (see the other tenants)"}
+		return nil, &FileError{Path: rel, Line: 1, Col: 1, Rule: RuleFileEmpty, Message: "file is empty"}
 	}
 	if off := binaryOffset(raw); off >= 0 {
 		line, col := lineCol(raw, off)
@@ -138,10 +138,10 @@ func ParseDocument(rel string, raw []byte, jsonc bool) (*Document, error) {
 		line, col := hujsonPos(err)
 		return nil, &FileError{Path: rel, Line: line, Col: col, Rule: RuleSyntax, Message: strings.TrimPrefix(stripPos(err.Error()), "hujson: "), Err: err}
 	}
-	if !jsonc && !tree.IsStandard() {
+	if !comments && !tree.IsStandard() {
 		off := firstNonStandard(&tree)
 		line, col := lineCol(raw, off)
-		return nil, &FileError{Path: rel, Line: line, Col: col, Rule: RuleNotJSON, Message: "comments and trailing commas are not allowed in a .json file", Hint: "remove them (wrangler.jsonc is the file that takes comments)"}
+		return nil, &FileError{Path: rel, Line: line, Col: col, Rule: RuleNotJSON, Message: "comments and trailing commas are not allowed in a .json file"}
 	}
 	// Standardize rewrites its argument in place: work on a copy so Raw stays what the user wrote.
 	std, err := hujson.Standardize(bytes.Clone(raw))
@@ -273,6 +273,10 @@ func Pointer(tokens ...string) string {
 
 // lineCol turns a byte offset into a 1-based line and byte column, the convention of Go
 // tools and of hujson's own errors.
+// OffsetPosition is the 1-based line and byte column of byte offset off in Raw (Std has the
+// same offsets), for errors that come with an offset rather than a pointer.
+func (d *Document) OffsetPosition(off int) (line, col int) { return lineCol(d.Raw, off) }
+
 func lineCol(b []byte, off int) (line, col int) {
 	off = max(0, min(off, len(b)))
 	line = 1 + bytes.Count(b[:off], []byte("\n"))

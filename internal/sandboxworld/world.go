@@ -1,4 +1,4 @@
-package fleettest
+package sandboxworld
 
 import (
 	"context"
@@ -9,10 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,8 +21,8 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
-	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspacecopy"
 )
 
 // Tenant is one tenant of the world and its sandbox account.
@@ -64,9 +62,9 @@ type World struct {
 // New builds a world in dir (normally t.TempDir()) from the repository at repo.
 func New(repo workspace.Workspace, dir string, o Options) (*World, error) {
 	// Tenants come next: the repository's or generated ones.
-	ws, err := testrepo.CopyTo(repo, dir, testrepo.Options{NoTenants: true})
+	ws, err := workspacecopy.To(repo, dir, workspacecopy.Options{NoTenants: true})
 	if err != nil {
-		return nil, fmt.Errorf("fleettest: %w", err)
+		return nil, fmt.Errorf("sandboxworld: %w", err)
 	}
 	var tenants []Tenant
 	if o.Generate > 0 {
@@ -80,27 +78,19 @@ func New(repo workspace.Workspace, dir string, o Options) (*World, error) {
 	run := randomHex(4)
 	var accts []sandbox.Account
 	for i := range tenants {
-		tenants[i].Token = "fleettest-" + run + "-" + tenants[i].Name + "-" + randomHex(8)
+		tenants[i].Token = "sandboxworld-" + run + "-" + tenants[i].Name + "-" + randomHex(8)
 		kv, vec := sandboxctl.TenantResources(ws, tenants[i].Name)
 		accts = append(accts, sandbox.Account{ID: tenants[i].AccountID, Name: tenants[i].Name, Subdomain: tenants[i].Subdomain, Token: tenants[i].Token,
 			KVNamespaces: kv, VectorizeIndexes: vec})
 	}
 	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: o.RequestLog, Edge: o.Edge})
 	if err != nil {
-		return nil, fmt.Errorf("fleettest: %w", err)
+		return nil, fmt.Errorf("sandboxworld: %w", err)
 	}
 	srv := httptest.NewServer(sb.Handler())
-	target, _ := url.Parse(srv.URL)
+	// Many tenants' health checks at once: more idle connections than the default two.
 	transport := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
-		if !strings.HasSuffix(r.URL.Hostname(), ".workers.dev") {
-			return transport.RoundTrip(r)
-		}
-		r2 := r.Clone(r.Context())
-		r2.Host = r.URL.Host
-		r2.URL.Scheme, r2.URL.Host = target.Scheme, target.Host
-		return transport.RoundTrip(r2)
-	})}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: sandboxctl.EdgeTransport(srv.URL, transport)}
 	return &World{WS: ws, Sandbox: sb, Server: srv, APIBaseURL: srv.URL + "/client/v4", HTTPClient: client,
 		Tenants: tenants, withheld: map[string]bool{}}, nil
 }
@@ -112,13 +102,13 @@ func (w *World) Close() {
 }
 
 // Tenant finds a tenant by name.
-func (w *World) Tenant(name string) Tenant {
+func (w *World) Tenant(name string) (Tenant, error) {
 	for _, t := range w.Tenants {
 		if t.Name == name {
-			return t
+			return t, nil
 		}
 	}
-	panic("fleettest: no tenant " + name)
+	return Tenant{}, fmt.Errorf("sandboxworld: no tenant %s in this world", name)
 }
 
 // Names lists the tenants' names in order.
@@ -152,19 +142,18 @@ func (w *World) Lookup(key string) (string, bool) {
 }
 
 // API is a cfapi client for the tenant's account, outside any budget, for assertions.
-func (w *World) API(name string) *cfapi.Client {
-	t := w.Tenant(name)
-	c, err := cfapi.New(cfapi.Config{BaseURL: w.APIBaseURL, Token: t.Token + "", AccountID: t.AccountID,
+func (w *World) API(name string) (*cfapi.Client, error) {
+	t, err := w.Tenant(name)
+	if err != nil {
+		return nil, err
+	}
+	c, err := cfapi.New(cfapi.Config{BaseURL: w.APIBaseURL, Token: t.Token, AccountID: t.AccountID,
 		HTTPClient: w.HTTPClient, Budget: cfapi.Budget{Requests: -1}})
 	if err != nil {
-		panic(err)
+		return nil, fmt.Errorf("sandboxworld: %s: %w", name, err)
 	}
-	return c
+	return c, nil
 }
-
-type roundTrip func(*http.Request) (*http.Response, error)
-
-func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -174,13 +163,14 @@ func randomHex(n int) string {
 
 // tenantFile is the part of tenant.config.json the world needs.
 type tenantFile struct {
-	AccountID string `json:"account_id"`
-	Subdomain string `json:"workers_dev_subdomain"`
+	DisplayName string `json:"display_name"`
+	AccountID   string `json:"account_id"`
+	Subdomain   string `json:"workers_dev_subdomain"`
 }
 
 func copyTenants(repo, ws workspace.Workspace) ([]Tenant, error) {
-	if err := testrepo.CopyTree(repo.TenantsDir(), ws.TenantsDir()); err != nil {
-		return nil, fmt.Errorf("fleettest: copy tenants: %w", err)
+	if err := workspacecopy.Tree(repo.TenantsDir(), ws.TenantsDir()); err != nil {
+		return nil, fmt.Errorf("sandboxworld: copy tenants: %w", err)
 	}
 	entries, err := os.ReadDir(ws.TenantsDir())
 	if err != nil {
@@ -198,7 +188,7 @@ func copyTenants(repo, ws workspace.Workspace) ([]Tenant, error) {
 		out = append(out, Tenant{Name: e.Name(), AccountID: tf.AccountID, Subdomain: tf.Subdomain})
 	}
 	if len(out) == 0 {
-		return nil, errors.New("fleettest: the repository has no tenants to copy")
+		return nil, errors.New("sandboxworld: the repository has no tenants to copy")
 	}
 	return out, nil
 }
@@ -213,8 +203,23 @@ func (w *World) SetSecrets(name, env string) error {
 	}
 	vals := make([]secrets.Value, 0, len(t.RequiredSecrets))
 	for _, s := range t.RequiredSecrets {
-		vals = append(vals, secrets.Value{Name: s, Value: "fleettest-" + s})
+		vals = append(vals, secrets.Value{Name: s, Value: "sandboxworld-" + s})
 	}
-	_, err = secrets.Put(context.Background(), w.API(name), t.Resolved.WorkerName, vals)
+	api, err := w.API(name)
+	if err != nil {
+		return err
+	}
+	_, err = secrets.Put(context.Background(), api, t.Resolved.WorkerName, vals)
 	return err
+}
+
+// SetAllSecrets is SetSecrets for every tenant of the world: after a first deploy of the
+// fleet, so that the next ones pass preflight.
+func (w *World) SetAllSecrets(env string) error {
+	for _, t := range w.Tenants {
+		if err := w.SetSecrets(t.Name, env); err != nil {
+			return fmt.Errorf("sandboxworld: secrets of %s/%s: %w", t.Name, env, err)
+		}
+	}
+	return nil
 }
