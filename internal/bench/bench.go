@@ -141,6 +141,24 @@ func Write(w io.Writer, figs []Figure) error {
 	return err
 }
 
+// sideBySide runs one sequential and one parallel pass per round, alternating so that both
+// variants see the same machine, and returns their times and the API requests one pass spent.
+func sideBySide(progress io.Writer, name string, rounds, parallel int, pass func(parallel int) (time.Duration, int, error)) (seq, par []time.Duration, spent int, err error) {
+	for round := 1; round <= rounds; round++ {
+		fmt.Fprintf(progress, "bench %s: round %d/%d: sequential, then %d at once\n", name, round, rounds, parallel)
+		s, n, err := pass(1)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		p, _, err := pass(parallel)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		seq, par, spent = append(seq, s), append(par, p), n
+	}
+	return seq, par, spent, nil
+}
+
 func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)

@@ -64,19 +64,9 @@ func DriftAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figur
 		return took, requests(w) - before, nil
 	}
 	w.Sandbox.SetLatency(o.DriftLatency)
-	var seq, par []time.Duration
-	spent := 0
-	for round := 1; round <= o.DriftRounds; round++ {
-		fmt.Fprintf(o.Progress, "bench drift: round %d/%d: sequential, then %d at once\n", round, o.DriftRounds, o.DriftParallel)
-		s, n, err := check(1)
-		if err != nil {
-			return nil, err
-		}
-		p, _, err := check(o.DriftParallel)
-		if err != nil {
-			return nil, err
-		}
-		seq, par, spent = append(seq, s), append(par, p), n
+	seq, par, spent, err := sideBySide(o.Progress, "drift", o.DriftRounds, o.DriftParallel, check)
+	if err != nil {
+		return nil, err
 	}
 	ms, mp := median(seq), median(par)
 	perTenant := float64(spent) / float64(len(names))

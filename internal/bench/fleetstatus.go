@@ -79,19 +79,9 @@ func FleetStatus(ctx context.Context, repo workspace.Workspace, o Options) ([]Fi
 		return took, requests(w) - before, nil
 	}
 	w.Sandbox.SetLatency(o.DriftLatency)
-	var seq, par []time.Duration
-	spent := 0
-	for round := 1; round <= o.DriftRounds; round++ {
-		fmt.Fprintf(o.Progress, "bench fleet:status: round %d/%d: sequential, then %d at once\n", round, o.DriftRounds, o.DriftParallel)
-		s, n, err := run(1)
-		if err != nil {
-			return nil, err
-		}
-		p, _, err := run(o.DriftParallel)
-		if err != nil {
-			return nil, err
-		}
-		seq, par, spent = append(seq, s), append(par, p), n
+	seq, par, spent, err := sideBySide(o.Progress, "fleet:status", o.DriftRounds, o.DriftParallel, run)
+	if err != nil {
+		return nil, err
 	}
 	ms, mp := median(seq), median(par)
 	return []Figure{

@@ -58,19 +58,9 @@ func PreflightAll(ctx context.Context, repo workspace.Workspace, o Options) ([]F
 		return took, requests(w) - before, nil
 	}
 	w.Sandbox.SetLatency(o.PreflightLatency)
-	var seq, par []time.Duration
-	spent := 0
-	for round := 1; round <= o.PreflightRounds; round++ {
-		fmt.Fprintf(o.Progress, "bench preflight: round %d/%d: sequential, then %d at once\n", round, o.PreflightRounds, o.PreflightParallel)
-		s, n, err := check(1)
-		if err != nil {
-			return nil, err
-		}
-		p, _, err := check(o.PreflightParallel)
-		if err != nil {
-			return nil, err
-		}
-		seq, par, spent = append(seq, s), append(par, p), n
+	seq, par, spent, err := sideBySide(o.Progress, "preflight", o.PreflightRounds, o.PreflightParallel, check)
+	if err != nil {
+		return nil, err
 	}
 	ms, mp := median(seq), median(par)
 	return []Figure{
