@@ -117,7 +117,8 @@ func (st *State) progress(name string, d time.Duration, err error) {
 	case err != nil:
 		mark = "FAILED"
 	}
-	fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: %-11s %-9s %s\n", st.Opts.Tenant, st.Opts.Env, name, mark, d.Round(time.Millisecond))
+	// 13: the longest step name (rollout-check), so the marks line up.
+	fmt.Fprintf(st.Opts.Progress, "deploy %s/%s: %-13s %-9s %s\n", st.Opts.Tenant, st.Opts.Env, name, mark, d.Round(time.Millisecond))
 	st.emit(Event{Step: name, Status: mark, Duration: d})
 }
 
