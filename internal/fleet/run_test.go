@@ -107,7 +107,14 @@ func TestRunScheduling(t *testing.T) {
 			if got := statuses(sum); !mapsEqual(got, tc.want) {
 				t.Errorf("statuses = %v, want %v", got, tc.want)
 			}
-			if !slices.Equal(f.started, tc.wantStarted) {
+			started, want := f.started, tc.wantStarted
+			if tc.opt.Parallel > 1 && len(started) > 1 && len(want) > 1 {
+				// Tenants of one wave started at once begin in any order: only the first
+				// (the canary, alone in its wave) is in a fixed place.
+				started = append(started[:1:1], slices.Sorted(slices.Values(started[1:]))...)
+				want = append(want[:1:1], slices.Sorted(slices.Values(want[1:]))...)
+			}
+			if !slices.Equal(started, want) {
 				t.Errorf("started = %v, want %v", f.started, tc.wantStarted)
 			}
 			if (sum.Err() != nil) != tc.wantErr {
