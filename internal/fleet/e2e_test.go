@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -310,6 +311,17 @@ func TestDeployAllEndToEnd(t *testing.T) {
 		if r.err == nil || r.status(t, first).Status != fleet.Succeeded || r.status(t, second).Status != fleet.Skipped ||
 			!strings.Contains(r.status(t, second).Error, "CACHE") || versionCount(t, w, second) != before[second] {
 			t.Errorf("continueOnError: err %v, outcomes %+v", r.err, r.sum.Outcomes)
+		}
+		var doc struct {
+			OK      bool     `json:"ok"`
+			Unready []string `json:"unready"`
+		}
+		var js bytes.Buffer
+		if err := r.sum.WriteJSON(&js); err != nil || json.Unmarshal(js.Bytes(), &doc) != nil {
+			t.Fatalf("JSON summary: %v\n%s", err, js.String())
+		}
+		if doc.OK || !slices.Equal(doc.Unready, []string{second}) {
+			t.Errorf("a run that skipped an unready tenant says ok=%v, unready %v:\n%s", doc.OK, doc.Unready, js.String())
 		}
 		if err := w.Sandbox.MutateResources(sandbox.ResourceMutation{AccountID: w.Tenant(second).AccountID, Op: "add_kv_namespace", ID: staging}); err != nil {
 			t.Fatal(err)

@@ -25,6 +25,9 @@ type Summary struct {
 	// RecordsDir is where the run's records went (deployments/, or the sandbox's folder in a
 	// rehearsal), for the error to point at; "" says deployments/.
 	RecordsDir string `json:"records_dir,omitempty"`
+	// Unready are the tenants preflight found not ready and -continueOnError skipped: the
+	// fleet is not all deployed, so the run is not ok although none of them failed.
+	Unready []string `json:"unready,omitempty"`
 }
 
 // Failed lists the tenants that started and did not end OK.
@@ -47,11 +50,15 @@ func (s Summary) Counts() map[Status]int {
 	return c
 }
 
-// Err is nil when no tenant failed; otherwise it names the failed tenants (the target
-// returns it, so the exit code is 1).
+// Err is nil when every tenant deployed or was unchanged; otherwise it names the failed
+// tenants, or the unready ones skipped (the target returns it, so the exit code is 1).
 func (s Summary) Err() error {
 	failed := s.Failed()
 	if len(failed) == 0 {
+		if len(s.Unready) > 0 {
+			return fmt.Errorf("deploy:all %s: %d tenant(s) not ready and skipped: %s; run `go tool mage preflight all %s`",
+				s.Env, len(s.Unready), strings.Join(s.Unready, ", "), s.Env)
+		}
 		return nil
 	}
 	names := make([]string, len(failed))
@@ -78,7 +85,7 @@ type jsonDoc struct {
 // WriteJSON writes the summary as one JSON document.
 func (s Summary) WriteJSON(w io.Writer) error {
 	return report.JSON(w, jsonDoc{Summary: s, DurationMS: s.Duration.Milliseconds(),
-		Counts: s.Counts(), Failed: len(s.Failed()), OK: len(s.Failed()) == 0})
+		Counts: s.Counts(), Failed: len(s.Failed()), OK: s.Err() == nil})
 }
 
 // Table is the summary table: tenant, status, version, duration, URL.
