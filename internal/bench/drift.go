@@ -33,21 +33,11 @@ import (
 // tenant's live state and comparing it.
 func DriftAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, error) {
 	o.defaults()
-	dir, cleanup, err := workDir(o.Dir, "drift")
+	w, inputs, closeAll, err := seededWorld(ctx, repo, o, "drift", "drift")
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
-	fmt.Fprintf(o.Progress, "bench drift: generating %d tenants and seeding the sandbox\n", o.DriftTenants)
-	w, err := sandboxworld.New(repo, dir, sandboxworld.Options{Generate: o.DriftTenants})
-	if err != nil {
-		return nil, err
-	}
-	defer w.Close()
-	inputs, err := seedDrift(ctx, w, o)
-	if err != nil {
-		return nil, err
-	}
+	defer closeAll()
 	prepare := func(ctx context.Context, t string, _ tenant.Env) (drift.Input, error) { return inputs[t], nil }
 	names := w.Names()
 
@@ -88,6 +78,28 @@ func requests(w *sandboxworld.World) int {
 		n += w.Sandbox.RequestCount(t.Token)
 	}
 	return n
+}
+
+// seededWorld generates o.DriftTenants tenants in a work folder named for the benchmark,
+// seeds the sandbox with them (seedDrift) and returns each tenant's drift input; close
+// undoes both, on success only (on an error nothing is left to close).
+func seededWorld(ctx context.Context, repo workspace.Workspace, o Options, name, label string) (w *sandboxworld.World, inputs map[string]drift.Input, closeAll func(), err error) {
+	dir, cleanup, err := workDir(o.Dir, name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	fmt.Fprintf(o.Progress, "bench %s: generating %d tenants and seeding the sandbox\n", label, o.DriftTenants)
+	w, err = sandboxworld.New(repo, dir, sandboxworld.Options{Generate: o.DriftTenants})
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	if inputs, err = seedDrift(ctx, w, o); err != nil {
+		w.Close()
+		cleanup()
+		return nil, nil, nil, err
+	}
+	return w, inputs, func() { w.Close(); cleanup() }, nil
 }
 
 // seedDrift builds the first tenant's bundle, uploads an equivalent Worker for every tenant

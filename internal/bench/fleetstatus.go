@@ -48,21 +48,11 @@ func StatusOptions(w *sandboxworld.World, inputs map[string]drift.Input) fleetst
 // tenant/envs at once against one at a time, and the API requests spent per tenant.
 func FleetStatus(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, error) {
 	o.defaults()
-	dir, cleanup, err := workDir(o.Dir, "status")
+	w, inputs, closeAll, err := seededWorld(ctx, repo, o, "status", "fleet:status")
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
-	fmt.Fprintf(o.Progress, "bench fleet:status: generating %d tenants and seeding the sandbox\n", o.DriftTenants)
-	w, err := sandboxworld.New(repo, dir, sandboxworld.Options{Generate: o.DriftTenants})
-	if err != nil {
-		return nil, err
-	}
-	defer w.Close()
-	inputs, err := seedDrift(ctx, w, o)
-	if err != nil {
-		return nil, err
-	}
+	defer closeAll()
 	base := StatusOptions(w, inputs)
 	run := func(parallel int) (time.Duration, int, error) {
 		before := requests(w)
