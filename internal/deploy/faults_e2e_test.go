@@ -24,10 +24,7 @@ func TestDeployUnwritableRecordsUploadsNothing(t *testing.T) {
 	w := newWorld(t)
 	const tn, worker = "rainbowsmokeofficial", "rainbowsmokeofficial-api-staging"
 	ctx := context.Background()
-	if _, err := Run(ctx, w.opts(t, tn, "staging", nil)); err != nil {
-		t.Fatal(err)
-	}
-	w.setSecrets(t, tn, worker) // the next deploy's preflight requires them
+	w.firstDeploy(t, tn, worker)
 	n := w.versions(t, tn, worker)
 	w.bumpCode(t, "unwritable")
 	dir := w.ws.DeploymentsDir()
@@ -131,10 +128,7 @@ func TestFailedDeploymentPOSTRecordsTheUploadedVersion(t *testing.T) {
 	w := newWorld(t)
 	const tn, worker = "mrrainbowsmoke", "mrrainbowsmoke-api-staging"
 	ctx := context.Background()
-	if _, err := Run(ctx, w.opts(t, tn, "staging", nil)); err != nil {
-		t.Fatal(err)
-	}
-	w.setSecrets(t, tn, worker) // the next deploy's preflight requires them
+	w.firstDeploy(t, tn, worker)
 	v1 := w.live(t, tn, worker)
 	w.bumpCode(t, "post")
 	w.sb.AddFault(sandbox.Fault{Method: "POST", Path: "/accounts/*/workers/scripts/*/deployments", Status: 400, Code: 10021, Count: 1, Message: "deployment refused"})
@@ -186,10 +180,7 @@ func TestFailedDeployAfterAKilledOneGoesBackToTheLastVerified(t *testing.T) {
 	w := newWorld(t)
 	const tn, worker = "mrrainbowsmoke", "mrrainbowsmoke-api-staging"
 	ctx := context.Background()
-	if _, err := Run(ctx, w.opts(t, tn, "staging", nil)); err != nil {
-		t.Fatal(err)
-	}
-	w.setSecrets(t, tn, worker) // the next deploy's preflight requires them
+	w.firstDeploy(t, tn, worker)
 	v1 := w.live(t, tn, worker)
 	w.mu.Lock()
 	w.knownHealthy[v1] = true
@@ -228,10 +219,7 @@ func TestUnchangedDeploySettlesAKilledAttempt(t *testing.T) {
 	w := newWorld(t)
 	const tn, worker = "rainbowsmokeofficial", "rainbowsmokeofficial-api-staging"
 	ctx := context.Background()
-	if _, err := Run(ctx, w.opts(t, tn, "staging", nil)); err != nil {
-		t.Fatal(err)
-	}
-	w.setSecrets(t, tn, worker) // the next deploy's preflight requires them
+	w.firstDeploy(t, tn, worker)
 	v1 := w.live(t, tn, worker)
 	store := history.Open(w.ws.DeploymentsDir())
 	if _, err := store.Reserve(999999, "gone-host", "deploy:tenant "+tn+" staging",
@@ -248,10 +236,7 @@ func TestUnchangedDeploySettlesAKilledAttempt(t *testing.T) {
 // code and makes every new version answer unhealthy, so that the next deploy fails its gate.
 func (w *world) healthyThenFailing(t *testing.T, tn, worker, marker string) string {
 	t.Helper()
-	if _, err := Run(context.Background(), w.opts(t, tn, "staging", nil)); err != nil {
-		t.Fatal(err)
-	}
-	w.setSecrets(t, tn, worker) // the next deploy's preflight requires them
+	w.firstDeploy(t, tn, worker)
 	v := w.live(t, tn, worker)
 	w.bumpCode(t, marker)
 	w.mu.Lock()
@@ -259,4 +244,14 @@ func (w *world) healthyThenFailing(t *testing.T, tn, worker, marker string) stri
 	w.markNew = true
 	w.mu.Unlock()
 	return v
+}
+
+// firstDeploy deploys tn and sets its required secrets, as an operator does after a first
+// deploy, so that the next deploy's preflight finds them.
+func (w *world) firstDeploy(t *testing.T, tn, worker string) {
+	t.Helper()
+	if _, err := Run(context.Background(), w.opts(t, tn, "staging", nil)); err != nil {
+		t.Fatal(err)
+	}
+	w.setSecrets(t, tn, worker)
 }
