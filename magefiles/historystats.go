@@ -31,7 +31,7 @@ func (History) Stats(ctx context.Context, target, env string,
 	}
 	defer done()
 	_, err = metrics.Run(ctx, os.Stdout, metrics.Request{
-		Target: target, Env: env, Since: flag(since, "30d"), Dir: dir, Root: ws.Root, JSON: flag(json, false),
+		Target: target, Env: env, Since: flag(since, "30d"), Dir: dir, Root: ws.Root, JSON: flag(json, false), Stderr: os.Stderr,
 	})
 	return err
 }
