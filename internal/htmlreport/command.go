@@ -31,7 +31,8 @@ type Request struct {
 }
 
 // Command builds the report of the workspace's fleet (staging and production) and writes it
-// atomically to r.Out, returning the path written.
+// atomically to r.Out, returning the path written. A damaged record does not stop it: the
+// report is built from the other records with a notice naming it, and stderr gets a warning.
 func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, r Request, stderr io.Writer) (string, error) {
 	if r.Now.IsZero() {
 		r.Now = time.Now()
