@@ -42,12 +42,15 @@ type Runner struct {
 	Grace time.Duration
 	// Timeout bounds each run except Dev; 0 means DefaultTimeout, negative means none.
 	Timeout time.Duration
+	// CodeCache is the folder of V8's code cache for cli.js (codecache.cjs), which spares
+	// each run most of compiling wrangler; "" compiles it every time.
+	CodeCache string
 }
 
 // New returns a Runner for the wrangler installed in the workspace's node_modules. Call
 // npmdeps.Ensure first: New does not install anything.
 func New(ws workspace.Workspace, log *slog.Logger) Runner {
-	return Runner{Bin: ws.NodeBin("wrangler"), CLI: CLIPath(ws), Log: log}
+	return Runner{Bin: ws.NodeBin("wrangler"), CLI: CLIPath(ws), Log: log, CodeCache: filepath.Join(ws.StateDir(), "wrangler-code-cache")}
 }
 
 // CLIPath is the entry point the launcher node_modules/.bin/wrangler hands over to.
@@ -70,7 +73,10 @@ func (r Runner) command(nodeBin string, args []string) *exec.Cmd {
 		r.log().Warn("wrangler's cli.js is not where 4.63.0 keeps it; starting it through its launcher", "cli", r.CLI, "err", err)
 		return exec.Command(r.Bin, args...)
 	}
-	return exec.Command(filepath.Join(nodeBin, "node"), append(append(slices.Clone(nodeFlags), r.CLI), args...)...)
+	flags, env := r.codeCacheArgs()
+	cmd := exec.Command(filepath.Join(nodeBin, "node"), append(append(append(slices.Clone(nodeFlags), flags...), r.CLI), args...)...)
+	cmd.Env = env // exec adds the run's environment to it
+	return cmd
 }
 
 // Invocation is what one run of wrangler is about: which config, which environment, which
@@ -95,6 +101,10 @@ type Invocation struct {
 	// Output shows wrangler's stdout and stderr as they come, ANSI stripped and token
 	// removed; nil shows nothing (the text is still captured).
 	Output io.Writer
+	// Prebuilt is the absolute path of an entry module already bundled from this config
+	// (a fleet's shared build). The upload commands (deploy, versions upload) then upload it
+	// as it is (`<path> --no-bundle`) instead of bundling again; "" bundles as usual.
+	Prebuilt string
 }
 
 // Result is what one finished run left behind.
@@ -130,6 +140,16 @@ func baseArgs(inv Invocation) []string {
 	// --env= (empty) names the top level explicitly; without it wrangler warns that no
 	// environment was chosen for a config that has several.
 	return []string{"--config", config, "--env=" + inv.Env}
+}
+
+// uploadArgs are baseArgs for the commands that upload a Worker: with a prebuilt entry module
+// they name it in place of the config's main and turn bundling off. The module is uploaded
+// byte for byte, so the version runs exactly what a bundling deploy would have uploaded.
+func uploadArgs(inv Invocation) []string {
+	if inv.Prebuilt == "" {
+		return baseArgs(inv)
+	}
+	return append([]string{inv.Prebuilt, "--no-bundle"}, baseArgs(inv)...)
 }
 
 // exec runs wrangler with args and waits. A non-zero exit is returned as a *CommandError built
@@ -169,7 +189,7 @@ func (r Runner) exec(ctx context.Context, inv Invocation, command string, args [
 
 	cmd := r.command(nb, args)
 	cmd.Dir = sc.cwd
-	cmd.Env = environ(inv, sc, nb)
+	cmd.Env = append(cmd.Env, environ(inv, sc, nb)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	orphanGuard(cmd.SysProcAttr)
 	if stdin != "" {
