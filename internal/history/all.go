@@ -22,7 +22,7 @@ type Damaged struct {
 }
 
 // Fix is what to do about a damaged record, for warnings and notices.
-const Fix = "`go tool mage history:verify` names it; restore it from git (`git log -- deployments/`) or from the deploy-records branch"
+const Fix = "`go tool mage history:verify` names it; restore it from git (`git log -- <its folder>`) or from the deploy-records branch"
 
 // Warning is the one-line warning about d that every reader prints: the file, what is wrong
 // and the fix.
