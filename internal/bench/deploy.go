@@ -16,10 +16,13 @@ import (
 )
 
 // DeployAll measures `deploy:all staging` over o.DeployTenants generated tenants with
-// o.DeployLatency on every API request: -parallel=o.DeployParallel against sequential. Each
-// round changes the Worker's code before each variant, so every tenant really builds, uploads
-// and verifies a new version both times. A first, untimed fleet deploy creates the Workers
-// (wrangler takes another path for a Worker's first upload).
+// o.DeployLatency on every API request, through fleet.DeployAll (the preflight gate and the
+// shared build included): -parallel=o.DeployParallel against sequential, and the same parallel
+// run as deploy:all ran before the shared build and the code cache (every tenant bundling,
+// node compiling wrangler each time), for the CPU figures. Each variant of a round follows a
+// code change, so every tenant really builds, uploads and verifies a new version each time. A
+// first, untimed fleet deploy creates the Workers (wrangler takes another path for a Worker's
+// first upload).
 func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, error) {
 	o.defaults()
 	dir, cleanup, err := workDir(o.Dir, "deploy")
