@@ -238,6 +238,35 @@ func TestDeployAllEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("a shared build that fails: each tenant builds, fails and records it", func(t *testing.T) {
+		src := filepath.Join(w.WS.WorkerDir(), "src", "index.ts")
+		good, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.WriteFile(src, good, 0o644)
+		if err := os.WriteFile(src, append(slices.Clone(good), []byte("\nexport const = ;\n")...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		live := map[string]string{first: liveVersion(t, w, first), second: liveVersion(t, w, second)}
+		r := deployAll(t, w, fleet.DeployAllOptions{ContinueOnError: true})
+		if r.err == nil {
+			t.Fatal("exit 0 with code that does not build")
+		}
+		if !strings.Contains(r.stderr, "the shared build for "+first+", "+second+" failed, so each of them builds in its own deploy") {
+			t.Errorf("the failed shared build is not reported")
+		}
+		for _, tn := range []string{first, second} {
+			o := r.status(t, tn)
+			if o.Status != fleet.Failed || o.RecordPath == "" {
+				t.Errorf("%s: %+v, want failed with its own record", tn, o)
+			}
+			if got := liveVersion(t, w, tn); got != live[tn] {
+				t.Errorf("%s: live %s, was %s", tn, got, live[tn])
+			}
+		}
+	})
+
 	t.Run("-buildEach=true: every tenant bundles its own upload", func(t *testing.T) {
 		if err := w.ChangeCode("each"); err != nil {
 			t.Fatal(err)
