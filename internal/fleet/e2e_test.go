@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
@@ -119,7 +118,7 @@ func TestDeployAllEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs wrangler many times")
 	}
-	var requests lockedBuffer
+	var requests testworld.RequestLog
 	w := testworld.NewWithWrangler(t, testworld.Options{RequestLog: &requests})
 	summaryFile := filepath.Join(t.TempDir(), "step-summary.md")
 	t.Setenv("GITHUB_STEP_SUMMARY", summaryFile)
@@ -199,7 +198,7 @@ func TestDeployAllEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		old := liveVersion(t, w, first)
-		verifies := requests.count("/tokens/verify")
+		verifies := requests.Count("/tokens/verify")
 		r := deployAll(t, w, fleet.DeployAllOptions{Parallel: 2})
 		if r.err != nil {
 			t.Fatalf("deploy:all failed: %v", r.err)
@@ -211,7 +210,7 @@ func TestDeployAllEndToEnd(t *testing.T) {
 			t.Error("no new version went live")
 		}
 		// The gate's preflight stands for each deploy's own: one token check per tenant.
-		if n := requests.count("/tokens/verify") - verifies; n != 2 {
+		if n := requests.Count("/tokens/verify") - verifies; n != 2 {
 			t.Errorf("%d token checks for 2 tenants; the deploys asked again instead of using the gate's report", n)
 		}
 		assertOneBuild(t, w, r, first, second)
@@ -486,32 +485,6 @@ func startLine(progress, tenant string) int {
 		}
 	}
 	return -1
-}
-
-// lockedBuffer collects the sandbox's request log, written from its handlers' goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// count is how many logged requests went to a path containing part.
-func (b *lockedBuffer) count(part string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for _, line := range strings.Split(b.buf.String(), "\n") {
-		var l struct{ Path string }
-		if json.Unmarshal([]byte(line), &l) == nil && strings.Contains(l.Path, part) {
-			n++
-		}
-	}
-	return n
 }
 
 // uploadArgs are the arguments of the wrangler run that uploaded the tenant's version (a deploy

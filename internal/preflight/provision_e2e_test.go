@@ -7,32 +7,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
+	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestWranglerDoesNotProvision: the real wrangler deploy, given a KV binding without an id
 // (which validation refuses before any deploy), does not create a namespace in the account.
@@ -56,7 +39,7 @@ func TestWranglerDoesNotProvision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var reqs syncBuffer
+	var reqs testworld.RequestLog
 	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: &reqs})
 	if err != nil {
 		t.Fatal(err)
@@ -77,9 +60,7 @@ func TestWranglerDoesNotProvision(t *testing.T) {
 
 	// The same deploy without the flag provisions: wrangler asks the account for its KV
 	// namespaces to create or pick one (it is the flag that stops it).
-	reqs.mu.Lock()
-	reqs.b.Reset()
-	reqs.mu.Unlock()
+	reqs.Reset()
 	run := testrepo.NewWranglerRun(t, srv+"/client/v4", sb.Token(accountA))
 	cmd := exec.Command(testrepo.Wrangler(t), "deploy", "--config", cfg, "--env=staging")
 	cmd.Dir, cmd.Env = run.Dir, append(run.Env, "CLOUDFLARE_ACCOUNT_ID="+accountA)
