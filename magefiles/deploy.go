@@ -37,14 +37,11 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
-	if err := tenant.ValidName(tenantName); err != nil {
-		return fmt.Errorf("deploy: %w", err)
+	name, e, err := request("deploy", tenantName, env)
+	if err != nil {
+		return err
 	}
 	ro, err := deploy.RolloutFlags(flag(rollout, ""), flag(bake, ""), flag(rolloutFallback, ""))
-	if err != nil {
-		return fmt.Errorf("deploy %s: %w", tenantName, err)
-	}
-	e, err := tenant.ParseEnv(env)
 	if err != nil {
 		return fmt.Errorf("deploy %s: %w", tenantName, err)
 	}
@@ -57,7 +54,7 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 		if !flag(dryRun, false) {
 			mg.CtxDeps(ctx, mg.F(treeChecks, flag(emergency, false)))
 		}
-		err := deploy.Command(ctx, ws, log, tenantName, string(e), deploy.Flags{
+		err := deploy.Command(ctx, ws, log, name, e, deploy.Flags{
 			DryRun: flag(dryRun, false), Force: flag(force, false), JSON: flag(json, false), Checks: checked, Rollout: ro,
 		}, os.Stdout, os.Stderr)
 		if err != nil || flag(dryRun, false) {
@@ -90,15 +87,15 @@ func (Deploy) Status(ctx context.Context, target, env string,
 			return fmt.Errorf("deploy:status: %w (or use \"all\")", err)
 		}
 	}
-	e, err := tenant.ParseEnv(env)
-	if err != nil || e == tenant.Dev {
-		return fmt.Errorf("deploy:status %s: env must be staging or production", target)
+	e, err := tenant.ParseCloudEnv(env, "; a split lives on Cloudflare: use staging or production")
+	if err != nil {
+		return fmt.Errorf("deploy:status %s: %w", target, err)
 	}
 	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
-	return deploy.StatusCommand(ctx, ws, log, target, string(e), flag(json, false), os.Stdout, os.Stderr)
+	return deploy.StatusCommand(ctx, ws, log, target, e, flag(json, false), os.Stdout, os.Stderr)
 }
 
 // Promote ends a split rollout: the new version alone at 100%, verified and recorded.
@@ -123,16 +120,16 @@ func (Deploy) Abort(ctx context.Context, tenantName, env string,
 func settle(ctx context.Context, tenantName, env string, a deploy.Action, json bool) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
-	if err := tenant.ValidName(tenantName); err != nil {
-		return fmt.Errorf("deploy:%s: %w", a, err)
+	name, e, err := request("deploy:"+string(a), tenantName, env)
+	if err != nil {
+		return err
 	}
-	e, err := tenant.ParseEnv(env)
-	if err != nil || e == tenant.Dev {
-		return fmt.Errorf("deploy:%s %s: env must be staging or production", a, tenantName)
+	if err := e.RequireCloud("; a split lives on Cloudflare: use staging or production"); err != nil {
+		return fmt.Errorf("deploy:%s %s: %w", a, name, err)
 	}
 	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
-	return deploy.SettleCommand(ctx, ws, log, tenantName, string(e), a, json, os.Stdout, os.Stderr)
+	return deploy.SettleCommand(ctx, ws, log, name, e, a, json, os.Stdout, os.Stderr)
 }

@@ -105,7 +105,7 @@ func RolloutFlags(steps, bake, fallback string) (*Rollout, error) {
 // Command is deploy:tenant for a Cloudflare env (staging, production): it prepares, runs, and
 // prints the outcome: step lines on stderr, then one summary line (or, with JSON, the outcome
 // document) on stdout.
-func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenantName, env string, f Flags, stdout, stderr io.Writer) error {
+func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenantName tenant.Name, env tenant.Env, f Flags, stdout, stderr io.Writer) error {
 	opts, err := Prepare(ctx, ws, log, stderr)
 	if err != nil {
 		return fmt.Errorf("deploy %s/%s: %w", tenantName, env, err)
@@ -172,7 +172,7 @@ func prepareRead(ctx context.Context, ws workspace.Workspace, log *slog.Logger, 
 
 // StatusCommand is deploy:status: every named tenant's live split (versions, shares, since
 // when, by which record) as a table, or with JSON one document.
-func StatusCommand(ctx context.Context, ws workspace.Workspace, log *slog.Logger, target, env string, json bool, stdout, stderr io.Writer) error {
+func StatusCommand(ctx context.Context, ws workspace.Workspace, log *slog.Logger, target string, env tenant.Env, json bool, stdout, stderr io.Writer) error {
 	names := []string{target}
 	if target == "all" {
 		var err error
@@ -229,7 +229,7 @@ func (s SplitStatus) Line() string {
 }
 
 // SettleCommand is deploy:promote and deploy:abort.
-func SettleCommand(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenantName, env string, a Action, json bool, stdout, stderr io.Writer) error {
+func SettleCommand(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenantName tenant.Name, env tenant.Env, a Action, json bool, stdout, stderr io.Writer) error {
 	opts, err := prepareRead(ctx, ws, log, stderr)
 	if err != nil {
 		return fmt.Errorf("deploy:%s %s/%s: %w", a, tenantName, env, err)

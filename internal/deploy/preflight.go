@@ -15,7 +15,7 @@ type preflightStep struct{}
 func (preflightStep) Name() string { return "preflight" }
 func (preflightStep) Run(ctx context.Context, st *State) error {
 	rep, err := preflight.Run(ctx, st.API, preflight.Target{
-		Tenant: st.Opts.Tenant, Resolved: st.Resolved, RequiredSecrets: st.Tenant.Config.RequiredSecrets,
+		Tenant: string(st.Opts.Tenant), Resolved: st.Resolved, RequiredSecrets: st.Tenant.Config.RequiredSecrets,
 	})
 	if err != nil {
 		return err

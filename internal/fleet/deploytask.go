@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
 // DeployTask runs the full deploy:tenant pipeline (its own token, lock, record and
@@ -18,8 +19,8 @@ import (
 func DeployTask(base deploy.Options) Task {
 	return func(ctx context.Context, tenantName string, note Note) Outcome {
 		opts := base
-		opts.Tenant = tenantName
-		opts.Command = "deploy:all " + base.Env + " (" + tenantName + ")"
+		opts.Tenant = tenant.Name(tenantName) // from the selection: listed folders with valid names
+		opts.Command = "deploy:all " + string(base.Env) + " (" + tenantName + ")"
 		opts.Progress = io.Discard
 		opts.OnEvent = func(e deploy.Event) { state, detail := eventNote(e); note(state, detail) }
 		start := time.Now()

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
 // Selection is the tenants one fleet command will touch, in the order they run.
 type Selection struct {
-	// Env is the canonical environment: "staging" or "production".
-	Env string
+	// Env is staging or production.
+	Env tenant.Env
 	// Tenants are every selected tenant in stable (sorted) order, canary included.
 	Tenants []string
 	// Canary, when set, is run alone and first; the fleet stops if it fails.
@@ -18,12 +20,12 @@ type Selection struct {
 
 // FleetEnv checks the environment of a fleet command. "prod" is an alias of "production".
 // dev is refused: it runs one Worker on this machine, which is not a fleet operation.
-func FleetEnv(env string) (string, error) {
+func FleetEnv(env string) (tenant.Env, error) {
 	switch strings.ToLower(strings.TrimSpace(env)) {
 	case "staging":
-		return "staging", nil
+		return tenant.Staging, nil
 	case "production", "prod":
-		return "production", nil
+		return tenant.Production, nil
 	case "dev":
 		return "", fmt.Errorf("env %q: dev runs on this machine one tenant at a time; use `mage deploy:tenant <tenant> dev` instead", env)
 	default:
