@@ -17,9 +17,11 @@ import (
 
 // DeployAllOptions is one `deploy:all` request.
 type DeployAllOptions struct {
-	Env, Only, Canary string
-	Parallel          int
-	ContinueOnError   bool
+	// Env is staging or production, parsed by the caller (tenant.ParseCloudEnv with DevRefusal).
+	Env             tenant.Env
+	Only, Canary    string
+	Parallel        int
+	ContinueOnError bool
 	// Waves is -waves=1,25%,100% (cumulative counts or shares; "" is one wave); Bake the wait
 	// between waves.
 	Waves string

@@ -18,27 +18,16 @@ type Selection struct {
 	Canary string
 }
 
-// FleetEnv checks the environment of a fleet command. "prod" is an alias of "production".
-// dev is refused: it runs one Worker on this machine, which is not a fleet operation.
-func FleetEnv(env string) (tenant.Env, error) {
-	switch strings.ToLower(strings.TrimSpace(env)) {
-	case "staging":
-		return tenant.Staging, nil
-	case "production", "prod":
-		return tenant.Production, nil
-	case "dev":
-		return "", fmt.Errorf("env %q: dev runs on this machine one tenant at a time; use `mage deploy:tenant <tenant> dev` instead", env)
-	default:
-		return "", fmt.Errorf("env %q is not a fleet environment; use staging or production (prod)", env)
-	}
-}
+// DevRefusal is why a fleet command refuses dev, for tenant.ParseCloudEnv (the magefile's
+// parse of the env) and tenant.Env.RequireCloud (Select's, for an env parsed elsewhere).
+const DevRefusal = ", one tenant at a time, not as a fleet; use `go tool mage deploy:tenant <tenant> dev` instead"
 
 // Select builds the selection from every tenant found in tenants/ (available), the
-// environment, the comma-separated -only list and the -canary tenant. Every name is checked
-// here, before anything runs: an unknown name is an error listing the known ones.
-func Select(available []string, env, only, canary string) (Selection, error) {
-	e, err := FleetEnv(env)
-	if err != nil {
+// environment (parsed by the caller; dev is refused here), the comma-separated -only list and
+// the -canary tenant. Every name is checked here, before anything runs: an unknown name is an
+// error listing the known ones.
+func Select(available []string, e tenant.Env, only, canary string) (Selection, error) {
+	if err := e.RequireCloud(DevRefusal); err != nil {
 		return Selection{}, err
 	}
 	known := slices.Clone(available)
