@@ -54,9 +54,12 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 		if !flag(dryRun, false) {
 			mg.CtxDeps(ctx, mg.F(treeChecks, flag(emergency, false)))
 		}
-		err := deploy.Command(ctx, ws, log, name, e, deploy.Flags{
-			DryRun: flag(dryRun, false), Force: flag(force, false), JSON: flag(json, false), Checks: checked, Rollout: ro,
-		}, os.Stdout, os.Stderr)
+		out, err := deploy.Command(ctx, ws, log, name, e, deploy.Flags{
+			DryRun: flag(dryRun, false), Force: flag(force, false), Checks: checked, Rollout: ro,
+		}, os.Stderr)
+		if werr := deploy.WriteOutcome(os.Stdout, ws.Root, "deploy:tenant", out, flag(json, false)); werr != nil && err == nil {
+			err = werr
+		}
 		if err != nil || flag(dryRun, false) {
 			return err
 		}
@@ -95,7 +98,17 @@ func (Deploy) Status(ctx context.Context, target, env string,
 	if err != nil {
 		return err
 	}
-	return deploy.StatusCommand(ctx, ws, log, target, e, flag(json, false), os.Stdout, os.Stderr)
+	sts, err := deploy.StatusCommand(ctx, ws, log, target, e, os.Stderr)
+	if sts == nil && err != nil {
+		return err // refused: nothing was read
+	}
+	if werr := deploy.WriteStatuses(os.Stdout, sts, flag(json, false)); werr != nil && err == nil {
+		err = werr
+	}
+	if err != nil {
+		return err
+	}
+	return deploy.StatusProblem(sts)
 }
 
 // Promote ends a split rollout: the new version alone at 100%, verified and recorded.
@@ -131,5 +144,9 @@ func settle(ctx context.Context, tenantName, env string, a deploy.Action, json b
 	if err != nil {
 		return err
 	}
-	return deploy.SettleCommand(ctx, ws, log, name, e, a, json, os.Stdout, os.Stderr)
+	out, err := deploy.SettleCommand(ctx, ws, log, name, e, a, os.Stderr)
+	if werr := deploy.WriteOutcome(os.Stdout, ws.Root, "deploy:"+string(a), out, json); werr != nil && err == nil {
+		err = werr
+	}
+	return err
 }

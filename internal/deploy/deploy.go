@@ -85,6 +85,8 @@ type Outcome struct {
 	RunDir  string `json:"run_dir,omitempty"`
 	// Tag is the git tag left by a succeeded production deploy (deploy/<tenant>/production/<stamp>).
 	Tag string `json:"tag,omitempty"`
+	// Took is how long the command's run took, for the summary line (the record has the times).
+	Took time.Duration `json:"-"`
 }
 
 // ErrFailed is matched (errors.Is) by the error of a deploy that ended failed, rolled_back or

@@ -44,8 +44,8 @@ func TestRehearsalStatusStatsAndReport(t *testing.T) {
 
 	dep := func(name string) {
 		t.Helper()
-		var out, errb bytes.Buffer
-		if err := deploy.Command(ctx, ws, log, tenant.Name(name), tenant.Staging, deploy.Flags{Force: true}, &out, &errb); err != nil {
+		var errb bytes.Buffer
+		if _, err := deploy.Command(ctx, ws, log, tenant.Name(name), tenant.Staging, deploy.Flags{Force: true}, &errb); err != nil {
 			t.Fatalf("deploy %s: %v\n%s", name, err, errb.String())
 		}
 	}
