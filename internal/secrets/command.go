@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -92,12 +93,7 @@ func ListCommand(ctx context.Context, o Options, target, env string) ([]Listing,
 
 // AllOK reports whether every Worker was read and has every required secret set.
 func AllOK(ls []Listing) bool {
-	for _, l := range ls {
-		if !l.OK() {
-			return false
-		}
-	}
-	return true
+	return !slices.ContainsFunc(ls, func(l Listing) bool { return !l.OK() })
 }
 
 // WriteList renders secrets:list: one table row per secret (coloured when colour is set), or
