@@ -63,7 +63,7 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 		if err != nil || flag(dryRun, false) {
 			return err
 		}
-		return finalHealth(ctx, tenantName, string(e))
+		return finalHealth(ctx, ws, log, name, e)
 	}
 	mg.CtxDeps(ctx, NodeModules)
 	srv, _, err := devserver.Start(ctx, devserver.Options{Workspace: ws, Tenant: tenantName, Log: log, Progress: os.Stderr})
