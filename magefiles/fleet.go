@@ -17,7 +17,8 @@ import (
 // All deploys every tenant to staging or production, with progress and a summary.
 //
 // Each tenant goes through the deploy:tenant pipeline. Sequential by default, stopping at the
-// first failure (the rest are skipped). Exits 1 if any tenant failed.
+// first failure (the rest are skipped). Exits 1 if any tenant failed. Tenants whose bundle
+// would be the same are bundled once and each uploads that bundle (wrangler --no-bundle).
 func (Deploy) All(ctx context.Context, env string,
 	parallel *int, // deploy N tenants at once
 	continueOnError *bool, // keep going after a tenant fails
@@ -29,6 +30,7 @@ func (Deploy) All(ctx context.Context, env string,
 	bake *string, // the wait between waves (and, with -rollout, each rollout step's bake), e.g. 5m
 	rollout *string, // each tenant a gradual rollout: the new version's percentages, e.g. 10,50,100
 	rolloutFallback *string, // with -rollout: "immediate" deploys at once where a rollout is impossible
+	buildEach *bool, // every tenant bundles its own upload instead of sharing one build
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
@@ -55,7 +57,7 @@ func (Deploy) All(ctx context.Context, env string,
 	_, err = fleet.DeployAll(ctx, fleet.DeployAllOptions{
 		Env: e, Only: flag(only, ""), Canary: flag(canary, ""), Parallel: flag(parallel, 1),
 		ContinueOnError: flag(continueOnError, false), JSON: flag(json, false), Workspace: ws,
-		Waves: flag(waves, ""), Bake: bakeFor, Rollout: ro,
+		Waves: flag(waves, ""), Bake: bakeFor, Rollout: ro, BuildEach: flag(buildEach, false),
 		Prepare: func(ctx context.Context) (deploy.Options, error) {
 			o, err := deploy.Prepare(ctx, ws, log, os.Stderr)
 			o.Checks = checked

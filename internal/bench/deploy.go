@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"time"
 
@@ -36,18 +37,25 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 		return nil, err
 	}
 	base.Env = "staging"
-	sel, err := fleet.Select(w.Names(), "staging", "", "")
-	if err != nil {
-		return nil, err
-	}
-	var childCPU time.Duration
-	deployAll := func(parallel int) (time.Duration, error) {
+	names := w.Names()
+	// childCPU[buildEach] sums wrangler's CPU over the timed runs of that kind, runs[…] counts them.
+	childCPU := map[bool]time.Duration{}
+	runs := map[bool]int{}
+	timed := false
+	deployAll := func(parallel int, buildEach bool) (time.Duration, error) {
 		cpu0 := childrenCPU()
 		start := time.Now()
-		sum := fleet.Run(ctx, sel, fleet.DeployTask(base), fleet.Options{Parallel: parallel})
+		sum, err := fleet.DeployAll(ctx, fleet.DeployAllOptions{
+			Env: "staging", Parallel: parallel, BuildEach: buildEach, Workspace: w.WS,
+			Prepare: func(context.Context) (deploy.Options, error) { return base, nil },
+			Stdout:  io.Discard, Stderr: io.Discard,
+		})
 		took := time.Since(start)
-		childCPU += childrenCPU() - cpu0
-		if err := sum.Err(); err != nil {
+		if timed {
+			childCPU[buildEach] += childrenCPU() - cpu0
+			runs[buildEach]++
+		}
+		if err != nil {
 			return 0, err
 		}
 		for _, oc := range sum.Outcomes {
@@ -58,8 +66,8 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 		return took, nil
 	}
 
-	fmt.Fprintf(o.Progress, "bench deploy:all: first deploy of %d generated tenants (untimed)\n", len(sel.Tenants))
-	if _, err := deployAll(o.DeployParallel); err != nil {
+	fmt.Fprintf(o.Progress, "bench deploy:all: first deploy of %d generated tenants (untimed)\n", len(names))
+	if _, err := deployAll(o.DeployParallel, false); err != nil {
 		return nil, fmt.Errorf("first deploy: %w", err)
 	}
 	// As an operator does after a first deploy: later deploys need the required secrets set.
@@ -67,31 +75,38 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 		return nil, err
 	}
 	w.Sandbox.SetLatency(o.DeployLatency)
-	childCPU = 0
-	var seq, par []time.Duration
+	timed = true
+	var seq, par, each []time.Duration
 	for round := 1; round <= o.DeployRounds; round++ {
-		fmt.Fprintf(o.Progress, "bench deploy:all: round %d/%d: sequential, then -parallel=%d\n", round, o.DeployRounds, o.DeployParallel)
-		if err := w.ChangeCode(fmt.Sprintf("seq%d", round)); err != nil {
-			return nil, err
+		fmt.Fprintf(o.Progress, "bench deploy:all: round %d/%d: sequential, -parallel=%d, then -parallel=%d -buildEach=true\n", round, o.DeployRounds, o.DeployParallel, o.DeployParallel)
+		for _, v := range []struct {
+			name      string
+			parallel  int
+			buildEach bool
+			into      *[]time.Duration
+		}{{"sequential", 1, false, &seq}, {"parallel", o.DeployParallel, false, &par}, {"parallel, each building", o.DeployParallel, true, &each}} {
+			if err := w.ChangeCode(fmt.Sprintf("%s%d", v.name, round)); err != nil {
+				return nil, err
+			}
+			d, err := deployAll(v.parallel, v.buildEach)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", v.name, err)
+			}
+			*v.into = append(*v.into, d)
 		}
-		s, err := deployAll(1)
-		if err != nil {
-			return nil, fmt.Errorf("sequential: %w", err)
+	}
+	timed = false
+	perTenant := func(buildEach bool) string {
+		if runs[buildEach] == 0 {
+			return "n/a"
 		}
-		if err := w.ChangeCode(fmt.Sprintf("par%d", round)); err != nil {
-			return nil, err
-		}
-		p, err := deployAll(o.DeployParallel)
-		if err != nil {
-			return nil, fmt.Errorf("parallel: %w", err)
-		}
-		seq, par = append(seq, s), append(par, p)
+		return seconds(childCPU[buildEach] / time.Duration(runs[buildEach]*len(names)))
 	}
 	ms, mp := median(seq), median(par)
 
 	// One tenant: an immediate deploy against a 3-step rollout with no bake, so the ratio is
 	// what the gate at 0% and the two extra `wrangler versions deploy` runs cost.
-	one := sel.Tenants[0]
+	one := names[0]
 	var imm, grad []time.Duration
 	for round := 1; round <= o.DeployRounds; round++ {
 		fmt.Fprintf(o.Progress, "bench deploy:tenant %s: round %d/%d: immediate, then -rollout=10,50,100 -bake=0s\n", one, round, o.DeployRounds)
@@ -119,16 +134,21 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 	}
 	mi, mg := median(imm), median(grad)
 	return []Figure{
-		{"deploy_all.tenants", fmt.Sprint(len(sel.Tenants))},
+		{"deploy_all.tenants", fmt.Sprint(len(names))},
 		{"deploy_all.api_latency", o.DeployLatency.String()},
-		{fmt.Sprintf("deploy_all.parallel%d_vs_sequential", o.DeployParallel), ratio(mp, ms) + " (goal <= 0.4)"},
+		{fmt.Sprintf("deploy_all.parallel%d_vs_sequential", o.DeployParallel), ratio(mp, ms) + " (goal <= 0.2)"},
 		{"deploy_all.sequential.median", seconds(ms)},
 		{fmt.Sprintf("deploy_all.parallel%d.median", o.DeployParallel), seconds(mp)},
 		{"deploy_all.sequential.runs", list(seq)},
 		{fmt.Sprintf("deploy_all.parallel%d.runs", o.DeployParallel), list(par)},
 		// Why the ratio cannot go below a floor: wrangler (node, esbuild) needs this much CPU
-		// per tenant deploy, and only this many CPUs share it.
-		{"deploy_all.wrangler_cpu_per_tenant", seconds(childCPU / time.Duration(2*o.DeployRounds*len(sel.Tenants)))},
+		// per tenant deploy, and only this many CPUs share it. With one build per fleet, each
+		// tenant's share of that build is in its figure.
+		{"deploy_all.wrangler_cpu_per_tenant", perTenant(false) + " (goal <= 0.5)"},
+		{"deploy_all.wrangler_cpu_per_tenant.each_building", perTenant(true)},
+		{"deploy_all.wrangler_cpu.one_build_vs_each_building", ratio(childCPU[false]/time.Duration(max(runs[false], 1)), childCPU[true]/time.Duration(max(runs[true], 1)))},
+		{fmt.Sprintf("deploy_all.parallel%d_one_build_vs_each_building", o.DeployParallel), ratio(mp, median(each))},
+		{fmt.Sprintf("deploy_all.parallel%d_each_building.median", o.DeployParallel), seconds(median(each))},
 		{"machine.cpus", fmt.Sprint(runtime.NumCPU())},
 		{"rollout.3_steps_zero_bake_vs_immediate", ratio(mg, mi)},
 		{"rollout.immediate.median", seconds(mi)},

@@ -58,7 +58,7 @@ func Edge(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, e
 			}
 		}
 		start := time.Now()
-		sum := fleet.Run(ctx, sel, fleet.DeployTask(base), fleet.Options{Parallel: o.DeployParallel})
+		sum := fleet.Run(ctx, sel, fleet.DeployTask(base, fleet.Shared{}), fleet.Options{Parallel: o.DeployParallel})
 		took := time.Since(start)
 		for _, oc := range sum.Outcomes {
 			if oc.Status != fleet.Succeeded {

@@ -63,6 +63,14 @@ type Options struct {
 	// Rollout makes the deploy a gradual rollout (deploy:tenant -rollout=…); nil deploys
 	// immediately.
 	Rollout *Rollout
+	// Prebuilt is the bundle a fleet deploy built once for every tenant with this tenant's
+	// build key (buildcache.SharedKey); the upload sends it with --no-bundle instead of
+	// bundling again. nil: the deploy builds, as a single deploy does.
+	Prebuilt *wrangler.Bundle
+	// Preflight is this tenant's preflight report as a fleet's gate made it just before;
+	// the preflight step uses it instead of asking the API again while it is fresh
+	// (preflightFresh). nil: the step checks.
+	Preflight *CheckedPreflight
 
 	// OnEvent, when set, receives every step's end and every notice as a typed Event (the
 	// fleet's progress), alongside the lines written to Progress.
@@ -256,6 +264,16 @@ func (st *State) invocation() wrangler.Invocation {
 	}
 	if st.wlog != nil {
 		inv.Output = st.wlog
+	}
+	// An upload never bundles what is already bundled: a bundle cached for these exact inputs
+	// is this tenant's own build, and a fleet's shared build is the same code built once for
+	// every tenant with its build key. wrangler still reads the tenant's config for everything
+	// else (bindings, vars, triggers), so only the bundling is skipped.
+	switch {
+	case st.Bundle.MainModule != "":
+		inv.Prebuilt = st.Bundle.MainModule
+	case st.Opts.Prebuilt != nil:
+		inv.Prebuilt = st.Opts.Prebuilt.MainModule
 	}
 	return inv
 }

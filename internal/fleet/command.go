@@ -13,6 +13,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
+	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
 )
 
 // DeployAllOptions is one `deploy:all` request.
@@ -28,6 +29,9 @@ type DeployAllOptions struct {
 	Bake  time.Duration
 	// Rollout makes each tenant's deploy a gradual rollout (deploy:tenant -rollout=…).
 	Rollout *deploy.Rollout
+	// BuildEach has every tenant bundle its own upload, as a single deploy does, instead of
+	// the one shared build per build key (Prebuild).
+	BuildEach bool
 	// JSON puts the summary document on Stdout and everything else on Stderr.
 	JSON bool
 	// Workspace holds the tenants.
@@ -76,7 +80,7 @@ func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
 	base.Env = sel.Env
 	base.Rollout = o.Rollout
 	progress := report.NewProgress(o.Stderr, sel.Tenants)
-	ready, decided, abort := gate(ctx, o.Workspace, sel, base, o.ContinueOnError, progress, o.Stderr)
+	ready, decided, abort, checked := gate(ctx, o.Workspace, sel, base, o.ContinueOnError, progress, o.Stderr)
 	sum := Summary{Env: sel.Env, Canary: sel.Canary, Parallel: max(o.Parallel, 1), ContinueOnError: o.ContinueOnError}
 	if !abort {
 		opt := Options{Parallel: o.Parallel, ContinueOnError: o.ContinueOnError, Progress: progress}
@@ -87,7 +91,18 @@ func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
 			}
 			opt.Bake = o.Bake
 		}
-		sum = Run(ctx, ready, DeployTask(base), opt)
+		shared := Shared{Preflight: checked}
+		if !o.BuildEach && ctx.Err() == nil {
+			if base.Runner.Bin == "" {
+				base.Runner = wrangler.New(o.Workspace, base.Log)
+			}
+			pre := Prebuild(ctx, o.Workspace, base.Runner, ready.Tenants, sel.Env, o.Stderr)
+			for _, l := range pre.Lines {
+				fmt.Fprintf(o.Stderr, "deploy:all %s: %s\n", sel.Env, l)
+			}
+			shared.Bundles = pre.Bundles
+		}
+		sum = Run(ctx, ready, DeployTask(base, shared), opt)
 	}
 	sum = merge(sel, sum, decided)
 	sum.RecordsDir = recordsDir(o.Workspace)

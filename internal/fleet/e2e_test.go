@@ -3,18 +3,23 @@ package fleet_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
@@ -114,7 +119,8 @@ func TestDeployAllEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs wrangler many times")
 	}
-	w := testworld.NewWithWrangler(t, testworld.Options{})
+	var requests lockedBuffer
+	w := testworld.NewWithWrangler(t, testworld.Options{RequestLog: &requests})
 	summaryFile := filepath.Join(t.TempDir(), "step-summary.md")
 	t.Setenv("GITHUB_STEP_SUMMARY", summaryFile)
 	t.Setenv("NO_COLOR", "1")
@@ -193,6 +199,7 @@ func TestDeployAllEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		old := liveVersion(t, w, first)
+		verifies := requests.count("/tokens/verify")
 		r := deployAll(t, w, fleet.DeployAllOptions{Parallel: 2})
 		if r.err != nil {
 			t.Fatalf("deploy:all failed: %v", r.err)
@@ -202,6 +209,29 @@ func TestDeployAllEndToEnd(t *testing.T) {
 		}
 		if liveVersion(t, w, first) == old {
 			t.Error("no new version went live")
+		}
+		// The gate's preflight stands for each deploy's own: one token check per tenant.
+		if n := requests.count("/tokens/verify") - verifies; n != 2 {
+			t.Errorf("%d token checks for 2 tenants; the deploys asked again instead of using the gate's report", n)
+		}
+		assertOneBuild(t, w, r, first, second)
+	})
+
+	t.Run("-buildEach=true: every tenant bundles its own upload", func(t *testing.T) {
+		if err := w.ChangeCode("each"); err != nil {
+			t.Fatal(err)
+		}
+		r := deployAll(t, w, fleet.DeployAllOptions{Parallel: 2, BuildEach: true})
+		if r.err != nil {
+			t.Fatalf("deploy:all failed: %v", r.err)
+		}
+		if strings.Contains(r.stderr, "one bundle for") {
+			t.Error("a shared build ran although -buildEach was given")
+		}
+		for _, tn := range []string{first, second} {
+			if args := uploadArgs(t, r.status(t, tn)); slices.Contains(args, "--no-bundle") {
+				t.Errorf("%s: wrangler did not bundle: %v", tn, args)
+			}
 		}
 	})
 
@@ -406,4 +436,94 @@ func startLine(progress, tenant string) int {
 		}
 	}
 	return -1
+}
+
+// lockedBuffer collects the sandbox's request log, written from its handlers' goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// count is how many logged requests went to a path containing part.
+func (b *lockedBuffer) count(part string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, line := range strings.Split(b.buf.String(), "\n") {
+		var l struct{ Path string }
+		if json.Unmarshal([]byte(line), &l) == nil && strings.Contains(l.Path, part) {
+			n++
+		}
+	}
+	return n
+}
+
+// uploadArgs are the arguments of the wrangler run that uploaded the tenant's version, from
+// the ND-JSON session entry wrangler wrote in the run's scratch folder (kept beside its log).
+func uploadArgs(t *testing.T, o fleet.Outcome) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(filepath.Dir(o.LogPath), "wrangler-run-*", "output.ndjson"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct {
+			Type string   `json:"type"`
+			Args []string `json:"command_line_args"`
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if json.Unmarshal([]byte(line), &e) == nil && e.Type == "wrangler-session" && len(e.Args) > 0 && e.Args[0] == "deploy" {
+				return e.Args
+			}
+		}
+	}
+	t.Fatalf("%s: no wrangler deploy run found beside %s", o.Tenant, o.LogPath)
+	return nil
+}
+
+// assertOneBuild checks that the fleet bundled once and that each tenant uploaded that very
+// bundle without bundling again, with the record and the live code agreeing on its sha256.
+func assertOneBuild(t *testing.T, w *testworld.World, r run, tenants ...string) {
+	t.Helper()
+	if !strings.Contains(r.stderr, fmt.Sprintf("one bundle for %d tenant(s)", len(tenants))) {
+		t.Errorf("no shared build reported on stderr")
+	}
+	var shared string
+	for _, tn := range tenants {
+		o := r.status(t, tn)
+		args := uploadArgs(t, o)
+		i := slices.Index(args, "--no-bundle")
+		if i < 1 || !strings.HasPrefix(args[i-1], filepath.Join(w.WS.BuildDir(), ".shared")+string(filepath.Separator)) {
+			t.Fatalf("%s: wrangler was not given the shared bundle: %v", tn, args)
+		}
+		if shared == "" {
+			shared = args[i-1]
+		} else if args[i-1] != shared {
+			t.Errorf("%s uploaded %s, %s uploaded %s", tenants[0], shared, tn, args[i-1])
+		}
+		data, err := os.ReadFile(shared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		want := hex.EncodeToString(sum[:])
+		live, err := w.API(tn).ContentSHA256(context.Background(), tn+"-api-staging", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec history.Record
+		if data, err := os.ReadFile(o.RecordPath); err != nil || json.Unmarshal(data, &rec) != nil {
+			t.Fatalf("%s: record %s: %v", tn, o.RecordPath, err)
+		}
+		if live != want || rec.BundleSHA256 != want || rec.ConfigFingerprint == "" {
+			t.Errorf("%s: shared bundle %s, live code %s, record %s (fingerprint %q)", tn, want, live, rec.BundleSHA256, rec.ConfigFingerprint)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
@@ -14,19 +15,23 @@ import (
 )
 
 // gate runs the preflight of every selected tenant, concurrently, before the first upload.
-// It returns the selection that may run and the outcomes already decided: without
+// It returns the selection that may run, the outcomes already decided and the ready tenants'
+// reports (which their deploys reuse instead of asking again): without
 // ContinueOnError (or when the canary is unready) one unready tenant means nothing runs: the
 // unready ones fail with the reason and the rest are skipped; with it, the unready ones are
 // skipped with the reason and the others run.
-func gate(ctx context.Context, ws workspace.Workspace, sel Selection, base deploy.Options, continueOnError bool, progress *report.Progress, stderr io.Writer) (Selection, map[string]Outcome, bool) {
+func gate(ctx context.Context, ws workspace.Workspace, sel Selection, base deploy.Options, continueOnError bool, progress *report.Progress, stderr io.Writer) (Selection, map[string]Outcome, bool, map[string]*deploy.CheckedPreflight) {
+	at := time.Now()
 	reps, err := preflight.Tenants(ctx, preflight.Access{
 		Workspace: ws, APIBaseURL: base.APIBaseURL, HTTPClient: base.HTTPClient,
 		Lookup: base.Lookup, Sandbox: base.SandboxToken, Log: base.Log,
 	}, sel.Tenants, sel.Env, preflight.DefaultParallel)
 	decided := map[string]Outcome{}
+	checked := map[string]*deploy.CheckedPreflight{}
 	var unready []string
 	for _, r := range reps {
 		if r.Ready() {
+			checked[r.Tenant] = &deploy.CheckedPreflight{Report: r, At: at}
 			progress.Line(r.Tenant, "ready", report.Good, "preflight")
 			continue
 		}
@@ -38,7 +43,7 @@ func gate(ctx context.Context, ws workspace.Workspace, sel Selection, base deplo
 		decided[r.Tenant] = Outcome{Tenant: r.Tenant, Status: Failed, Error: why}
 	}
 	if len(unready) == 0 {
-		return sel, decided, false
+		return sel, decided, false, checked
 	}
 	fmt.Fprintf(stderr, "deploy:all %s: preflight: %d of %d tenant(s) not ready: %s (see `go tool mage preflight all %s`)\n",
 		sel.Env, len(unready), len(sel.Tenants), strings.Join(unready, ", "), sel.Env)
@@ -55,7 +60,7 @@ func gate(ctx context.Context, ws workspace.Workspace, sel Selection, base deplo
 			decided[t] = Outcome{Tenant: t, Status: Skipped, Error: why}
 			progress.Line(t, string(Skipped), Skipped.Tone(), why)
 		}
-		return Selection{}, decided, true
+		return Selection{}, decided, true, nil
 	}
 	rest := sel
 	rest.Tenants = slices.DeleteFunc(slices.Clone(sel.Tenants), func(t string) bool { return slices.Contains(unready, t) })
@@ -65,7 +70,7 @@ func gate(ctx context.Context, ws workspace.Workspace, sel Selection, base deplo
 		decided[t] = o
 		progress.Line(t, string(Skipped), Skipped.Tone(), firstLine(o.Error))
 	}
-	return rest, decided, false
+	return rest, decided, false, checked
 }
 
 // merge puts the gate's decided outcomes and the run's into selection order.

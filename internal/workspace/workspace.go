@@ -88,6 +88,13 @@ func (w Workspace) BundleDir(tenant, env string) string {
 	return filepath.Join(w.BuildDir(), tenant, env)
 }
 
+// SharedBundleDir is where a fleet deploy builds, once, the bundle that every tenant with the
+// same build key uploads: .build/.shared/<key>. Tenant names cannot start with a dot, so it
+// never meets a tenant's folder.
+func (w Workspace) SharedBundleDir(key string) string {
+	return filepath.Join(w.BuildDir(), ".shared", key)
+}
+
 // LocksDir holds the tenant/env locks. Deploys and rollbacks take theirs here, so that one of
 // each never runs at once on the same tenant/env.
 func (w Workspace) LocksDir() string { return filepath.Join(w.StateDir(), "locks") }

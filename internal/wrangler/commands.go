@@ -33,7 +33,7 @@ var versionLine = regexp.MustCompile(`(?m)^Current Version ID: ([0-9a-fA-F-]{32,
 // the new version had gone live first (a failing trigger step), so the caller knows to roll
 // back; when ctx ends first it is an *InterruptedError saying the same.
 func (r Runner) Deploy(ctx context.Context, inv Invocation) (DeployResult, error) {
-	res, err := r.exec(ctx, inv, "deploy", append([]string{"deploy", noProvision}, baseArgs(inv)...), "")
+	res, err := r.exec(ctx, inv, "deploy", append([]string{"deploy", noProvision}, uploadArgs(inv)...), "")
 	if err != nil {
 		return DeployResult{}, deployFailure(ctx, res, err)
 	}
@@ -136,7 +136,7 @@ func (r Runner) versionsUpload(ctx context.Context, inv Invocation, tag, message
 	if message != "" {
 		args = append(args, "--message", message)
 	}
-	res, err := r.exec(ctx, inv, "versions upload", append(args, baseArgs(inv)...), "")
+	res, err := r.exec(ctx, inv, "versions upload", append(args, uploadArgs(inv)...), "")
 	if err != nil {
 		return VersionUpload{}, err
 	}

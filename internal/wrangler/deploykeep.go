@@ -32,7 +32,7 @@ func (r Runner) DeployKeep(ctx context.Context, inv Invocation, outDir string) (
 	}
 	defer os.Remove(bodyFile)
 
-	args := append([]string{"deploy", noProvision, "--outdir", abs, "--outfile", bodyFile}, baseArgs(inv)...)
+	args := append([]string{"deploy", noProvision, "--outdir", abs, "--outfile", bodyFile}, uploadArgs(inv)...)
 	res, err := r.exec(ctx, inv, "deploy", args, "")
 	if err != nil {
 		var kept Bundle

@@ -95,6 +95,10 @@ type Invocation struct {
 	// Output shows wrangler's stdout and stderr as they come, ANSI stripped and token
 	// removed; nil shows nothing (the text is still captured).
 	Output io.Writer
+	// Prebuilt is the absolute path of an entry module already bundled from this config
+	// (a fleet's shared build). The upload commands (deploy, versions upload) then upload it
+	// as it is (`<path> --no-bundle`) instead of bundling again; "" bundles as usual.
+	Prebuilt string
 }
 
 // Result is what one finished run left behind.
@@ -130,6 +134,16 @@ func baseArgs(inv Invocation) []string {
 	// --env= (empty) names the top level explicitly; without it wrangler warns that no
 	// environment was chosen for a config that has several.
 	return []string{"--config", config, "--env=" + inv.Env}
+}
+
+// uploadArgs are baseArgs for the commands that upload a Worker: with a prebuilt entry module
+// they name it in place of the config's main and turn bundling off. The module is uploaded
+// byte for byte, so the version runs exactly what a bundling deploy would have uploaded.
+func uploadArgs(inv Invocation) []string {
+	if inv.Prebuilt == "" {
+		return baseArgs(inv)
+	}
+	return append([]string{inv.Prebuilt, "--no-bundle"}, baseArgs(inv)...)
 }
 
 // exec runs wrangler with args and waits. A non-zero exit is returned as a *CommandError built
