@@ -20,7 +20,8 @@ type Fleet mg.Namespace
 //
 // Usage: fleet:status <env|all> [-json=true]; all is staging and production. It reads each
 // tenant with drift's 7 API requests plus one health request, tenants concurrently. Exit 0
-// all ok (or mid-rollout), 2 drifted, missing or unhealthy, 1 when a tenant could not be read.
+// all ok (or mid-rollout), 2 drifted, missing or unhealthy, or a damaged record was skipped
+// (named on stderr and in skipped_records), 1 when a tenant could not be read.
 func (Fleet) Status(ctx context.Context, env string,
 	json *bool, // print [{tenant, env, state, versions, drift, health, deployed, last_failure, …}]
 ) error {

@@ -20,6 +20,7 @@ type Report mg.Namespace
 // Usage: report:html [-out=.state/fleet-report.html] [-since=30d] [-offline=true]. The file
 // has no scripts or external assets and opens from disk. By default the states are read live
 // (as fleet:status all); -offline=true builds them from the records alone, with no API request.
+// A damaged record is left out and named in a notice at the top and on stderr (still exit 0).
 func (Report) HTML(ctx context.Context,
 	out *string, // the file to write (default .state/fleet-report.html)
 	since *string, // how far back the timelines and metrics go: 30d, 2w, 12h or a date

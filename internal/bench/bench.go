@@ -23,7 +23,7 @@ type Options struct {
 	DeployTenants  int           // default 20
 	DeployLatency  time.Duration // default 150 ms per API request
 	DeployParallel int           // default 4
-	DeployRounds   int           // default 1 (each round deploys every tenant twice)
+	DeployRounds   int           // default 1 (each round deploys every tenant three times)
 	DriftTenants   int           // default 100
 	DriftLatency   time.Duration // default 100 ms per API request
 	DriftParallel  int           // default drift.DefaultParallel

@@ -28,7 +28,7 @@ func StatusOptions(w *sandboxworld.World, inputs map[string]drift.Input) fleetst
 	return fleetstatus.Options{
 		Tenants: w.Names(), Envs: []tenant.Env{tenant.Staging},
 		Prepare: func(ctx context.Context, t string, _ tenant.Env) (drift.Input, error) { return inputs[t], nil },
-		Records: history.Open(w.WS.DeploymentsDir()).List,
+		Records: history.Open(w.WS.DeploymentsDir()).ReadableOf,
 		Probe: func(ctx context.Context, name, env string) (health.Check, error) {
 			t, err := tenant.Load(ctx, w.WS, name)
 			if err != nil {

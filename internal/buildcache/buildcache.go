@@ -42,39 +42,51 @@ var skipFiles = []string{"tenant.config.json"}
 func InputsHash(ws workspace.Workspace, tenantDir, wranglerEnv string) (string, error) {
 	h := sha256.New()
 	for _, root := range []string{ws.WorkerDir(), tenantDir} {
-		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if p != root && slices.Contains(skipDirs, d.Name()) {
-					return filepath.SkipDir
-				}
+		err := eachInput(root, func(p string) error {
+			if root == tenantDir && filepath.Dir(p) == root && slices.Contains(skipFiles, filepath.Base(p)) {
 				return nil
 			}
-			if !d.Type().IsRegular() || root == tenantDir && filepath.Dir(p) == root && slices.Contains(skipFiles, d.Name()) {
-				return nil
-			}
-			return hashFile(h, p)
+			return hashFile(h, p, p)
 		})
 		if err != nil {
 			return "", fmt.Errorf("hash build inputs: %w", err)
 		}
 	}
-	if err := hashFile(h, filepath.Join(ws.Root, "package-lock.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	lock := filepath.Join(ws.Root, "package-lock.json")
+	if err := hashFile(h, lock, lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("hash build inputs: %w", err)
 	}
 	_, _ = io.WriteString(h, "wrangler "+wrangler.PinnedVersion+" env "+wranglerEnv)
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func hashFile(h io.Writer, p string) error {
+// eachInput calls fn with every regular file under root, leaving out the skipDirs folders.
+func eachInput(root string, fn func(p string) error) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != root && slices.Contains(skipDirs, d.Name()) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		return fn(p)
+	})
+}
+
+// hashFile hashes the file at p under name: a separator, the name, the contents.
+func hashFile(h io.Writer, p, name string) error {
 	f, err := os.Open(p)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	_, _ = io.WriteString(h, "\x00"+p+"\x00")
+	_, _ = io.WriteString(h, "\x00"+name+"\x00")
 	_, err = io.Copy(h, f)
 	return err
 }

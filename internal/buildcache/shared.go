@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
@@ -54,10 +52,15 @@ func SharedKey(ws workspace.Workspace, r tenant.ResolvedEnv) (key, why string, e
 	}
 	h := sha256.New()
 	_, _ = io.WriteString(h, "shared bundle v1\x00wrangler "+wrangler.PinnedVersion+"\x00main "+filepath.ToSlash(rel)+"\x00")
-	if err := hashTree(h, ws.WorkerDir()); err != nil {
+	// Paths relative to the Worker's folder: the same code is the same key in any checkout.
+	err = eachInput(ws.WorkerDir(), func(p string) error {
+		rel, _ := filepath.Rel(ws.WorkerDir(), p)
+		return hashFile(h, p, filepath.ToSlash(rel))
+	})
+	if err != nil {
 		return "", "", fmt.Errorf("shared build key: %w", err)
 	}
-	if err := hashFile(h, filepath.Join(ws.Root, "package-lock.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := hashFile(h, filepath.Join(ws.Root, "package-lock.json"), "package-lock.json"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", "", fmt.Errorf("shared build key: %w", err)
 	}
 	opts := map[string]any{}
@@ -73,32 +76,4 @@ func SharedKey(ws workspace.Workspace, r tenant.ResolvedEnv) (key, why string, e
 	}
 	_, _ = h.Write(b)
 	return hex.EncodeToString(h.Sum(nil)), "", nil
-}
-
-// hashTree hashes every regular file under root with its path relative to root, skipping the
-// folders that are never build inputs.
-func hashTree(h io.Writer, root string) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != root && slices.Contains(skipDirs, d.Name()) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		rel, _ := filepath.Rel(root, p)
-		_, _ = io.WriteString(h, "\x00"+filepath.ToSlash(rel)+"\x00")
-		_, err = io.Copy(h, f)
-		return err
-	})
 }

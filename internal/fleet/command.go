@@ -80,6 +80,7 @@ func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
 	base.Env = sel.Env
 	base.Rollout = o.Rollout
 	progress := report.NewProgress(o.Stderr, sel.Tenants)
+	began := time.Now()
 	ready, decided, abort, checked := gate(ctx, o.Workspace, sel, base, o.ContinueOnError, progress, o.Stderr)
 	sum := Summary{Env: sel.Env, Canary: sel.Canary, Parallel: max(o.Parallel, 1), ContinueOnError: o.ContinueOnError}
 	if !abort {
@@ -105,6 +106,8 @@ func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
 		sum = Run(ctx, ready, DeployTask(base, shared), opt)
 	}
 	sum = merge(sel, sum, decided)
+	// The whole fleet's time: the preflight gate and the shared build count too.
+	sum.Duration = time.Since(began)
 	sum.RecordsDir = recordsDir(o.Workspace)
 	for _, t := range sel.Tenants {
 		if o, ok := decided[t]; ok && o.Status == Skipped && !abort {

@@ -217,6 +217,56 @@ func TestDeployAllEndToEnd(t *testing.T) {
 		assertOneBuild(t, w, r, first, second)
 	})
 
+	t.Run("-rollout=50,100: each tenant's versions upload sends the shared bundle", func(t *testing.T) {
+		if err := w.ChangeCode("rollout"); err != nil {
+			t.Fatal(err)
+		}
+		r := deployAll(t, w, fleet.DeployAllOptions{Parallel: 2, Rollout: &deploy.Rollout{Percents: []float64{50, 100}}})
+		if r.err != nil {
+			t.Fatalf("deploy:all failed: %v", r.err)
+		}
+		assertOneBuild(t, w, r, first, second)
+		for _, tn := range []string{first, second} {
+			var rec history.Record
+			if data, err := os.ReadFile(r.status(t, tn).RecordPath); err != nil || json.Unmarshal(data, &rec) != nil {
+				t.Fatalf("%s: record: %v", tn, err)
+			}
+			// The gate at 0%, then 50 and 100.
+			if len(rec.Rollout) != 3 || rec.Rollout[2].Percent != 100 {
+				t.Errorf("%s: rollout steps %+v", tn, rec.Rollout)
+			}
+		}
+	})
+
+	t.Run("a shared build that fails: each tenant builds, fails and records it", func(t *testing.T) {
+		src := filepath.Join(w.WS.WorkerDir(), "src", "index.ts")
+		good, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.WriteFile(src, good, 0o644)
+		if err := os.WriteFile(src, append(slices.Clone(good), []byte("\nexport const = ;\n")...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		live := map[string]string{first: liveVersion(t, w, first), second: liveVersion(t, w, second)}
+		r := deployAll(t, w, fleet.DeployAllOptions{ContinueOnError: true})
+		if r.err == nil {
+			t.Fatal("exit 0 with code that does not build")
+		}
+		if !strings.Contains(r.stderr, "the shared build for "+first+", "+second+" failed, so each of them builds in its own deploy") {
+			t.Errorf("the failed shared build is not reported")
+		}
+		for _, tn := range []string{first, second} {
+			o := r.status(t, tn)
+			if o.Status != fleet.Failed || o.RecordPath == "" {
+				t.Errorf("%s: %+v, want failed with its own record", tn, o)
+			}
+			if got := liveVersion(t, w, tn); got != live[tn] {
+				t.Errorf("%s: live %s, was %s", tn, got, live[tn])
+			}
+		}
+	})
+
 	t.Run("-buildEach=true: every tenant bundles its own upload", func(t *testing.T) {
 		if err := w.ChangeCode("each"); err != nil {
 			t.Fatal(err)
@@ -464,7 +514,8 @@ func (b *lockedBuffer) count(part string) int {
 	return n
 }
 
-// uploadArgs are the arguments of the wrangler run that uploaded the tenant's version, from
+// uploadArgs are the arguments of the wrangler run that uploaded the tenant's version (a deploy
+// or a versions upload), from
 // the ND-JSON session entry wrangler wrote in the run's scratch folder (kept beside its log).
 func uploadArgs(t *testing.T, o fleet.Outcome) []string {
 	t.Helper()
@@ -479,7 +530,10 @@ func uploadArgs(t *testing.T, o fleet.Outcome) []string {
 			Args []string `json:"command_line_args"`
 		}
 		for _, line := range strings.Split(string(data), "\n") {
-			if json.Unmarshal([]byte(line), &e) == nil && e.Type == "wrangler-session" && len(e.Args) > 0 && e.Args[0] == "deploy" {
+			if json.Unmarshal([]byte(line), &e) != nil || e.Type != "wrangler-session" {
+				continue
+			}
+			if len(e.Args) > 0 && e.Args[0] == "deploy" || len(e.Args) > 1 && e.Args[0] == "versions" && e.Args[1] == "upload" {
 				return e.Args
 			}
 		}

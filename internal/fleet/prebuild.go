@@ -74,6 +74,9 @@ func Prebuild(ctx context.Context, ws workspace.Workspace, run wrangler.Runner, 
 		}
 		start := time.Now()
 		b, reused, err := sharedBuild(ctx, ws, run, g.key, wrangler.Invocation{ConfigPath: g.first.WranglerPath(), Env: g.wenv})
+		if err != nil && ctx.Err() != nil {
+			break // interrupted: the run that follows stops the tenants and says so
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "warning: the shared build for %s failed, so each of them builds in its own deploy: %v\n",
 				strings.Join(g.members, ", "), err)

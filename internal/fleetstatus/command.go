@@ -29,10 +29,14 @@ const (
 )
 
 // ExitCode is 0 when every row is ok (or mid-rollout), 2 when any is drifted, missing or
-// unhealthy, 1 when any could not be read.
+// unhealthy or has a damaged record (the status is still shown, from the good records), 1 when
+// any could not be read.
 func ExitCode(rows []Row) int {
 	code := ExitOK
 	for _, r := range rows {
+		if len(r.SkippedRecords) > 0 {
+			code = ExitAttention
+		}
 		switch r.State {
 		case StateOK, StateSplit:
 		case StateError:
@@ -73,7 +77,7 @@ type Sources struct {
 func (s Sources) Options(tenants []string, envs []tenant.Env) Options {
 	store := history.Open(s.Workspace.DeploymentsDir())
 	return Options{
-		Tenants: tenants, Envs: envs, Prepare: s.Drift.Prepare, Records: store.List,
+		Tenants: tenants, Envs: envs, Prepare: s.Drift.Prepare, Records: store.ReadableOf,
 		Probe: func(ctx context.Context, name, env string) (health.Check, error) {
 			t, err := tenant.Load(ctx, s.Workspace, name)
 			if err != nil {
@@ -126,7 +130,19 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, envA
 	progress := report.NewProgress(stderr, names)
 	o.Done = func(r Row) { progress.Line(r.Tenant, r.Env+" "+string(r.State), tone(r.State), r.Error) }
 	fmt.Fprintf(stderr, "fleet:status %s: reading %d tenant(s)\n", envList(envs), len(names))
-	return Collect(ctx, o), nil
+	rows := Collect(ctx, o)
+	WarnSkipped(stderr, "fleet:status", rows)
+	return rows, nil
+}
+
+// WarnSkipped writes a warning for each damaged record the rows passed over: the file, what is
+// wrong with it and the fix.
+func WarnSkipped(w io.Writer, target string, rows []Row) {
+	for _, r := range rows {
+		for _, d := range r.SkippedRecords {
+			fmt.Fprintf(w, "warning: %s: %s\n", target, d.Warning())
+		}
+	}
 }
 
 func tone(s State) report.Tone {
@@ -194,6 +210,9 @@ func WriteText(w io.Writer, root string, rows []Row, colour bool) error {
 		}
 		if r.Health != nil && !r.Health.OK && r.Health.Detail != "" {
 			fmt.Fprintf(&b, "%s/%s: health: %s\n", r.Tenant, r.Env, r.Health.Detail)
+		}
+		for _, d := range r.SkippedRecords {
+			fmt.Fprintf(&b, "%s/%s: skipped the damaged record %s (%s); %s\n", r.Tenant, r.Env, rel(root, d.Path), d.Reason, history.Fix)
 		}
 	}
 	if b.Len() > 0 {

@@ -72,16 +72,20 @@ type Row struct {
 	DeployedNote string `json:"deployed_note,omitempty"`
 	// LastFailure is the newest failed, rolled_back or interrupted attempt; nil when none.
 	LastFailure *Attempt `json:"last_failure"`
-	// Records is how many records the tenant/env has.
-	Records int    `json:"records"`
-	Error   string `json:"error,omitempty"`
+	// Records is how many usable records the tenant/env has.
+	Records int `json:"records"`
+	// SkippedRecords are its damaged record files, left out of Deployed and LastFailure
+	// (present only when there are some; they make the exit code 2).
+	SkippedRecords []history.Damaged `json:"skipped_records,omitempty"`
+	Error          string            `json:"error,omitempty"`
 }
 
 // Probe says where and how to check a tenant/env's health.
 type Probe func(ctx context.Context, tenant, env string) (health.Check, error)
 
-// Records lists a tenant/env's records, newest first.
-type Records func(tenant, env string) ([]history.Entry, error)
+// Records reads a tenant/env's records, newest first, passing over damaged ones
+// (history.Store.ReadableOf).
+type Records func(tenant, env string) (history.Readable, error)
 
 // Options is one status request; Tenants × Envs are the rows, in that order (env major).
 type Options struct {
@@ -178,11 +182,12 @@ func One(ctx context.Context, name string, env tenant.Env, o Options) Row {
 	}
 
 	if o.Records != nil {
-		entries, err := o.Records(name, row.Env)
+		read, err := o.Records(name, row.Env)
 		if err != nil {
 			row.Error = join(row.Error, fmt.Sprintf("records %s/%s: %v", name, env, err))
 		}
-		row.Records = len(entries)
+		entries := read.Entries
+		row.Records, row.SkippedRecords = len(entries), read.Damaged
 		row.Deployed, row.LastFailure = fromRecords(entries, rep.LiveVersion)
 		if row.Deployed == nil && rep.Status == drift.InSync && cap != nil && cap.dep != nil && cap.dep.TriggeredBy == "secret" {
 			// A secret put makes and deploys a new version of the recorded one: the records

@@ -165,3 +165,22 @@ func TestEnvs(t *testing.T) {
 		}
 	}
 }
+
+// A damaged record makes a row need attention (exit 2) even when everything live is fine; a
+// row that could not be read still wins (exit 1).
+func TestExitCodeCountsSkippedRecords(t *testing.T) {
+	ok := fleetstatus.Row{State: fleetstatus.StateOK}
+	damaged := fleetstatus.Row{State: fleetstatus.StateOK, SkippedRecords: []history.Damaged{{File: "a-staging-x.json"}}}
+	for _, tc := range []struct {
+		rows []fleetstatus.Row
+		want int
+	}{
+		{[]fleetstatus.Row{ok, ok}, fleetstatus.ExitOK},
+		{[]fleetstatus.Row{ok, damaged}, fleetstatus.ExitAttention},
+		{[]fleetstatus.Row{damaged, {State: fleetstatus.StateError}}, fleetstatus.ExitError},
+	} {
+		if got := fleetstatus.ExitCode(tc.rows); got != tc.want {
+			t.Errorf("ExitCode(%+v) = %d, want %d", tc.rows, got, tc.want)
+		}
+	}
+}

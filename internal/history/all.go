@@ -1,27 +1,104 @@
 package history
 
 import (
+	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
-// All returns every record in the store, of every tenant/env, oldest first within each
-// tenant/env (tenant/envs in name order). Files that are not named like records are
-// ignored; a record file that does not parse is an error naming it, as in List.
-func (s *Store) All() ([]Entry, error) {
+// Damaged is a record file that a tolerant reader (Readable, ReadableOf) passed over, and why.
+// The read-only reports (fleet:status, history:stats, report:html) carry these instead of
+// failing: one bad file must not hide the rest of the fleet's history. history:verify is the
+// strict check that fails on them.
+type Damaged struct {
+	File string `json:"file"` // base name in the records folder
+	Path string `json:"path"`
+	// Tenant and Env are what the file name says (its contents are not to be trusted).
+	Tenant string `json:"tenant"`
+	Env    string `json:"env"`
+	Reason string `json:"reason"`
+}
+
+// Fix is what to do about a damaged record, for warnings and notices.
+const Fix = "`go tool mage history:verify` names it; restore it from git (`git log -- <its folder>`) or from the deploy-records branch"
+
+// Warning is the one-line warning about d that every reader prints: the file, what is wrong
+// and the fix.
+func (d Damaged) Warning() string {
+	return fmt.Sprintf("skipped the damaged record %s (%s); %s", d.Path, d.Reason, Fix)
+}
+
+// Readable is what a tolerant read found: the entries that read as records, and the files
+// passed over. Entries never has Damaged set.
+type Readable struct {
+	Entries []Entry
+	Damaged []Damaged
+}
+
+// Of keeps what is about tenant/env ("" matches any), by the file name for damaged files.
+func (r Readable) Of(tenant, env string) Readable {
+	var out Readable
+	for _, e := range r.Entries {
+		if (tenant == "" || e.Record.Tenant == tenant) && (env == "" || e.Record.Env == env) {
+			out.Entries = append(out.Entries, e)
+		}
+	}
+	for _, d := range r.Damaged {
+		if (tenant == "" || d.Tenant == tenant) && (env == "" || d.Env == env) {
+			out.Damaged = append(out.Damaged, d)
+		}
+	}
+	return out
+}
+
+// Readable returns every record in the store that can be read, of every tenant/env, oldest
+// first within each tenant/env (tenant/envs in name order), and the record files it could not
+// use: unreadable, not JSON, another format version, or contents for another tenant/env than
+// the name says. Files that are not named like records are ignored. The error is only for a
+// folder that cannot be listed.
+func (s *Store) Readable() (Readable, error) {
 	names, err := s.names(func(n string) bool { return recordName.MatchString(n) })
 	if err != nil {
-		return nil, err
+		return Readable{}, err
 	}
-	out := make([]Entry, 0, len(names))
+	return s.readAll(names), nil
+}
+
+// ReadableOf is Readable for one tenant/env, newest first (as List).
+func (s *Store) ReadableOf(tenant, env string) (Readable, error) {
+	names, err := s.names(func(n string) bool { _, ok := stampOf(n, tenant, env); return ok })
+	if err != nil {
+		return Readable{}, err
+	}
+	slices.Reverse(names)
+	return s.readAll(names), nil
+}
+
+func (s *Store) readAll(names []string) Readable {
+	out := Readable{Entries: make([]Entry, 0, len(names))}
 	for _, n := range names {
-		e, err := read(filepath.Join(s.Dir, n))
-		if err != nil {
-			return nil, err
+		p := filepath.Join(s.Dir, n)
+		e, err := read(p)
+		if err == nil {
+			out.Entries = append(out.Entries, e)
+			continue
 		}
-		out = append(out, e)
+		t, env, _ := Split(n)
+		out.Damaged = append(out.Damaged, Damaged{File: n, Path: p, Tenant: t, Env: env, Reason: reason(err)})
 	}
-	return out, nil
+	return out
+}
+
+// reason is a read error without the "history: <path> is not a valid record:" prefix the
+// warning already says.
+func reason(err error) string {
+	var d *damage
+	if errors.As(err, &d) {
+		return d.why
+	}
+	return strings.TrimPrefix(err.Error(), "history: ")
 }
 
 // Split returns the tenant and env a record file name is for, and false when name is not a

@@ -92,7 +92,7 @@ func CheckAll(ctx context.Context, w io.Writer, root, dir string) error {
 	for _, p := range probs {
 		fmt.Fprintln(w, p.String())
 	}
-	return fmt.Errorf("history:verify: %d problem(s) in %s; restore the named records from git (`git log -- deployments/`) and never edit records by hand", len(probs), dir)
+	return fmt.Errorf("history:verify: %d problem(s) in %s; restore the named records from git (`git log -- %s`) and never edit records by hand", len(probs), dir, relToRoot(root, dir))
 }
 
 // StatusTone is how a record's status is coloured in tables.
@@ -106,4 +106,12 @@ func StatusTone(s Status) report.Tone {
 		return report.Bad
 	}
 	return report.Plain
+}
+
+// relToRoot is dir as git wants it from the repository's root; dir itself when it lies outside.
+func relToRoot(root, dir string) string {
+	if r, err := filepath.Rel(root, dir); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.ToSlash(r) + "/"
+	}
+	return dir
 }

@@ -26,7 +26,7 @@ type Entry struct {
 	Path   string
 	SHA256 string // of the file's bytes
 	Record Record
-	// Damaged says why the file is not a readable record (Entries only; List fails instead).
+	// Damaged says why the file is not a usable record (Entries only; List fails instead).
 	Damaged error
 }
 
@@ -259,16 +259,39 @@ func (s *Store) names(keep func(string) bool) ([]string, error) {
 	return out, nil
 }
 
+// readFile is os.ReadFile; a test replaces it to make a file unreadable (tests run as root,
+// where permissions do not).
+var readFile = os.ReadFile
+
+// damage is why a file that was read is not a usable record.
+type damage struct {
+	path, why string
+}
+
+func (d *damage) Error() string { return "history: " + d.path + " is not a valid record: " + d.why }
+
+// read reads one record file. A file that was read but is not a usable record (not JSON,
+// another format version, or contents for another tenant/env than its name says: using it
+// would act on another tenant's versions) comes back with its path and hash and a *damage
+// error; a file that cannot be read at all comes back with no path.
 func read(path string) (Entry, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if err != nil {
 		return Entry{}, fmt.Errorf("history: %w", err)
 	}
+	e := Entry{Path: path, SHA256: sum(b)}
 	var rec Record
 	if err := json.Unmarshal(b, &rec); err != nil {
-		return Entry{Path: path, SHA256: sum(b)}, fmt.Errorf("history: %s is not a valid record: %w", path, err)
+		return e, &damage{path, "not valid JSON: " + err.Error()}
 	}
-	return Entry{Path: path, SHA256: sum(b), Record: rec}, nil
+	if rec.SchemaVersion != SchemaVersion {
+		return e, &damage{path, fmt.Sprintf("schema_version %d, this tool reads %d", rec.SchemaVersion, SchemaVersion)}
+	}
+	if t, env, ok := Split(path); ok && (rec.Tenant != t || rec.Env != env) {
+		return e, &damage{path, fmt.Sprintf("the record is for %s/%s but the file name says %s/%s", rec.Tenant, rec.Env, t, env)}
+	}
+	e.Record = rec
+	return e, nil
 }
 
 func sum(b []byte) string {

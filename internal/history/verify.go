@@ -36,6 +36,8 @@ type chainFile struct {
 	sha   string
 	body  []byte
 	rec   *Record // nil when the file does not parse
+	// unreadable: its bytes are unknown, so its successor's link to it cannot be checked.
+	unreadable bool
 }
 
 // Verify checks every record in dir against the format and the hash chain of its tenant/env,
@@ -66,9 +68,12 @@ func Verify(dir string) ([]Problem, error) {
 			problems = append(problems, Problem{n, "bad timestamp in name: " + err.Error()})
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dir, n))
+		key := m[1] + "-" + m[2]
+		b, err := readFile(filepath.Join(dir, n))
 		if err != nil {
-			return nil, fmt.Errorf("history: %w", err)
+			problems = append(problems, Problem{n, "cannot be read: " + err.Error()})
+			chains[key] = append(chains[key], &chainFile{name: n, stamp: stamp, unreadable: true})
+			continue
 		}
 		cf := &chainFile{name: n, stamp: stamp, sha: sum(b), body: b}
 		if rec, msgs := check(b, m[1], m[2], stamp); len(msgs) > 0 {
@@ -83,7 +88,6 @@ func Verify(dir string) ([]Problem, error) {
 				problems = append(problems, Problem{n, "edited: not byte for byte what the tool writes for this record"})
 			}
 		}
-		key := m[1] + "-" + m[2]
 		chains[key] = append(chains[key], cf)
 	}
 	for _, files := range chains {
@@ -154,6 +158,9 @@ func walk(files []*chainFile) []Problem {
 	for i, f := range files {
 		if f.rec == nil {
 			continue // already reported; its successor's check still runs against its bytes
+		}
+		if i > 0 && files[i-1].unreadable {
+			continue // already reported, and there are no bytes to check the link against
 		}
 		want := ""
 		if i > 0 {

@@ -31,7 +31,8 @@ type Request struct {
 }
 
 // Command builds the report of the workspace's fleet (staging and production) and writes it
-// atomically to r.Out, returning the path written.
+// atomically to r.Out, returning the path written. A damaged record does not stop it: the
+// report is built from the other records with a notice naming it, and stderr gets a warning.
 func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, r Request, stderr io.Writer) (string, error) {
 	if r.Now.IsZero() {
 		r.Now = time.Now()
@@ -51,11 +52,18 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, r Re
 	if err != nil {
 		return "", fmt.Errorf("report:html: %w", err)
 	}
-	entries, err := history.Open(ws.DeploymentsDir()).All()
+	read, err := history.Open(ws.DeploymentsDir()).Readable()
 	if err != nil {
 		return "", fmt.Errorf("report:html: %w", err)
 	}
-	records, recorded := Group(entries)
+	var skipped []history.Damaged
+	for _, e := range []tenant.Env{tenant.Staging, tenant.Production} {
+		skipped = append(skipped, read.Of("", string(e)).Damaged...)
+	}
+	for _, sk := range skipped {
+		fmt.Fprintf(stderr, "warning: report:html: %s\n", sk.Warning())
+	}
+	records, recorded := Group(read.Entries)
 	tenants := slices.Clone(names)
 	for _, t := range recorded {
 		if !slices.Contains(tenants, t) {
@@ -65,7 +73,7 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, r Re
 	slices.Sort(tenants)
 	envs := []string{string(tenant.Staging), string(tenant.Production)}
 
-	d := Data{Title: "Fleet report", Generated: r.Now.UTC(), Since: since.UTC(), Tenants: tenants, Envs: envs, Records: records, Link: RelativeLink(out)}
+	d := Data{Title: "Fleet report", Generated: r.Now.UTC(), Since: since.UTC(), Tenants: tenants, Envs: envs, Records: records, Skipped: skipped, Link: RelativeLink(out)}
 	if r.Offline || len(names) == 0 {
 		d.Rows = OfflineRows(tenants, envs, records)
 	} else {

@@ -25,6 +25,9 @@ type Data struct {
 	Rows    []fleetstatus.Row
 	// Records per "tenant/env", newest first.
 	Records map[string][]history.Entry
+	// Skipped are the damaged record files left out of Records; the report shows a notice
+	// naming each one.
+	Skipped []history.Damaged
 	Metrics metrics.Result
 	// Link turns a record file's path into the href the report uses for it (relative to where
 	// the report is written); nil keeps paths as they are.

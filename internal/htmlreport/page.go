@@ -41,6 +41,9 @@ table{border-collapse:collapse}
 .records .err{color:#b71c1c;max-width:480px}
 .dot{display:inline-block;width:9px;height:9px;border-radius:50%;margin-right:4px}
 .empty{color:#757575}
+.notice{border:2px solid #e65100;background:#fff3e0;border-radius:6px;padding:8px 12px;margin:0 0 12px}
+.notice h2{margin:0 0 4px;border:0;font-size:16px;color:#e65100}
+.notice ul{margin:4px 0;padding-left:20px}
 {{.StatusCSS}}
 </style>
 </head>
@@ -50,7 +53,10 @@ table{border-collapse:collapse}
 <p>Generated {{.Generated}}; {{.Source}}; metrics since {{.Since}}. {{.Counts}}</p>
 </header>
 <main>
-<h2 id="matrix">Fleet matrix</h2>
+{{if .Skipped}}<div class="notice" id="skipped-records" role="alert"><h2>{{len .Skipped}} damaged record(s) left out of this report</h2>
+<ul>{{range .Skipped}}<li><a href="{{.Href}}">{{.Name}}</a>: {{.Reason}}</li>{{end}}</ul>
+<p>The states, metrics and record lists below are from the other records. {{.Fix}}.</p></div>
+{{end}}<h2 id="matrix">Fleet matrix</h2>
 <div class="legend">{{range .Legend}}<span><span class="sw" style="background:{{.Colour}}"></span>{{.Name}}</span>{{end}}</div>
 <table class="matrix">
 <thead><tr><th>tenant</th>{{range .Envs}}<th>{{.}}</th>{{end}}</tr></thead>

@@ -86,7 +86,14 @@ type view struct {
 	Metrics                         []envMetrics
 	Timelines                       []timeline
 	Sections                        []recordSection
+	Skipped                         []skippedItem
+	Fix                             string
 	StatusCSS                       template.CSS
+}
+
+// skippedItem is one damaged record in the notice at the top of the report.
+type skippedItem struct {
+	Name, Href, Reason string
 }
 
 // Render writes the report as one HTML document.
@@ -110,6 +117,10 @@ func build(d Data) view {
 	v := view{StatusCSS: statusCSS(), Title: d.Title, Generated: d.Generated.UTC().Format("2006-01-02 15:04 UTC"), Since: d.Since.UTC().Format("2006-01-02"), Envs: d.Envs}
 	if v.Title == "" {
 		v.Title = "Fleet report"
+	}
+	v.Fix = history.Fix
+	for _, sk := range d.Skipped {
+		v.Skipped = append(v.Skipped, skippedItem{Name: sk.File, Href: link(sk.Path), Reason: sk.Reason})
 	}
 	v.Source = "state read from the records only (offline)"
 	if d.Live {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/browser"
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/htmlreport"
 )
 
@@ -94,4 +95,27 @@ func TestRenderInHeadlessChromium(t *testing.T) {
 		t.Fatalf("the screenshot has %d distinct colours: blank, or the styles did not apply", n)
 	}
 	t.Logf("screenshot: %d distinct colours", n)
+}
+
+// A damaged record the report left out is named in a notice at the top, escaped like the
+// rest; a report without one has no notice.
+func TestRenderNamesSkippedRecords(t *testing.T) {
+	d := htmlreport.Synthetic(2, now, 1)
+	_, html := write(t, d)
+	if strings.Contains(string(html), "skipped-records") {
+		t.Error("a notice without a damaged record")
+	}
+	d.Skipped = []history.Damaged{{File: "syn-0001-staging-20261201T100000.000000000Z.json", Path: "deployments/syn-0001-staging-20261201T100000.000000000Z.json",
+		Tenant: "syn-0001", Env: "staging", Reason: `not valid JSON: <script>x</script>`}}
+	_, html = write(t, d)
+	s := string(html)
+	for _, want := range []string{`id="skipped-records"`, "1 damaged record(s) left out of this report",
+		`href="deployments/syn-0001-staging-20261201T100000.000000000Z.json"`, "history:verify", "deploy-records"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if strings.Contains(s, "<script") {
+		t.Error("a damaged record's reason is not escaped")
+	}
 }

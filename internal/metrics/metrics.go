@@ -109,6 +109,9 @@ type Result struct {
 	Until  time.Time `json:"until"`
 	Groups []Stats   `json:"tenants"`
 	Fleet  []Stats   `json:"fleet"`
+	// Skipped are the damaged record files of the asked tenants/envs that the metrics
+	// exclude (Run only; history:verify names them).
+	Skipped []history.Damaged `json:"skipped_records"`
 }
 
 // samples are what one group contributes; a fleet row sums them.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
@@ -19,10 +20,14 @@ type Request struct {
 	// Dir is the records folder; Root the git checkout for commit times.
 	Dir, Root string
 	JSON      bool
+	// Stderr gets a warning per damaged record the metrics exclude; nil discards them.
+	Stderr io.Writer
 }
 
 // Run checks the request, computes the metrics of the records in r.Dir and writes them to w:
-// a table, or with r.JSON the Result as one JSON document.
+// a table, or with r.JSON the Result as one JSON document. A damaged record of the asked
+// tenants/envs does not stop it: the metrics are of the good records, Result.Skipped lists
+// the damaged ones, the table says it excludes them and r.Stderr gets a warning for each.
 func Run(ctx context.Context, w io.Writer, r Request) (Result, error) {
 	if r.Target != "all" {
 		if err := tenant.ValidName(r.Target); err != nil {
@@ -44,25 +49,53 @@ func Run(ctx context.Context, w io.Writer, r Request) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("history:stats: %w", err)
 	}
-	entries, err := history.Open(r.Dir).All()
+	all, err := history.Open(r.Dir).Readable()
 	if err != nil {
 		return Result{}, fmt.Errorf("history:stats: %w", err)
 	}
-	var recs []history.Record
-	for _, e := range entries {
-		if (r.Target == "all" || e.Record.Tenant == r.Target) && (envName == "" || e.Record.Env == envName) {
-			recs = append(recs, e.Record)
-		}
+	target := r.Target
+	if target == "all" {
+		target = ""
+	}
+	read := all.Of(target, envName)
+	recs := make([]history.Record, 0, len(read.Entries))
+	for _, e := range read.Entries {
+		recs = append(recs, e.Record)
 	}
 	res := Compute(ctx, recs, Options{Since: since.UTC(), Until: r.Now.UTC(), Commits: GitCommits(r.Root)})
+	res.Skipped = append([]history.Damaged{}, read.Damaged...)
+	if r.Stderr != nil {
+		for _, d := range res.Skipped {
+			fmt.Fprintln(r.Stderr, "warning: history:stats: "+d.Warning())
+		}
+	}
 	if r.JSON {
 		return res, report.JSON(w, res)
 	}
 	if len(res.Groups) == 0 {
 		_, err := fmt.Fprintf(w, "history:stats: no records for %s/%s in %s\n", r.Target, r.Env, r.Dir)
+		if err == nil {
+			err = excluded(w, res.Skipped)
+		}
 		return res, err
 	}
-	return res, Table(res).Text(w, report.Colour(w))
+	if err := Table(res).Text(w, report.Colour(w)); err != nil {
+		return res, err
+	}
+	return res, excluded(w, res.Skipped)
+}
+
+// excluded says under the table which damaged records the metrics leave out.
+func excluded(w io.Writer, skipped []history.Damaged) error {
+	if len(skipped) == 0 {
+		return nil
+	}
+	names := make([]string, len(skipped))
+	for i, d := range skipped {
+		names[i] = d.File
+	}
+	_, err := fmt.Fprintf(w, "these metrics exclude %d damaged record(s): %s; %s\n", len(skipped), strings.Join(names, ", "), history.Fix)
+	return err
 }
 
 // Table is one row per tenant/env, then one fleet row per env.

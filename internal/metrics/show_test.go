@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -49,5 +51,50 @@ func TestRunReadsTheStoreFiltersAndPrints(t *testing.T) {
 		if _, err := Run(context.Background(), &out, bad); err == nil {
 			t.Errorf("%+v: want an error", bad)
 		}
+	}
+}
+
+// A damaged record does not stop the metrics: they are of the good records, the result lists
+// it, the table says it is excluded and stderr warns with the fix.
+func TestRunExcludesADamagedRecord(t *testing.T) {
+	dir := t.TempDir()
+	st := history.Open(dir)
+	var bad string
+	for i, r := range []history.Record{
+		dep("a", "staging", history.StatusSucceeded, "", at(1, 10, 0), time.Minute),
+		dep("a", "staging", history.StatusRolledBack, "", at(2, 10, 0), time.Minute),
+	} {
+		e, err := st.Write(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			bad = e.Path
+		}
+	}
+	if err := os.WriteFile(bad, []byte("<<<<<<< HEAD\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	res, err := Run(context.Background(), &out, Request{Target: "a", Env: "staging", Since: "30d", Now: at(30, 0, 0), Dir: dir, Root: dir, Stderr: &errb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Base(bad)
+	if len(res.Groups) != 1 || res.Groups[0].Attempts != 1 || len(res.Skipped) != 1 || res.Skipped[0].File != file {
+		t.Errorf("result %+v", res)
+	}
+	if !strings.Contains(out.String(), "exclude 1 damaged record(s): "+file) || !strings.Contains(errb.String(), file) || !strings.Contains(errb.String(), "history:verify") {
+		t.Errorf("table:\n%s\nstderr:\n%s", out.String(), errb.String())
+	}
+	out.Reset()
+	if _, err := Run(context.Background(), &out, Request{Target: "all", Env: "all", Since: "30d", Now: at(30, 0, 0), Dir: dir, Root: dir, JSON: true}); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Skipped []map[string]any `json:"skipped_records"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil || len(doc.Skipped) != 1 || doc.Skipped[0]["file"] != file || doc.Skipped[0]["reason"] == "" {
+		t.Errorf("JSON skipped_records: %v\n%s", err, out.String())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -51,7 +52,8 @@ type Record struct {
 	Status string
 	// VersionID is the version the attempt left live (a rollback's target).
 	VersionID string
-	// FromVersionID is the version a rollback replaced; empty for deploys.
+	// FromVersionID is the version a rollback replaced, or the one a secrets change made its
+	// new version from; empty for deploys.
 	FromVersionID string
 	// At orders records: when the attempt finished.
 	At time.Time
@@ -105,7 +107,9 @@ func Live(deps []Deployment) (string, error) {
 // itself rolled away from later (a version someone rolled back from is known bad, and going
 // "back" to it would make two rollbacks in a row flip between the same two versions). When
 // the records know of no such version, the API's deployment list is asked the same question:
-// the newest earlier deployment that served one version at 100%.
+// the newest earlier deployment that served one version at 100%. A version a recorded secrets
+// change made from the live code (and the one it was made from) is never the target: it runs
+// the same code, and Cloudflare keeps the new secret values whichever of them is deployed.
 func Choose(records []Record, deps []Deployment, live, to string) (Target, error) {
 	if to != "" {
 		return Target{VersionID: to, Source: FromFlag, Why: "named with -to"}, nil
@@ -127,6 +131,16 @@ func Choose(records []Record, deps []Deployment, live, to string) (Target, error
 			bad[r.VersionID] = true
 		}
 	}
+	// The live code's versions: the live one and, through each secrets change newest first, the
+	// version it was made from.
+	sameCode := map[string]bool{live: true}
+	var copies []string // of the live code, for the message when nothing else is left
+	for _, r := range recs {
+		if r.Kind == "secrets" && r.Status == "succeeded" && sameCode[r.VersionID] && r.FromVersionID != "" && !sameCode[r.FromVersionID] {
+			sameCode[r.FromVersionID] = true
+			copies = append(copies, r.FromVersionID)
+		}
+	}
 	// Start below the newest record that put the live version on; if no record did (someone
 	// deployed outside the tool), every record is older than what is live.
 	start := 0
@@ -137,7 +151,7 @@ func Choose(records []Record, deps []Deployment, live, to string) (Target, error
 		}
 	}
 	for _, r := range recs[start:] {
-		if r.good() && r.VersionID != live && !bad[r.VersionID] {
+		if r.good() && !sameCode[r.VersionID] && !bad[r.VersionID] {
 			return Target{VersionID: r.VersionID, Source: FromHistory,
 				Why: fmt.Sprintf("last good %s before the live version (record %s)", r.Kind, r.File)}, nil
 		}
@@ -146,10 +160,16 @@ func Choose(records []Record, deps []Deployment, live, to string) (Target, error
 		if i == 0 {
 			continue // the live deployment
 		}
-		if v, ok := d.whole(); ok && v != live && !bad[v] {
+		if v, ok := d.whole(); ok && !sameCode[v] && !bad[v] {
 			return Target{VersionID: v, Source: FromDeployments,
 				Why: fmt.Sprintf("previous 100%% deployment %s of %s (no deployment record names an earlier good version)", d.ID, d.CreatedOn.UTC().Format(time.RFC3339))}, nil
 		}
+	}
+	if len(copies) > 0 {
+		return Target{}, fmt.Errorf("%w: the earlier version(s) %s differ from the live %s only by secrets changes (secrets:put, secrets:sync): "+
+			"the code is the same, so this Worker has no earlier code version to roll back to (-force would not change that). "+
+			"To undo a secret, put its old value with secrets:put; for other code, deploy it, or name a version with -to=<version-id>",
+			ErrNoTarget, strings.Join(copies, ", "), live)
 	}
 	if len(bad) > 0 {
 		return Target{}, fmt.Errorf("%w: the only earlier versions were rolled back from; name one with -to=<version-id> (see `go tool mage history`)", ErrNoTarget)

@@ -67,6 +67,25 @@ func TestChoose(t *testing.T) {
 			dep("d1", 1, full("v1")),
 		}, live: "v3", want: "v1", source: FromDeployments},
 		{name: "no records, one deployment", deps: []Deployment{dep("d1", 1, full("v1"))}, live: "v1", wantErr: ErrNoTarget},
+		{name: "right after secrets:put: no earlier code version", records: []Record{
+			rec("1", "deploy", "succeeded", "v1", "", 1),
+			rec("2", "secrets", "succeeded", "v2", "v1", 2),
+		}, deps: []Deployment{dep("d2", 2, full("v2")), dep("d1", 1, full("v1"))}, live: "v2", wantErr: ErrNoTarget},
+		{name: "after two secrets changes: no earlier code version", records: []Record{
+			rec("1", "deploy", "succeeded", "v1", "", 1),
+			rec("2", "secrets", "succeeded", "v2", "v1", 2),
+			rec("3", "secrets", "succeeded", "v3", "v2", 3),
+		}, deps: []Deployment{dep("d3", 3, full("v3")), dep("d2", 2, full("v2")), dep("d1", 1, full("v1"))}, live: "v3", wantErr: ErrNoTarget},
+		{name: "after secrets:put: the code version before the live code", records: []Record{
+			rec("1", "deploy", "succeeded", "v1", "", 1),
+			rec("2", "deploy", "succeeded", "v2", "", 2),
+			rec("3", "secrets", "succeeded", "v3", "v2", 3),
+		}, live: "v3", want: "v1", source: FromHistory},
+		{name: "a secrets version before the live code is a target", records: []Record{
+			rec("1", "deploy", "succeeded", "v1", "", 1),
+			rec("2", "secrets", "succeeded", "v2", "v1", 2),
+			rec("3", "deploy", "succeeded", "v3", "", 3),
+		}, live: "v3", want: "v2", source: FromHistory},
 		{name: "only bad versions left", records: []Record{
 			rec("1", "deploy", "succeeded", "v1", "", 1),
 			rec("2", "deploy", "succeeded", "v2", "", 2),
@@ -83,6 +102,9 @@ func TestChoose(t *testing.T) {
 				}
 				if !strings.Contains(err.Error(), "-to=") {
 					t.Errorf("error does not say what to do next: %v", err)
+				}
+				if strings.Contains(c.name, "secrets") && (!strings.Contains(err.Error(), "no earlier code version") || !strings.Contains(err.Error(), "v1")) {
+					t.Errorf("error does not say there is no earlier code version: %v", err)
 				}
 				return
 			}

@@ -153,7 +153,7 @@ func (r records) List(context.Context) ([]Record, error) {
 		}
 		rec := Record{File: filepath.Base(e.Path), Kind: string(e.Record.Kind), Status: string(e.Record.Status),
 			VersionID: e.Record.VersionID, At: e.Record.FinishedAt}
-		if e.Record.Kind == history.KindRollback {
+		if e.Record.Kind == history.KindRollback || e.Record.Kind == history.KindSecrets {
 			rec.FromVersionID = e.Record.PreviousVersionID
 		}
 		out = append(out, rec)

@@ -20,7 +20,10 @@ func realRunner(t testing.TB) Runner {
 	t.Helper()
 	ws := testrepo.Repo(t)
 	testrepo.NeedWrangler(t, ws)
-	return New(ws, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	r := New(ws, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// The checkout's own cache is left alone; each test starts without one.
+	r.CodeCache = filepath.Join(t.TempDir(), "code-cache")
+	return r
 }
 
 // fakeWrangler writes a shell script that stands in for wrangler, for tests about how runs
