@@ -37,14 +37,11 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
-	if err := tenant.ValidName(tenantName); err != nil {
-		return fmt.Errorf("deploy: %w", err)
+	name, e, err := request("deploy", tenantName, env)
+	if err != nil {
+		return err
 	}
 	ro, err := deploy.RolloutFlags(flag(rollout, ""), flag(bake, ""), flag(rolloutFallback, ""))
-	if err != nil {
-		return fmt.Errorf("deploy %s: %w", tenantName, err)
-	}
-	e, err := tenant.ParseEnv(env)
 	if err != nil {
 		return fmt.Errorf("deploy %s: %w", tenantName, err)
 	}
@@ -57,13 +54,16 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 		if !flag(dryRun, false) {
 			mg.CtxDeps(ctx, mg.F(treeChecks, flag(emergency, false)))
 		}
-		err := deploy.Command(ctx, ws, log, tenantName, string(e), deploy.Flags{
-			DryRun: flag(dryRun, false), Force: flag(force, false), JSON: flag(json, false), Checks: checked, Rollout: ro,
-		}, os.Stdout, os.Stderr)
+		out, err := deploy.Command(ctx, ws, log, name, e, deploy.Flags{
+			DryRun: flag(dryRun, false), Force: flag(force, false), Checks: checked, Rollout: ro,
+		}, os.Stderr)
+		if werr := deploy.WriteOutcome(os.Stdout, ws.Root, "deploy:tenant", out, flag(json, false)); werr != nil && err == nil {
+			err = werr
+		}
 		if err != nil || flag(dryRun, false) {
 			return err
 		}
-		return finalHealth(ctx, tenantName, string(e))
+		return finalHealth(ctx, ws, log, name, e)
 	}
 	mg.CtxDeps(ctx, NodeModules)
 	srv, _, err := devserver.Start(ctx, devserver.Options{Workspace: ws, Tenant: tenantName, Log: log, Progress: os.Stderr})
@@ -90,15 +90,25 @@ func (Deploy) Status(ctx context.Context, target, env string,
 			return fmt.Errorf("deploy:status: %w (or use \"all\")", err)
 		}
 	}
-	e, err := tenant.ParseEnv(env)
-	if err != nil || e == tenant.Dev {
-		return fmt.Errorf("deploy:status %s: env must be staging or production", target)
+	e, err := tenant.ParseCloudEnv(env, "; a split lives on Cloudflare: use staging or production")
+	if err != nil {
+		return fmt.Errorf("deploy:status %s: %w", target, err)
 	}
 	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
-	return deploy.StatusCommand(ctx, ws, log, target, string(e), flag(json, false), os.Stdout, os.Stderr)
+	sts, err := deploy.StatusCommand(ctx, ws, log, target, e, os.Stderr)
+	if sts == nil && err != nil {
+		return err // refused: nothing was read
+	}
+	if werr := deploy.WriteStatuses(os.Stdout, sts, flag(json, false)); werr != nil && err == nil {
+		err = werr
+	}
+	if err != nil {
+		return err
+	}
+	return deploy.StatusProblem(sts)
 }
 
 // Promote ends a split rollout: the new version alone at 100%, verified and recorded.
@@ -123,16 +133,20 @@ func (Deploy) Abort(ctx context.Context, tenantName, env string,
 func settle(ctx context.Context, tenantName, env string, a deploy.Action, json bool) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
-	if err := tenant.ValidName(tenantName); err != nil {
-		return fmt.Errorf("deploy:%s: %w", a, err)
+	name, e, err := request("deploy:"+string(a), tenantName, env)
+	if err != nil {
+		return err
 	}
-	e, err := tenant.ParseEnv(env)
-	if err != nil || e == tenant.Dev {
-		return fmt.Errorf("deploy:%s %s: env must be staging or production", a, tenantName)
+	if err := e.RequireCloud("; a split lives on Cloudflare: use staging or production"); err != nil {
+		return fmt.Errorf("deploy:%s %s: %w", a, name, err)
 	}
 	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
-	return deploy.SettleCommand(ctx, ws, log, tenantName, string(e), a, json, os.Stdout, os.Stderr)
+	out, err := deploy.SettleCommand(ctx, ws, log, name, e, a, os.Stderr)
+	if werr := deploy.WriteOutcome(os.Stdout, ws.Root, "deploy:"+string(a), out, json); werr != nil && err == nil {
+		err = werr
+	}
+	return err
 }

@@ -49,12 +49,13 @@ func (Deploy) All(ctx context.Context, env string,
 	if ro != nil {
 		ro.Bake = bakeFor
 	}
-	// A bad env is refused by DeployAll before anything runs; only a real one is checked.
-	if e, err := tenant.ParseEnv(env); err == nil && e != tenant.Dev {
-		mg.SerialCtxDeps(ctx, NodeModules, mg.F(treeChecks, flag(emergency, false)))
+	e, err := tenant.ParseCloudEnv(env, fleet.DevRefusal)
+	if err != nil {
+		return fmt.Errorf("deploy:all: %w", err)
 	}
+	mg.SerialCtxDeps(ctx, NodeModules, mg.F(treeChecks, flag(emergency, false)))
 	_, err = fleet.DeployAll(ctx, fleet.DeployAllOptions{
-		Env: env, Only: flag(only, ""), Canary: flag(canary, ""), Parallel: flag(parallel, 1),
+		Env: e, Only: flag(only, ""), Canary: flag(canary, ""), Parallel: flag(parallel, 1),
 		ContinueOnError: flag(continueOnError, false), JSON: flag(json, false), Workspace: ws,
 		Waves: flag(waves, ""), Bake: bakeFor, Rollout: ro, BuildEach: flag(buildEach, false),
 		Prepare: func(ctx context.Context) (deploy.Options, error) {

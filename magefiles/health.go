@@ -5,10 +5,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/probe"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
 // Health asks a tenant's (or all) live health URL now: healthy, and which version.
@@ -17,11 +20,15 @@ import (
 func Health(ctx context.Context, target, env string,
 	json *bool, // print [{tenant, env, url, healthy, version_id, status_code, error}] on stdout
 ) error {
+	e, err := tenant.ParseEnv(env)
+	if err != nil {
+		return fmt.Errorf("health %s: %w", target, err)
+	}
 	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
-	rs, err := probe.Health(ctx, ws, log, target, env, nil, os.Stderr)
+	rs, err := probe.Health(ctx, ws, log, target, e, nil, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -43,12 +50,8 @@ func Health(ctx context.Context, target, env string,
 
 // finalHealth is the last step of deploy:tenant: the same check as `mage health`, on stderr so
 // that -json=true keeps stdout to one document.
-func finalHealth(ctx context.Context, tenantName, env string) error {
-	ws, log, err := setup()
-	if err != nil {
-		return err
-	}
-	rs, err := probe.Health(ctx, ws, log, tenantName, env, nil, nil)
+func finalHealth(ctx context.Context, ws workspace.Workspace, log *slog.Logger, name tenant.Name, env tenant.Env) error {
+	rs, err := probe.Health(ctx, ws, log, string(name), env, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -56,7 +59,7 @@ func finalHealth(ctx context.Context, tenantName, env string) error {
 		fmt.Fprintln(os.Stderr, "health: "+r.Line())
 	}
 	if probe.Unhealthy(rs) > 0 {
-		return fmt.Errorf("deploy %s/%s: the final health check failed (see `go tool mage health %s %s`)", tenantName, env, tenantName, env)
+		return fmt.Errorf("deploy %s/%s: the final health check failed (see `go tool mage health %s %s`)", name, env, name, env)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -44,6 +45,20 @@ func setup() (workspace.Workspace, *slog.Logger, error) {
 		ws.Records = sandboxctl.PathsFor(ws).Records
 	}
 	return ws, log, nil
+}
+
+// request parses a target's tenant and env arguments, once: what runs the request takes them
+// typed and does not parse them again. "prod" becomes production here.
+func request(what, tenantName, env string) (tenant.Name, tenant.Env, error) {
+	n, err := tenant.ParseName(tenantName)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %w", what, err)
+	}
+	e, err := tenant.ParseEnv(env)
+	if err != nil {
+		return "", "", fmt.Errorf("%s %s: %w", what, n, err)
+	}
+	return n, e, nil
 }
 
 // flag returns the value of an optional mage flag, or def when it was not given.

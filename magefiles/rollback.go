@@ -16,6 +16,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/plugins"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -30,11 +31,15 @@ func Rollback(ctx context.Context, tenantName, env string,
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
+	name, e, err := request("rollback", tenantName, env)
+	if err != nil {
+		return err
+	}
 	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
-	o, err := rollback.Command(ctx, ws, log, tenantName, env, rollback.Options{
+	o, err := rollback.Command(ctx, ws, log, name, e, rollback.Options{
 		To: flag(to, ""), Force: flag(force, false), Reason: flag(reason, ""), Banner: os.Stderr,
 	})
 	if o.RecordFile != "" {
@@ -58,13 +63,17 @@ func Rollback(ctx context.Context, tenantName, env string,
 func Redeploy(ctx context.Context, tenantName, tag string) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
+	name, err := tenant.ParseName(tenantName)
+	if err != nil {
+		return fmt.Errorf("redeploy: %w", err)
+	}
 	mg.CtxDeps(ctx, NodeModules)
 	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	out, err := rollback.Redeploy(ctx, ws, log, tenantName, tag, os.Stderr)
+	out, err := rollback.Redeploy(ctx, ws, log, name, tag, os.Stderr)
 	if out.Record.Tenant != "" {
 		fmt.Println(deploy.Summary(out, time.Since(start)))
 	}

@@ -9,15 +9,16 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
 )
 
 // Secrets sets and lists each tenant's Worker secrets (names only; values never shown).
 type Secrets mg.Namespace
 
-func secretsOptions(json *bool) (secrets.Options, error) {
+func secretsOptions() (secrets.Options, error) {
 	ws, log, err := setup()
-	return secrets.Options{Workspace: ws, Log: log, JSON: flag(json, false), Stdout: os.Stdout, Stderr: os.Stderr}, err
+	return secrets.Options{Workspace: ws, Log: log, Stderr: os.Stderr}, err
 }
 
 // List lists each Worker's secret names in env, flagging missing required ones.
@@ -26,15 +27,18 @@ func secretsOptions(json *bool) (secrets.Options, error) {
 func (Secrets) List(ctx context.Context, target, env string,
 	json *bool, // print the names per Worker as JSON on stdout
 ) error {
-	o, err := secretsOptions(json)
+	o, err := secretsOptions()
 	if err != nil {
 		return err
 	}
-	_, ok, err := secrets.ListCommand(ctx, o, target, env)
+	ls, err := secrets.ListCommand(ctx, o, target, env)
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if err := secrets.WriteList(os.Stdout, ls, flag(json, false), report.Colour(os.Stdout)); err != nil {
+		return err
+	}
+	if !secrets.AllOK(ls) {
 		return fmt.Errorf("secrets:list %s %s: required secrets are missing (or a Worker could not be read); set them with secrets:put", target, env)
 	}
 	return nil
@@ -51,12 +55,15 @@ func (Secrets) Put(ctx context.Context, tenantName, env, name string,
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
-	o, err := secretsOptions(json)
+	o, err := secretsOptions()
 	if err != nil {
 		return err
 	}
-	_, err = secrets.PutCommand(ctx, o, tenantName, env, name, os.Stdin, flag(extra, false))
-	return err
+	out, err := secrets.PutCommand(ctx, o, tenantName, env, name, os.Stdin, flag(extra, false))
+	if err != nil {
+		return err
+	}
+	return out.Write(os.Stdout, flag(json, false))
 }
 
 // Sync sets every secret of an untracked JSON file on a tenant's Worker in env.
@@ -70,10 +77,13 @@ func (Secrets) Sync(ctx context.Context, tenantName, env string,
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
-	o, err := secretsOptions(json)
+	o, err := secretsOptions()
 	if err != nil {
 		return err
 	}
-	_, err = secrets.SyncCommand(ctx, o, tenantName, env, flag(from, ""), flag(extra, false))
-	return err
+	out, err := secrets.SyncCommand(ctx, o, tenantName, env, flag(from, ""), flag(extra, false))
+	if err != nil {
+		return err
+	}
+	return out.Write(os.Stdout, flag(json, false))
 }

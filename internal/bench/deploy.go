@@ -11,6 +11,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxworld"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
 )
@@ -127,7 +128,7 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 				return nil, err
 			}
 			opts := base
-			opts.Tenant = one
+			opts.Tenant = tenant.Name(one) // from the selection: a listed folder
 			if gradual {
 				opts.Rollout = &deploy.Rollout{Percents: []float64{10, 50, 100}}
 			}

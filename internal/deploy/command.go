@@ -54,9 +54,9 @@ func Prepare(ctx context.Context, ws workspace.Workspace, log *slog.Logger, bann
 	return opts, nil
 }
 
-// Flags are the optional flags of deploy:tenant.
+// Flags are the optional flags of deploy:tenant (-json=true is the magefile's, which renders).
 type Flags struct {
-	DryRun, Force, JSON bool
+	DryRun, Force bool
 	// Checks is what the tree's fast checks found (the mage target runs them first).
 	Checks *history.Checks
 	// Rollout makes it a gradual rollout (nil: immediate).
@@ -102,27 +102,45 @@ func RolloutFlags(steps, bake, fallback string) (*Rollout, error) {
 	return r, nil
 }
 
-// Command is deploy:tenant for a Cloudflare env (staging, production): it prepares, runs, and
-// prints the outcome: step lines on stderr, then one summary line (or, with JSON, the outcome
-// document) on stdout.
-func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenantName, env string, f Flags, stdout, stderr io.Writer) error {
+// Command is deploy:tenant for a Cloudflare env (staging, production): it prepares and runs
+// the deploy, its step lines streaming to stderr. The outcome is filled as far as the run got,
+// also on error, and the caller renders it (WriteOutcome) whatever the error; it is nil when
+// the run never started (its set-up failed), with nothing to render.
+func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenantName tenant.Name, env tenant.Env, f Flags, stderr io.Writer) (*Outcome, error) {
 	opts, err := Prepare(ctx, ws, log, stderr)
 	if err != nil {
-		return fmt.Errorf("deploy %s/%s: %w", tenantName, env, err)
+		return nil, fmt.Errorf("deploy %s/%s: %w", tenantName, env, err)
 	}
 	opts.Tenant, opts.Env, opts.DryRun, opts.Force, opts.Checks, opts.Rollout = tenantName, env, f.DryRun, f.Force, f.Checks, f.Rollout
 	start := time.Now()
 	out, err := Run(ctx, opts)
-	if f.JSON {
-		if jerr := report.JSON(stdout, out); jerr != nil && err == nil {
-			err = jerr
-		}
-		return err
+	out.Took = time.Since(start)
+	return &out, err
+}
+
+// WriteOutcome renders what deploy:tenant, deploy:promote or deploy:abort (what names it)
+// did: with asJSON the outcome document, else its summary line with the record's path
+// relative to root. A nil outcome (the run never started) renders nothing, and so does, in
+// text, a promote or abort refused before it resolved the tenant: the error says why.
+func WriteOutcome(w io.Writer, root, what string, o *Outcome, asJSON bool) error {
+	if o == nil {
+		return nil
 	}
-	if rel, rerr := filepath.Rel(ws.Root, out.RecordFile); rerr == nil && out.RecordFile != "" {
+	if asJSON {
+		return report.JSON(w, o)
+	}
+	out := *o
+	if rel, err := filepath.Rel(root, out.RecordFile); err == nil && out.RecordFile != "" {
 		out.RecordFile = rel
 	}
-	fmt.Fprintln(stdout, Summary(out, time.Since(start)))
+	if what == "deploy:tenant" {
+		_, err := fmt.Fprintln(w, Summary(out, out.Took))
+		return err
+	}
+	if out.Record.Tenant == "" {
+		return nil
+	}
+	_, err := fmt.Fprintln(w, what+" "+Summary(out, out.Took))
 	return err
 }
 
@@ -171,18 +189,20 @@ func prepareRead(ctx context.Context, ws workspace.Workspace, log *slog.Logger, 
 }
 
 // StatusCommand is deploy:status: every named tenant's live split (versions, shares, since
-// when, by which record) as a table, or with JSON one document.
-func StatusCommand(ctx context.Context, ws workspace.Workspace, log *slog.Logger, target, env string, json bool, stdout, stderr io.Writer) error {
+// when, by which record; record paths relative to the checkout). A tenant that cannot be read
+// has its error in its row (StatusProblem); the error is for a refused request or an
+// interrupted run, with the rows read so far.
+func StatusCommand(ctx context.Context, ws workspace.Workspace, log *slog.Logger, target string, env tenant.Env, stderr io.Writer) ([]SplitStatus, error) {
 	names := []string{target}
-	if target == "all" {
+	if target == tenant.All {
 		var err error
 		if names, err = tenant.List(ws); err != nil {
-			return fmt.Errorf("deploy:status: %w", err)
+			return nil, fmt.Errorf("deploy:status: %w", err)
 		}
 	}
 	opts, err := prepareRead(ctx, ws, log, stderr)
 	if err != nil {
-		return fmt.Errorf("deploy:status: %w", err)
+		return nil, fmt.Errorf("deploy:status: %w", err)
 	}
 	opts.Env = env
 	sts, err := Statuses(ctx, opts, names)
@@ -191,18 +211,25 @@ func StatusCommand(ctx context.Context, ws workspace.Workspace, log *slog.Logger
 			sts[i].RecordFile = rel
 		}
 	}
-	if json {
-		if jerr := report.JSON(stdout, sts); jerr != nil && err == nil {
-			err = jerr
-		}
-	} else {
-		for _, s := range sts {
-			fmt.Fprintln(stdout, s.Line())
+	return sts, err
+}
+
+// WriteStatuses renders deploy:status: one line per tenant, or with asJSON one document.
+func WriteStatuses(w io.Writer, sts []SplitStatus, asJSON bool) error {
+	if asJSON {
+		return report.JSON(w, sts)
+	}
+	for _, s := range sts {
+		if _, err := fmt.Fprintln(w, s.Line()); err != nil {
+			return err
 		}
 	}
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// StatusProblem is the first row that could not be read, as an error, or nil: deploy:status
+// then exits 1.
+func StatusProblem(sts []SplitStatus) error {
 	for _, s := range sts {
 		if s.Error != "" {
 			return fmt.Errorf("deploy:status: %s/%s could not be read: %s", s.Tenant, s.Env, s.Error)
@@ -228,27 +255,17 @@ func (s SplitStatus) Line() string {
 	return line
 }
 
-// SettleCommand is deploy:promote and deploy:abort.
-func SettleCommand(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenantName, env string, a Action, json bool, stdout, stderr io.Writer) error {
+// SettleCommand is deploy:promote and deploy:abort. As for Command, the caller renders the
+// outcome (WriteOutcome) whatever the error; it is nil when the run never started.
+func SettleCommand(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenantName tenant.Name, env tenant.Env, a Action, stderr io.Writer) (*Outcome, error) {
 	opts, err := prepareRead(ctx, ws, log, stderr)
 	if err != nil {
-		return fmt.Errorf("deploy:%s %s/%s: %w", a, tenantName, env, err)
+		return nil, fmt.Errorf("deploy:%s %s/%s: %w", a, tenantName, env, err)
 	}
 	opts.Tenant, opts.Env = tenantName, env
 	opts.Runner.Grace = 2 * time.Second
 	start := time.Now()
 	out, err := Settle(ctx, opts, a)
-	if json {
-		if jerr := report.JSON(stdout, out); jerr != nil && err == nil {
-			err = jerr
-		}
-		return err
-	}
-	if rel, rerr := filepath.Rel(ws.Root, out.RecordFile); rerr == nil && out.RecordFile != "" {
-		out.RecordFile = rel
-	}
-	if out.Record.Tenant != "" {
-		fmt.Fprintln(stdout, "deploy:"+string(a)+" "+Summary(out, time.Since(start)))
-	}
-	return err
+	out.Took = time.Since(start)
+	return &out, err
 }

@@ -26,8 +26,11 @@ import (
 
 // Options is one deploy request and the world it runs in.
 type Options struct {
-	Workspace   workspace.Workspace
-	Tenant, Env string
+	Workspace workspace.Workspace
+	// Tenant and Env are what to deploy, checked where the request came in (tenant.ParseName,
+	// tenant.ParseCloudEnv): Run does not parse them again.
+	Tenant tenant.Name
+	Env    tenant.Env
 	// DryRun plans and stops: nothing is locked, uploaded or recorded.
 	DryRun bool
 	// Force deploys even when the live version already runs this fingerprint.
@@ -90,6 +93,8 @@ type Outcome struct {
 	RunDir  string `json:"run_dir,omitempty"`
 	// Tag is the git tag left by a succeeded production deploy (deploy/<tenant>/production/<stamp>).
 	Tag string `json:"tag,omitempty"`
+	// Took is how long the command's run took, for the summary line (the record has the times).
+	Took time.Duration `json:"-"`
 }
 
 // ErrFailed is matched (errors.Is) by the error of a deploy that ended failed, rolled_back or
@@ -112,10 +117,10 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 		opts.HTTPClient = &http.Client{}
 	}
 	if opts.Command == "" {
-		opts.Command = "deploy:tenant " + opts.Tenant + " " + opts.Env
+		opts.Command = "deploy:tenant " + string(opts.Tenant) + " " + string(opts.Env)
 	}
 	st := &State{Opts: opts, started: time.Now().UTC()}
-	st.Record = history.Record{Kind: history.KindDeploy, Tenant: opts.Tenant, Env: opts.Env, StartedAt: st.started, Checks: opts.Checks}
+	st.Record = history.Record{Kind: history.KindDeploy, Tenant: string(opts.Tenant), Env: string(opts.Env), StartedAt: st.started, Checks: opts.Checks}
 	defer func() {
 		if st.wlog != nil {
 			_ = st.wlog.Close()
@@ -150,14 +155,14 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 	out.Record, out.RecordFile = st.Record, file
 	if werr == nil {
 		// What was written, with the fields the store fills (chain hash, schema version).
-		if es, err := history.Open(opts.Workspace.DeploymentsDir()).Entries(st.Opts.Tenant, st.Opts.Env); err == nil && len(es) > 0 && es[0].Path == file {
+		if es, err := history.Open(opts.Workspace.DeploymentsDir()).Entries(string(opts.Tenant), string(opts.Env)); err == nil && len(es) > 0 && es[0].Path == file {
 			out.Record = es[0].Record
 		}
 	}
 	if werr != nil {
 		if st.attempt != nil {
 			werr = fmt.Errorf("%w; the attempt stays reserved in %s and the next deploy or rollback of %s/%s records it", werr,
-				history.AttemptPath(opts.Workspace.DeploymentsDir(), opts.Tenant, opts.Env), opts.Tenant, opts.Env)
+				history.AttemptPath(opts.Workspace.DeploymentsDir(), string(opts.Tenant), string(opts.Env)), opts.Tenant, opts.Env)
 		}
 		return out, errors.Join(runErr, werr)
 	}
@@ -214,7 +219,7 @@ type State struct {
 // its debug logs and our copy of its output stay there for a post-mortem.
 func (st *State) openRunDir() error {
 	dir := filepath.Join(st.Opts.Workspace.RunsDir(),
-		st.Opts.Tenant+"-"+string(st.Env)+"-"+st.started.Format("20060102T150405.000000000Z"))
+		string(st.Opts.Tenant)+"-"+string(st.Env)+"-"+st.started.Format("20060102T150405.000000000Z"))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -223,7 +228,7 @@ func (st *State) openRunDir() error {
 		return err
 	}
 	st.RunDir, st.wlog = dir, f
-	pruneRuns(filepath.Dir(dir), st.Opts.Tenant+"-"+string(st.Env)+"-", keepRuns)
+	pruneRuns(filepath.Dir(dir), string(st.Opts.Tenant)+"-"+string(st.Env)+"-", keepRuns)
 	return nil
 }
 

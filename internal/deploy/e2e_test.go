@@ -25,6 +25,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/validate"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
@@ -153,8 +154,14 @@ func (w *world) opts(t testing.TB, tenantName, env string, progress io.Writer) O
 	if progress == nil {
 		progress = io.Discard
 	}
+	e, err := tenant.ParseEnv(env)
+	if err != nil {
+		// Unparsed on purpose: TestDeployUnknownTenantOrEnvChangesNothing hands Run a request
+		// no parser lets through, and Run must still refuse it before any side effect.
+		e = tenant.Env(env)
+	}
 	return Options{
-		Workspace: w.ws, Tenant: tenantName, Env: env, APIBaseURL: w.srv.URL + "/client/v4", HTTPClient: w.client,
+		Workspace: w.ws, Tenant: tenant.Name(tenantName), Env: e, APIBaseURL: w.srv.URL + "/client/v4", HTTPClient: w.client,
 		Lookup:         func(k string) (string, bool) { v, ok := w.env[k]; return v, ok },
 		Validate:       ValidateWith(v),
 		HealthDeadline: 4 * time.Second, Progress: progress,

@@ -22,7 +22,7 @@ func (st *State) emit(e Event) {
 	if st.Opts.OnEvent == nil {
 		return
 	}
-	e.Tenant, e.Env = st.Opts.Tenant, st.Opts.Env
+	e.Tenant, e.Env = string(st.Opts.Tenant), string(st.Opts.Env)
 	st.Opts.OnEvent(e)
 }
 

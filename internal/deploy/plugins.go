@@ -30,7 +30,7 @@ func (st *State) facts(recordFile string) plugins.Facts {
 	if version == "" {
 		version = st.Deployed.VersionID
 	}
-	return plugins.Facts{Tenant: st.Opts.Tenant, Env: st.Opts.Env, WorkerName: r.WorkerName, URL: base, HealthURL: r.URL,
+	return plugins.Facts{Tenant: string(st.Opts.Tenant), Env: string(st.Opts.Env), WorkerName: r.WorkerName, URL: base, HealthURL: r.URL,
 		VersionID: version, PreviousVersionID: r.PreviousVersionID, RecordPath: recordFile, Status: string(r.Status), VersionOverride: st.override}
 }
 
@@ -39,7 +39,7 @@ func (st *State) pluginLog() string {
 	if st.RunDir != "" {
 		return filepath.Join(st.RunDir, "plugins.log")
 	}
-	return filepath.Join(st.Opts.Workspace.RunsDir(), "plugins-"+st.Opts.Tenant+"-"+st.Opts.Env+".log")
+	return filepath.Join(st.Opts.Workspace.RunsDir(), "plugins-"+string(st.Opts.Tenant)+"-"+string(st.Opts.Env)+".log")
 }
 
 // runPlugins runs ev's plugins and puts each one's name, exit and duration in the record.

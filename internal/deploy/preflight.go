@@ -15,11 +15,11 @@ type preflightStep struct{}
 
 func (preflightStep) Name() string { return "preflight" }
 func (preflightStep) Run(ctx context.Context, st *State) error {
-	rep, ok := st.Opts.Preflight.usable(st.Opts.Tenant, string(st.Env), time.Now())
+	rep, ok := st.Opts.Preflight.usable(string(st.Opts.Tenant), string(st.Env), time.Now())
 	if !ok {
 		var err error
 		rep, err = preflight.Run(ctx, st.API, preflight.Target{
-			Tenant: st.Opts.Tenant, Resolved: st.Resolved, RequiredSecrets: st.Tenant.Config.RequiredSecrets,
+			Tenant: string(st.Opts.Tenant), Resolved: st.Resolved, RequiredSecrets: st.Tenant.Config.RequiredSecrets,
 		})
 		if err != nil {
 			return err

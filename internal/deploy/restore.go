@@ -96,7 +96,7 @@ const interruptedRestoreBudget = 3500 * time.Millisecond
 func (st *State) restoreInterrupted(ctx context.Context) {
 	rec := &st.Record
 	if st.restoreTarget() == "" {
-		rec.Error += "; this was the first deploy of " + st.Resolved.WorkerName + ", so nothing was put back: check with `go tool mage drift " + st.Opts.Tenant + " " + st.Opts.Env + "`"
+		rec.Error += "; this was the first deploy of " + st.Resolved.WorkerName + ", so nothing was put back: check with `go tool mage drift " + string(st.Opts.Tenant) + " " + string(st.Opts.Env) + "`"
 		return
 	}
 	st.notef("interrupted", "interrupted after the upload began; putting %s back (press Ctrl-C again to stop now and leave the new version live)",
@@ -105,7 +105,7 @@ func (st *State) restoreInterrupted(ctx context.Context) {
 	defer cancel()
 	st.restore(rctx)
 	if rec.Status == history.StatusFailed && !strings.Contains(rec.Error, "still live") {
-		rec.Error += "; the new version may be live: check with `go tool mage drift " + st.Opts.Tenant + " " + st.Opts.Env + "` and roll back if needed"
+		rec.Error += "; the new version may be live: check with `go tool mage drift " + string(st.Opts.Tenant) + " " + string(st.Opts.Env) + "` and roll back if needed"
 	}
 }
 

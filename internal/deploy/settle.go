@@ -13,6 +13,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
 )
 
@@ -44,9 +45,10 @@ func Statuses(ctx context.Context, opts Options, tenantNames []string) ([]SplitS
 	var out []SplitStatus
 	for _, tn := range tenantNames {
 		o := opts
-		o.Tenant = tn
+		// The names come from tenant.List: folders with valid names.
+		o.Tenant = tenant.Name(tn)
 		st, err := settleState(ctx, o)
-		row := SplitStatus{Tenant: tn, Env: opts.Env}
+		row := SplitStatus{Tenant: tn, Env: string(opts.Env)}
 		if err != nil {
 			row.Error = err.Error()
 			out = append(out, row)
@@ -95,7 +97,7 @@ func settleState(ctx context.Context, opts Options) (*State, error) {
 
 // rolloutRecord is the newest record of a gradual rollout whose new version is in live.
 func (st *State) rolloutRecord(live cfapi.Deployment) (history.Entry, bool) {
-	es, err := history.Open(st.Opts.Workspace.DeploymentsDir()).Entries(st.Opts.Tenant, string(st.Env))
+	es, err := history.Open(st.Opts.Workspace.DeploymentsDir()).Entries(string(st.Opts.Tenant), string(st.Env))
 	if err != nil {
 		return history.Entry{}, false
 	}
@@ -134,9 +136,9 @@ func Settle(ctx context.Context, opts Options, a Action) (Outcome, error) {
 	if a == Abort {
 		kind = history.KindRollback
 	}
-	st.Record = history.Record{Kind: kind, Tenant: opts.Tenant, Env: string(st.Env), WorkerName: worker, AccountID: st.Resolved.AccountID,
+	st.Record = history.Record{Kind: kind, Tenant: string(opts.Tenant), Env: string(st.Env), WorkerName: worker, AccountID: st.Resolved.AccountID,
 		URL: st.Record.URL, Actor: st.Record.Actor, GitSHA: st.Record.GitSHA, GitDirty: st.Record.GitDirty, StartedAt: st.started, Reason: "deploy:" + string(a)}
-	l, err := lock.Acquire(opts.Workspace.StateDir()+"/locks", opts.Tenant, string(st.Env), lock.Options{Command: "deploy:" + string(a) + " " + opts.Tenant + " " + string(st.Env), Log: opts.Log})
+	l, err := lock.Acquire(opts.Workspace.LocksDir(), string(opts.Tenant), string(st.Env), lock.Options{Command: "deploy:" + string(a) + " " + string(opts.Tenant) + " " + string(st.Env), Log: opts.Log})
 	if err != nil {
 		return Outcome{}, fmt.Errorf("deploy:%s %s/%s: %w", a, opts.Tenant, st.Env, err)
 	}

@@ -126,14 +126,13 @@ type resolveStep struct{}
 
 func (resolveStep) Name() string { return "resolve" }
 func (resolveStep) Run(ctx context.Context, st *State) error {
-	env, err := tenant.ParseCloudEnv(st.Opts.Env, "; use the devserver, not a Cloudflare deploy")
-	if err != nil {
+	// The name and env were parsed where the request came in; dev is refused here still,
+	// because it is no request Run can carry out whoever builds the Options.
+	env := st.Opts.Env
+	if err := env.RequireCloud("; use the devserver, not a Cloudflare deploy"); err != nil {
 		return err
 	}
-	if err := tenant.ValidName(st.Opts.Tenant); err != nil {
-		return err
-	}
-	t, err := tenant.Load(ctx, st.Opts.Workspace, st.Opts.Tenant)
+	t, err := tenant.Load(ctx, st.Opts.Workspace, string(st.Opts.Tenant))
 	if err != nil {
 		return err
 	}
@@ -144,8 +143,6 @@ func (resolveStep) Run(ctx context.Context, st *State) error {
 	st.Tenant, st.Env, st.Resolved, st.resolved = t, env, r, true
 	p := history.Find(ctx, st.Opts.Workspace.Root, history.Lookup(st.Opts.Lookup))
 	st.Record.Actor, st.Record.GitSHA, st.Record.GitDirty = p.Actor, p.GitSHA, p.GitDirty
-	st.Opts.Env = string(env) // "prod" becomes "production" in names and records
-	st.Record.Env = string(env)
 	st.Record.WorkerName, st.Record.AccountID = r.WorkerName, r.AccountID
 	if u, err := t.HealthURL(env); err == nil {
 		st.Record.URL = u
@@ -170,7 +167,7 @@ type credentialsStep struct{}
 
 func (credentialsStep) Name() string { return "credentials" }
 func (credentialsStep) Run(_ context.Context, st *State) error {
-	tok, err := creds.For(st.Opts.Tenant, st.Resolved.AccountID, st.Opts.Workspace.Root, st.Opts.Lookup, st.Opts.SandboxToken)
+	tok, err := creds.For(string(st.Opts.Tenant), st.Resolved.AccountID, st.Opts.Workspace.Root, st.Opts.Lookup, st.Opts.SandboxToken)
 	if err != nil {
 		return err
 	}
@@ -232,7 +229,7 @@ func (buildStep) Run(ctx context.Context, st *State) error {
 
 // bundleDir is where the tenant/env's bundle is built and cached: .build/<tenant>/<env>.
 func (st *State) bundleDir() string {
-	return st.Opts.Workspace.BundleDir(st.Opts.Tenant, string(st.Env))
+	return st.Opts.Workspace.BundleDir(string(st.Opts.Tenant), string(st.Env))
 }
 
 type fingerprintStep struct{}
@@ -275,7 +272,7 @@ func (planStep) Run(ctx context.Context, st *State) error {
 	}
 	// A reservation left by a killed run is settled under the lock, so an unchanged tree still
 	// goes on to the lock step when there is one.
-	if p.Unchanged && !st.Opts.Force && !history.Open(st.Opts.Workspace.DeploymentsDir()).Pending(st.Opts.Tenant, string(st.Env)) {
+	if p.Unchanged && !st.Opts.Force && !history.Open(st.Opts.Workspace.DeploymentsDir()).Pending(string(st.Opts.Tenant), string(st.Env)) {
 		st.Record.VersionID = p.LiveVersionID
 		return errUnchanged
 	}
@@ -286,7 +283,7 @@ type lockStep struct{}
 
 func (lockStep) Name() string { return "lock" }
 func (lockStep) Run(ctx context.Context, st *State) error {
-	l, err := lock.Acquire(st.Opts.Workspace.LocksDir(), st.Opts.Tenant, string(st.Env),
+	l, err := lock.Acquire(st.Opts.Workspace.LocksDir(), string(st.Opts.Tenant), string(st.Env),
 		lock.Options{Command: st.Opts.Command, Log: st.Opts.Log})
 	if err != nil {
 		return err
@@ -303,7 +300,7 @@ func (lockStep) Run(ctx context.Context, st *State) error {
 	st.takeLiveBuild(p)
 	store := history.Open(st.Opts.Workspace.DeploymentsDir())
 	// Holding the lock, any reservation left is a killed run's: write its record first.
-	settled, ok, err := store.Settle(st.Opts.Tenant, string(st.Env), p.LiveVersionID, st.Token.Value.Reveal())
+	settled, ok, err := store.Settle(string(st.Opts.Tenant), string(st.Env), p.LiveVersionID, st.Token.Value.Reveal())
 	if err != nil {
 		return &history.WritableError{Dir: store.Dir, Err: err}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/drift"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
 )
@@ -61,7 +62,7 @@ func deployTenant(t *testing.T, w *testworld.World, name string, force bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Tenant, opts.Env, opts.Force = name, "staging", force
+	opts.Tenant, opts.Env, opts.Force = tenant.Name(name), tenant.Staging, force
 	if out, err := deploy.Run(context.Background(), opts); err != nil {
 		t.Fatalf("deploy %s: %v (%+v)", name, err, out.Record)
 	}

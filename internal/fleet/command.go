@@ -18,9 +18,11 @@ import (
 
 // DeployAllOptions is one `deploy:all` request.
 type DeployAllOptions struct {
-	Env, Only, Canary string
-	Parallel          int
-	ContinueOnError   bool
+	// Env is staging or production, parsed by the caller (tenant.ParseCloudEnv with DevRefusal).
+	Env             tenant.Env
+	Only, Canary    string
+	Parallel        int
+	ContinueOnError bool
 	// Waves is -waves=1,25%,100% (cumulative counts or shares; "" is one wave); Bake the wait
 	// between waves.
 	Waves string
@@ -95,8 +97,7 @@ func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
 			if base.Runner.Bin == "" {
 				base.Runner = wrangler.New(o.Workspace, base.Log)
 			}
-			env, _ := tenant.ParseEnv(sel.Env) // Select checked it
-			pre := Prebuild(ctx, o.Workspace, base.Runner, ready.Tenants, env, o.Stderr)
+			pre := Prebuild(ctx, o.Workspace, base.Runner, ready.Tenants, sel.Env, o.Stderr)
 			for _, l := range pre.Lines {
 				fmt.Fprintf(o.Stderr, "deploy:all %s: %s\n", sel.Env, l)
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
 )
 
@@ -27,10 +28,10 @@ type Shared struct {
 func DeployTask(base deploy.Options, shared Shared) Task {
 	return func(ctx context.Context, tenantName string, note Note) Outcome {
 		opts := base
-		opts.Tenant = tenantName
+		opts.Tenant = tenant.Name(tenantName) // from the selection: listed folders with valid names
 		opts.Prebuilt = shared.Bundles[tenantName]
 		opts.Preflight = shared.Preflight[tenantName]
-		opts.Command = "deploy:all " + base.Env + " (" + tenantName + ")"
+		opts.Command = "deploy:all " + string(base.Env) + " (" + tenantName + ")"
 		opts.Progress = io.Discard
 		opts.OnEvent = func(e deploy.Event) { state, detail := eventNote(e); note(state, detail) }
 		start := time.Now()

@@ -11,7 +11,6 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
 	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
-	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -22,12 +21,11 @@ import (
 // unready ones fail with the reason and the rest are skipped; with it, the unready ones are
 // skipped with the reason and the others run.
 func gate(ctx context.Context, ws workspace.Workspace, sel Selection, base deploy.Options, continueOnError bool, progress *report.Progress, stderr io.Writer) (Selection, map[string]Outcome, bool, map[string]*deploy.CheckedPreflight) {
-	env, _ := tenant.ParseEnv(sel.Env) // Select already checked it
 	at := time.Now()
 	reps, err := preflight.Tenants(ctx, preflight.Access{
 		Workspace: ws, APIBaseURL: base.APIBaseURL, HTTPClient: base.HTTPClient,
 		Lookup: base.Lookup, Sandbox: base.SandboxToken, Log: base.Log,
-	}, sel.Tenants, env, preflight.DefaultParallel)
+	}, sel.Tenants, sel.Env, preflight.DefaultParallel)
 	decided := map[string]Outcome{}
 	checked := map[string]*deploy.CheckedPreflight{}
 	var unready []string

@@ -4,39 +4,30 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
 // Selection is the tenants one fleet command will touch, in the order they run.
 type Selection struct {
-	// Env is the canonical environment: "staging" or "production".
-	Env string
+	// Env is staging or production.
+	Env tenant.Env
 	// Tenants are every selected tenant in stable (sorted) order, canary included.
 	Tenants []string
 	// Canary, when set, is run alone and first; the fleet stops if it fails.
 	Canary string
 }
 
-// FleetEnv checks the environment of a fleet command. "prod" is an alias of "production".
-// dev is refused: it runs one Worker on this machine, which is not a fleet operation.
-func FleetEnv(env string) (string, error) {
-	switch strings.ToLower(strings.TrimSpace(env)) {
-	case "staging":
-		return "staging", nil
-	case "production", "prod":
-		return "production", nil
-	case "dev":
-		return "", fmt.Errorf("env %q: dev runs on this machine one tenant at a time; use `mage deploy:tenant <tenant> dev` instead", env)
-	default:
-		return "", fmt.Errorf("env %q is not a fleet environment; use staging or production (prod)", env)
-	}
-}
+// DevRefusal is why a fleet command refuses dev, for tenant.ParseCloudEnv (the magefile's
+// parse of the env) and tenant.Env.RequireCloud (Select's, for an env parsed elsewhere).
+const DevRefusal = ", one tenant at a time, not as a fleet; use `go tool mage deploy:tenant <tenant> dev` instead"
 
 // Select builds the selection from every tenant found in tenants/ (available), the
-// environment, the comma-separated -only list and the -canary tenant. Every name is checked
-// here, before anything runs: an unknown name is an error listing the known ones.
-func Select(available []string, env, only, canary string) (Selection, error) {
-	e, err := FleetEnv(env)
-	if err != nil {
+// environment (parsed by the caller; dev is refused here), the comma-separated -only list and
+// the -canary tenant. Every name is checked here, before anything runs: an unknown name is an
+// error listing the known ones.
+func Select(available []string, e tenant.Env, only, canary string) (Selection, error) {
+	if err := e.RequireCloud(DevRefusal); err != nil {
 		return Selection{}, err
 	}
 	known := slices.Clone(available)

@@ -10,14 +10,15 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
 // Summary is the result of one fleet run.
 type Summary struct {
-	Env             string `json:"env"`
-	Canary          string `json:"canary,omitempty"`
-	Parallel        int    `json:"parallel"`
-	ContinueOnError bool   `json:"continue_on_error"`
+	Env             tenant.Env `json:"env"`
+	Canary          string     `json:"canary,omitempty"`
+	Parallel        int        `json:"parallel"`
+	ContinueOnError bool       `json:"continue_on_error"`
 	// Waves are the cumulative tenant counts of -waves (nil without).
 	Waves    []int         `json:"waves,omitempty"`
 	Duration time.Duration `json:"-"`

@@ -44,8 +44,8 @@ func TestRehearsalStatusStatsAndReport(t *testing.T) {
 
 	dep := func(name string) {
 		t.Helper()
-		var out, errb bytes.Buffer
-		if err := deploy.Command(ctx, ws, log, name, "staging", deploy.Flags{Force: true}, &out, &errb); err != nil {
+		var errb bytes.Buffer
+		if _, err := deploy.Command(ctx, ws, log, tenant.Name(name), tenant.Staging, deploy.Flags{Force: true}, &errb); err != nil {
 			t.Fatalf("deploy %s: %v\n%s", name, err, errb.String())
 		}
 	}
@@ -75,7 +75,7 @@ func TestRehearsalStatusStatsAndReport(t *testing.T) {
 	secrets(a)
 	secrets(b)
 	dep(a) // a second deploy of a …
-	if _, err := rollback.Command(ctx, ws, log, a, "staging", rollback.Options{Reason: "rehearsal", Force: true}); err != nil {
+	if _, err := rollback.Command(ctx, ws, log, tenant.Name(a), tenant.Staging, rollback.Options{Reason: "rehearsal", Force: true}); err != nil {
 		// -force: the secrets were first set after the target version, as the runbook allows.
 		t.Fatalf("rollback: %v", err) // … that is rolled back: a failed change
 	}

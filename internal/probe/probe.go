@@ -30,14 +30,10 @@ type Result struct {
 // short enough that `health all` answers at once.
 var Deadline = 10 * time.Second
 
-// Health checks target (a tenant or "all") in envName once, through client (nil: the sandbox's
-// edge when it runs, else a plain client; the banner then goes to banner). Bad arguments are
-// an error; an unhealthy tenant is a Result with Healthy false.
-func Health(ctx context.Context, ws workspace.Workspace, log *slog.Logger, target, envName string, client *http.Client, banner io.Writer) ([]Result, error) {
-	env, err := tenant.ParseEnv(envName)
-	if err != nil {
-		return nil, fmt.Errorf("health %s: %w", target, err)
-	}
+// Health checks target (a tenant or "all") in env (parsed by the caller) once, through client
+// (nil: the sandbox's edge when it runs, else a plain client; the banner then goes to banner).
+// An unknown tenant is an error; an unhealthy tenant is a Result with Healthy false.
+func Health(ctx context.Context, ws workspace.Workspace, log *slog.Logger, target string, env tenant.Env, client *http.Client, banner io.Writer) ([]Result, error) {
 	names, err := tenant.Select(ws, target)
 	if err != nil {
 		return nil, fmt.Errorf("health: %w", err)

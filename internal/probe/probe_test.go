@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/probe"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 )
 
@@ -73,7 +74,11 @@ func TestHealthSaysWhichVersionAnswered(t *testing.T) {
 func TestHealthRefusesBadArguments(t *testing.T) {
 	ws := testrepo.Copy(t, testrepo.Repo(t), testrepo.Options{})
 	for _, args := range [][2]string{{"../x", "staging"}, {"mrrainbowsmoke", "qa"}, {"nosuch", "staging"}} {
-		if _, err := probe.Health(context.Background(), ws, nil, args[0], args[1], http.DefaultClient, nil); err == nil {
+		env, err := tenant.ParseEnv(args[1]) // as the health target does, before probe.Health
+		if err == nil {
+			_, err = probe.Health(context.Background(), ws, nil, args[0], env, http.DefaultClient, nil)
+		}
+		if err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}

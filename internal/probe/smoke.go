@@ -42,7 +42,7 @@ func Smoke(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenant
 	runner := plugins.Runner{Root: ws.Root}
 	var res SmokeResult
 	if env == tenant.Dev {
-		rs, err := Health(ctx, ws, log, tenantName, string(env), nil, banner)
+		rs, err := Health(ctx, ws, log, tenantName, env, nil, banner)
 		if err != nil {
 			return res, err
 		}
@@ -60,7 +60,7 @@ func Smoke(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenant
 				runner.Connect = u.Host
 			}
 		}
-		rs, err := Health(ctx, ws, log, tenantName, string(env), ep.HTTPClient, nil)
+		rs, err := Health(ctx, ws, log, tenantName, env, ep.HTTPClient, nil)
 		if err != nil {
 			return res, err
 		}

@@ -29,15 +29,13 @@ type Options struct {
 
 var versionIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)
 
-// Command is `mage rollback <tenant> <env>`: it checks the arguments before any side effect,
-// finds the API (sandbox or Cloudflare) and the tenant's token, and runs the rollback.
-func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenantName, envName string, opt Options) (Outcome, error) {
-	if err := tenant.ValidName(tenantName); err != nil {
-		return Outcome{}, fmt.Errorf("rollback: %w", err)
-	}
-	env, err := tenant.ParseCloudEnv(envName, " and keeps no versions; roll back staging or production, or restart dev from the commit you want")
-	if err != nil {
-		return Outcome{}, fmt.Errorf("rollback %s/%s: %w", tenantName, envName, err)
+// Command is `mage rollback <tenant> <env>`, the name and env parsed by the caller: it
+// refuses dev and a bad -to before any side effect, finds the API (sandbox or Cloudflare)
+// and the tenant's token, and runs the rollback.
+func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, name tenant.Name, env tenant.Env, opt Options) (Outcome, error) {
+	tenantName := string(name)
+	if err := env.RequireCloud(" and keeps no versions; roll back staging or production, or restart dev from the commit you want"); err != nil {
+		return Outcome{}, fmt.Errorf("rollback %s/%s: %w", tenantName, env, err)
 	}
 	if opt.To != "" && !versionIDPattern.MatchString(opt.To) {
 		return Outcome{}, fmt.Errorf("rollback %s/%s: -to=%q is not a version id (a UUID such as 01234567-89ab-cdef-0123-456789abcdef); list versions with `go tool mage history %s %s`", tenantName, env, opt.To, tenantName, env)

@@ -23,6 +23,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/rollback"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
@@ -82,25 +83,25 @@ func (w *world) account(tenant string) string {
 }
 
 // firstDeploy is one run of the deploy pipeline, nothing else.
-func (w *world) firstDeploy(tenant, env string) string {
+func (w *world) firstDeploy(tn, env string) string {
 	w.t.Helper()
 	out, err := deploy.Run(context.Background(), deploy.Options{
-		Workspace: w.ws, Tenant: tenant, Env: env, Force: true,
+		Workspace: w.ws, Tenant: tenant.Name(tn), Env: tenant.Env(env), Force: true,
 		APIBaseURL: w.sb.APIBaseURL(), HTTPClient: w.sb.Edge,
 		SandboxToken:   func(a string) (string, bool) { tok := w.sb.Server.Token(a); return tok, tok != "" },
 		HealthDeadline: 15 * time.Second, Log: w.log,
 	})
 	if err != nil {
-		w.t.Fatalf("deploy %s/%s: %v", tenant, env, err)
+		w.t.Fatalf("deploy %s/%s: %v", tn, env, err)
 	}
 	if out.Record.VersionID == "" {
-		w.t.Fatalf("deploy %s/%s: no version id in %+v", tenant, env, out.Record)
+		w.t.Fatalf("deploy %s/%s: no version id in %+v", tn, env, out.Record)
 	}
 	return out.Record.VersionID
 }
 
-func (w *world) rollback(tenant, env string, opt rollback.Options) (rollback.Outcome, error) {
-	return rollback.Command(context.Background(), w.ws, w.log, tenant, env, opt)
+func (w *world) rollback(tn, env string, opt rollback.Options) (rollback.Outcome, error) {
+	return rollback.Command(context.Background(), w.ws, w.log, tenant.Name(tn), tenant.Env(env), opt)
 }
 
 // api calls the sandbox's Cloudflare API as account A.

@@ -25,11 +25,10 @@ import (
 // a git worktree under .state/redeploy/, deployed with the normal pipeline (forced, so a new
 // version is made even if the fingerprint matches), and its record is appended to this
 // checkout's deployments/ with the reason "redeploy of <tag>". The worktree is removed after.
-func Redeploy(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenantName, tag string, stderr io.Writer) (deploy.Outcome, error) {
+// The name was parsed by the caller (tenant.ParseName).
+func Redeploy(ctx context.Context, ws workspace.Workspace, log *slog.Logger, name tenant.Name, tag string, stderr io.Writer) (deploy.Outcome, error) {
+	tenantName := string(name)
 	where := fmt.Sprintf("redeploy %s from %s", tenantName, tag)
-	if err := tenant.ValidName(tenantName); err != nil {
-		return deploy.Outcome{}, fmt.Errorf("redeploy: %w", err)
-	}
 	if want := deploytag.Prefix + tenantName + "/production/"; !strings.HasPrefix(tag, want) || strings.Contains(strings.TrimPrefix(tag, want), "/") {
 		return deploy.Outcome{}, fmt.Errorf("%s: the tag must be one of %s's production deploy tags (%s<stamp>); list them with `git tag -l '%s*'`", where, tenantName, want, want)
 	}
@@ -80,7 +79,7 @@ func Redeploy(ctx context.Context, ws workspace.Workspace, log *slog.Logger, ten
 		}
 	}
 	opts.Workspace = wt
-	opts.Tenant, opts.Env, opts.Force = tenantName, string(tenant.Production), true
+	opts.Tenant, opts.Env, opts.Force = name, tenant.Production, true
 	opts.Command = "redeploy " + tenantName + " " + tag
 	// The tree passed validation when it was deployed; today's rules must not block going
 	// back to it in an incident.

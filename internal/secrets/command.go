@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -37,9 +38,10 @@ type Options struct {
 	Log       *slog.Logger
 	// Access reaches the API; nil means preflight.AccessFor (sandbox, CLOUDFLARE_API_BASE_URL
 	// or Cloudflare, with its banner on Stderr).
-	Access         *preflight.Access
-	JSON           bool
-	Stdout, Stderr io.Writer
+	Access *preflight.Access
+	// Stderr receives the sandbox banner; the caller renders the results (WriteList,
+	// Outcome.Write) on stdout.
+	Stderr io.Writer
 	// Lookup reads the process environment (tokens, CI identity); nil means os.LookupEnv.
 	Lookup func(string) (string, bool)
 }
@@ -59,20 +61,21 @@ func cloudEnv(env string) (tenant.Env, error) {
 }
 
 // ListCommand is secrets:list: the names on each Worker, required ones marked, missing ones
-// flagged. ok is false when a required secret is missing or a Worker could not be read.
-func ListCommand(ctx context.Context, o Options, target, env string) ([]Listing, bool, error) {
+// flagged. A Worker that could not be read has its error in its Listing (AllOK is then false,
+// as it is when a required secret is missing); the error is for a refused request.
+func ListCommand(ctx context.Context, o Options, target, env string) ([]Listing, error) {
 	e, err := cloudEnv(env)
 	if err != nil {
-		return nil, false, fmt.Errorf("secrets:list: %w", err)
+		return nil, fmt.Errorf("secrets:list: %w", err)
 	}
 	ws := o.Workspace
 	names, err := tenant.Select(ws, target)
 	if err != nil {
-		return nil, false, fmt.Errorf("secrets:list: %w", err)
+		return nil, fmt.Errorf("secrets:list: %w", err)
 	}
 	a, err := o.access(ctx)
 	if err != nil {
-		return nil, false, fmt.Errorf("secrets:list %s: %w", e, err)
+		return nil, fmt.Errorf("secrets:list %s: %w", e, err)
 	}
 	out := make([]Listing, len(names))
 	done := make(chan struct{})
@@ -85,14 +88,21 @@ func ListCommand(ctx context.Context, o Options, target, env string) ([]Listing,
 	for range names {
 		<-done
 	}
-	ok := true
-	for _, l := range out {
-		ok = ok && l.OK()
+	return out, nil
+}
+
+// AllOK reports whether every Worker was read and has every required secret set.
+func AllOK(ls []Listing) bool {
+	return !slices.ContainsFunc(ls, func(l Listing) bool { return !l.OK() })
+}
+
+// WriteList renders secrets:list: one table row per secret (coloured when colour is set), or
+// with asJSON one document.
+func WriteList(w io.Writer, ls []Listing, asJSON, colour bool) error {
+	if asJSON {
+		return report.JSON(w, ls)
 	}
-	if o.JSON {
-		return out, ok, report.JSON(o.Stdout, out)
-	}
-	return out, ok, listTable(out).Text(o.Stdout, report.Colour(o.Stdout))
+	return listTable(ls).Text(w, colour)
 }
 
 func listOne(ctx context.Context, a preflight.Access, name string, env tenant.Env) Listing {
@@ -300,8 +310,8 @@ func target(ctx context.Context, o Options, cmd, tenantName, env string) (prefli
 	return t, e, nil
 }
 
-// apply sets the values in the tenant's own account, writes a record (names only) whatever
-// the end, and prints what happened.
+// apply sets the values in the tenant's own account and writes a record (names only)
+// whatever the end.
 func apply(ctx context.Context, o Options, cmd string, t preflight.Target, vals []Value) (Outcome, error) {
 	r := t.Resolved
 	out := Outcome{Tenant: t.Tenant, Env: string(r.Env), Worker: r.WorkerName}
@@ -348,11 +358,16 @@ func apply(ctx context.Context, o Options, cmd string, t preflight.Target, vals 
 	if werr != nil {
 		return out, fmt.Errorf("%s %s/%s: secrets set, but the record was not written: %w", cmd, t.Tenant, r.Env, werr)
 	}
-	if o.JSON {
-		return out, report.JSON(o.Stdout, out)
-	}
-	fmt.Fprintln(o.Stdout, out.Text())
 	return out, nil
+}
+
+// Write renders what a put or sync did: its Text line, or with asJSON the outcome document.
+func (o Outcome) Write(w io.Writer, asJSON bool) error {
+	if asJSON {
+		return report.JSON(w, o)
+	}
+	_, err := fmt.Fprintln(w, o.Text())
+	return err
 }
 
 // Text is the one line a put or sync ends with.

@@ -60,10 +60,39 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) opts(asJSON bool) secrets.Options {
+func (w *world) opts() secrets.Options {
 	a := w.access
-	return secrets.Options{Workspace: w.ws, Log: a.Log, Access: &a, JSON: asJSON, Stdout: &w.stdout, Stderr: &w.stderr,
+	return secrets.Options{Workspace: w.ws, Log: a.Log, Access: &a, Stderr: &w.stderr,
 		Lookup: func(string) (string, bool) { return "", false }}
+}
+
+// put, sync and list run the commands and render what they return into w.stdout as the
+// targets do, so that the canary checks see every byte an operator would.
+func (w *world) put(t *testing.T, name, value string, asJSON bool) (secrets.Outcome, error) {
+	t.Helper()
+	out, err := secrets.PutCommand(context.Background(), w.opts(), tenantA, "staging", name, strings.NewReader(value), false)
+	if err == nil {
+		err = out.Write(&w.stdout, asJSON)
+	}
+	return out, err
+}
+
+func (w *world) sync(t *testing.T, file string, asJSON bool) (secrets.Outcome, error) {
+	t.Helper()
+	out, err := secrets.SyncCommand(context.Background(), w.opts(), tenantA, "staging", file, false)
+	if err == nil {
+		err = out.Write(&w.stdout, asJSON)
+	}
+	return out, err
+}
+
+func (w *world) list(t *testing.T, asJSON bool) ([]secrets.Listing, bool, error) {
+	t.Helper()
+	ls, err := secrets.ListCommand(context.Background(), w.opts(), tenantA, "staging")
+	if err == nil {
+		err = secrets.WriteList(&w.stdout, ls, asJSON, false)
+	}
+	return ls, secrets.AllOK(ls), err
 }
 
 // deployWorker creates tenant A's staging Worker as a first deploy would.
@@ -111,13 +140,13 @@ func TestSecretValueNeverLeaks(t *testing.T) {
 	ctx := context.Background()
 
 	// Before the Worker exists: refused, nothing recorded, no draft Worker created.
-	_, err := secrets.PutCommand(ctx, w.opts(false), tenantA, "staging", "AI_GATEWAY_TOKEN", strings.NewReader(canary), false)
+	_, err := secrets.PutCommand(ctx, w.opts(), tenantA, "staging", "AI_GATEWAY_TOKEN", strings.NewReader(canary), false)
 	if !errors.Is(err, secrets.ErrNoWorker) || len(w.records(t)) != 0 || len(w.sb.Status().Accounts[0].Scripts) != 0 {
 		t.Fatalf("put before deploy: %v, %d records", err, len(w.records(t)))
 	}
 
 	w.deployWorker(t)
-	out, err := secrets.PutCommand(ctx, w.opts(false), tenantA, "staging", "AI_GATEWAY_TOKEN", strings.NewReader(canary+"\n"), false)
+	out, err := w.put(t, "AI_GATEWAY_TOKEN", canary+"\n", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +154,7 @@ func TestSecretValueNeverLeaks(t *testing.T) {
 		t.Fatalf("put outcome %+v, output %s", out, w.stdout.String())
 	}
 	// The name is set, and the one not put yet is still missing.
-	l, ok, err := secrets.ListCommand(ctx, w.opts(true), tenantA, "staging")
+	l, ok, err := w.list(t, true)
 	if err != nil || ok || len(l) != 1 || strings.Join(l[0].Missing, ",") != "WEBHOOK_SIGNING_KEY" {
 		t.Fatalf("list after one put: %+v ok=%v %v", l, ok, err)
 	}
@@ -134,11 +163,11 @@ func TestSecretValueNeverLeaks(t *testing.T) {
 	if err := os.WriteFile(file, []byte(`{"AI_GATEWAY_TOKEN":"`+canary2+`","WEBHOOK_SIGNING_KEY":"`+canary+`x"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err = secrets.SyncCommand(ctx, w.opts(true), tenantA, "staging", file, false)
+	out, err = w.sync(t, file, true)
 	if err != nil || strings.Join(out.Changed, ",") != "AI_GATEWAY_TOKEN,WEBHOOK_SIGNING_KEY" {
 		t.Fatalf("sync: %+v %v", out, err)
 	}
-	if _, ok, err := secrets.ListCommand(ctx, w.opts(false), tenantA, "staging"); err != nil || !ok {
+	if _, ok, err := w.list(t, false); err != nil || !ok {
 		t.Fatalf("list after sync: ok=%v %v\n%s", ok, err, w.stdout.String())
 	}
 
@@ -194,41 +223,41 @@ func TestRefusals(t *testing.T) {
 		wants string
 	}{
 		{"name not required", func() error {
-			_, err := secrets.PutCommand(ctx, w.opts(false), tenantA, "staging", "OTHER_KEY", strings.NewReader("value1"), false)
+			_, err := secrets.PutCommand(ctx, w.opts(), tenantA, "staging", "OTHER_KEY", strings.NewReader("value1"), false)
 			return err
 		}, "not in required_secrets"},
 		{"malformed name even with -extra", func() error {
-			_, err := secrets.PutCommand(ctx, w.opts(false), tenantA, "staging", "lower-case", strings.NewReader("value1"), true)
+			_, err := secrets.PutCommand(ctx, w.opts(), tenantA, "staging", "lower-case", strings.NewReader("value1"), true)
 			return err
 		}, "upper-case"},
 		{"empty value", func() error {
-			_, err := secrets.PutCommand(ctx, w.opts(false), tenantA, "staging", "AI_GATEWAY_TOKEN", strings.NewReader("\n"), false)
+			_, err := secrets.PutCommand(ctx, w.opts(), tenantA, "staging", "AI_GATEWAY_TOKEN", strings.NewReader("\n"), false)
 			return err
 		}, "empty"},
 		{"dev env", func() error {
-			_, err := secrets.PutCommand(ctx, w.opts(false), tenantA, "dev", "AI_GATEWAY_TOKEN", strings.NewReader("value1"), false)
+			_, err := secrets.PutCommand(ctx, w.opts(), tenantA, "dev", "AI_GATEWAY_TOKEN", strings.NewReader("value1"), false)
 			return err
 		}, ".dev.vars"},
 		{"unknown tenant", func() error {
-			_, err := secrets.PutCommand(ctx, w.opts(false), "nobody", "staging", "AI_GATEWAY_TOKEN", strings.NewReader("value1"), false)
+			_, err := secrets.PutCommand(ctx, w.opts(), "nobody", "staging", "AI_GATEWAY_TOKEN", strings.NewReader("value1"), false)
 			return err
 		}, "nobody"},
 		{"sync of an unknown name", func() error {
 			f := filepath.Join(t.TempDir(), "s.json")
 			_ = os.WriteFile(f, []byte(`{"AI_GATEWAY_TOKEN":"abcd","NOT_REQUIRED":"efgh"}`), 0o600)
-			_, err := secrets.SyncCommand(ctx, w.opts(false), tenantA, "staging", f, false)
+			_, err := secrets.SyncCommand(ctx, w.opts(), tenantA, "staging", f, false)
 			return err
 		}, "NOT_REQUIRED is not in required_secrets"},
 		{"sync of an empty value", func() error {
 			f := filepath.Join(t.TempDir(), "s.json")
 			_ = os.WriteFile(f, []byte(`{"AI_GATEWAY_TOKEN":""}`), 0o600)
-			_, err := secrets.SyncCommand(ctx, w.opts(false), tenantA, "staging", f, false)
+			_, err := secrets.SyncCommand(ctx, w.opts(), tenantA, "staging", f, false)
 			return err
 		}, "empty"},
 		{"sync of a non-object", func() error {
 			f := filepath.Join(t.TempDir(), "s.json")
 			_ = os.WriteFile(f, []byte(`["AI_GATEWAY_TOKEN=secretvalue"]`), 0o600)
-			_, err := secrets.SyncCommand(ctx, w.opts(false), tenantA, "staging", f, false)
+			_, err := secrets.SyncCommand(ctx, w.opts(), tenantA, "staging", f, false)
 			return err
 		}, "not a JSON object"},
 		{"sync of a git-tracked file", func() error {
@@ -240,7 +269,7 @@ func TestRefusals(t *testing.T) {
 					t.Fatalf("git %v: %v %s", args, err, b)
 				}
 			}
-			_, err := secrets.SyncCommand(ctx, w.opts(false), tenantA, "staging", f, false)
+			_, err := secrets.SyncCommand(ctx, w.opts(), tenantA, "staging", f, false)
 			return err
 		}, "tracked by git"},
 	}
@@ -261,7 +290,7 @@ func TestRefusals(t *testing.T) {
 		t.Fatalf("refused requests wrote %d records", n)
 	}
 	// -extra=true allows a name the config does not require.
-	if _, err := secrets.PutCommand(ctx, w.opts(false), tenantA, "staging", "OTHER_KEY", strings.NewReader("value1"), true); err != nil {
+	if _, err := secrets.PutCommand(ctx, w.opts(), tenantA, "staging", "OTHER_KEY", strings.NewReader("value1"), true); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -44,6 +44,19 @@ func ValidName(name string) error {
 	return nil
 }
 
+// Name is a tenant name that passed ValidName: a request carries one after its name was
+// checked once, where it came in (the magefile, the fleet's selection), so that what runs
+// the request does not check it again. Whether the tenant's folder exists is Load's to find.
+type Name string
+
+// ParseName is ValidName for a name that comes in from outside (a command line, a file).
+func ParseName(s string) (Name, error) {
+	if err := ValidName(s); err != nil {
+		return "", err
+	}
+	return Name(s), nil
+}
+
 // ErrSymlink is returned (wrapped) for tenants/ or a tenant folder that is a symbolic link.
 var ErrSymlink = errors.New("symbolic link refused")
 
