@@ -249,8 +249,14 @@ func (s SplitStatus) Line() string {
 		what = "SPLIT " + splitString(s.Split)
 	}
 	line := fmt.Sprintf("%s: %s since %s", head, what, s.Since.UTC().Format(time.RFC3339))
-	if s.RecordFile != "" && s.IsSplit() {
+	switch {
+	case s.RecordFile != "" && s.IsSplit():
 		line += fmt.Sprintf("; rollout of %s over %s, record %s (%s); settle with deploy:promote or deploy:abort", s.NewVersionID, s.OldVersionID, s.RecordFile, s.RecordStatus)
+	case s.IsSplit():
+		// A run killed with kill -9 leaves its reservation, which promote and abort turn into
+		// its record before they settle the split.
+		line += fmt.Sprintf("; no record names it yet (a killed rollout's is written by the next command); settle with `go tool mage deploy:abort %s %s` or deploy:promote, or choose with `go tool mage rollback %s %s -to=<version>`",
+			s.Tenant, s.Env, s.Tenant, s.Env)
 	}
 	return line
 }

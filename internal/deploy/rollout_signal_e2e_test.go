@@ -27,8 +27,10 @@ import (
 // rolloutInterrupted is issue 13's "a rollout stopped with Ctrl-C during its bake" through the
 // compiled magefile: a real SIGINT mid-bake leaves the split live and an interrupted record;
 // deploy:status shows the split and its record; deploy:abort puts the old version back alone at
-// 100% with a record of its own; deploy:promote then finds nothing split.
-func rolloutInterrupted(t *testing.T, ws workspace.Workspace, sb *testworld.Sandbox, bin, tn string) {
+// 100% with a record of its own; deploy:promote then finds nothing split. With SIGKILL to the
+// whole process group (nothing of the run survives to write a record) deploy:abort first writes
+// the interrupted record from the run's reservation and then settles the split the same way.
+func rolloutInterrupted(t *testing.T, ws workspace.Workspace, sb *testworld.Sandbox, bin, tn string, sig syscall.Signal) {
 	ctx := context.Background()
 	mage := func(args ...string) (string, error) {
 		cmd := exec.Command(bin, args...)
@@ -47,7 +49,7 @@ func rolloutInterrupted(t *testing.T, ws workspace.Workspace, sb *testworld.Sand
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, append(b, []byte("\nexport const rolloutMarker_"+marker+" = 1;\n")...), 0o644); err != nil {
+		if err := os.WriteFile(p, append(b, []byte("\nexport const rolloutMarker_"+tn+"_"+marker+" = 1;\n")...), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		markChecked()
@@ -111,33 +113,44 @@ func rolloutInterrupted(t *testing.T, ws workspace.Workspace, sb *testworld.Sand
 		}
 	}
 	time.Sleep(300 * time.Millisecond) // into the bake
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+	if err := syscall.Kill(-cmd.Process.Pid, sig); err != nil {
 		t.Fatal(err)
 	}
 	var exit *exec.ExitError
 	select {
 	case err := <-exited:
 		if !errors.As(err, &exit) || exit.ExitCode() == 0 {
-			t.Fatalf("after SIGINT: want a non-zero exit, got %v:\n%s", err, out.String())
+			t.Fatalf("after %s: want a non-zero exit, got %v:\n%s", sig, err, out.String())
 		}
 	case <-time.After(time.Minute):
-		t.Fatalf("still running a minute after SIGINT:\n%s", out.String())
+		t.Fatalf("still running a minute after %s:\n%s", sig, out.String())
 	}
 	if s := split(); len(s) != 2 {
 		t.Fatalf("the interrupted rollout left %+v, want its 50/50 split", s)
 	}
 	records := history.Open(sandboxctl.PathsFor(ws).Records)
 	es, err := records.Entries(tn, "staging")
-	if err != nil || len(es) == 0 {
+	if err != nil {
 		t.Fatal(err)
 	}
-	rec := es[0].Record
-	if rec.Status != history.StatusInterrupted || len(rec.Rollout) != 2 || rec.Rollout[1].Gate != "interrupted" || rec.PreviousVersionID != v1 {
-		t.Fatalf("interrupted rollout record: %s %+v (%s)\n%s", rec.Status, rec.Rollout, rec.Error, out.String())
-	}
-	st, err := mage("deploy:status", "all", "staging")
-	if err != nil || !strings.Contains(st, tn+"/staging: SPLIT ") || !strings.Contains(st, rec.VersionID) || !strings.Contains(st, "interrupted") {
-		t.Fatalf("deploy:status: %v\n%s", err, st)
+	killed := sig == syscall.SIGKILL
+	if killed {
+		if len(es) > 0 && es[0].Record.Status == history.StatusInterrupted && len(es[0].Record.Rollout) > 0 {
+			t.Fatalf("a SIGKILLed run wrote a record: %+v", es[0].Record)
+		}
+		st, err := mage("deploy:status", tn, "staging")
+		if err != nil || !strings.Contains(st, tn+"/staging: SPLIT ") || !strings.Contains(st, "deploy:abort "+tn+" staging") {
+			t.Fatalf("deploy:status of a split no record names yet: %v\n%s", err, st)
+		}
+	} else {
+		rec := es[0].Record
+		if rec.Status != history.StatusInterrupted || len(rec.Rollout) != 2 || rec.Rollout[1].Gate != "interrupted" || rec.PreviousVersionID != v1 {
+			t.Fatalf("interrupted rollout record: %s %+v (%s)\n%s", rec.Status, rec.Rollout, rec.Error, out.String())
+		}
+		st, err := mage("deploy:status", "all", "staging")
+		if err != nil || !strings.Contains(st, tn+"/staging: SPLIT ") || !strings.Contains(st, rec.VersionID) || !strings.Contains(st, "interrupted") {
+			t.Fatalf("deploy:status: %v\n%s", err, st)
+		}
 	}
 	ab, err := mage("deploy:abort", tn, "staging")
 	if err != nil {
@@ -149,6 +162,14 @@ func rolloutInterrupted(t *testing.T, ws workspace.Workspace, sb *testworld.Sand
 	es, _ = records.Entries(tn, "staging")
 	if a := es[0].Record; a.Kind != history.KindRollback || a.Status != history.StatusSucceeded || a.VersionID != v1 || a.Reason != "deploy:abort" {
 		t.Fatalf("abort record: %+v", a)
+	}
+	if killed {
+		// The killed run's record, written by deploy:abort from the reservation it left.
+		k := es[1].Record
+		if !strings.Contains(ab, "was killed before it finished") || k.Status != history.StatusInterrupted || len(k.Rollout) != 2 ||
+			k.PreviousVersionID != v1 || !strings.Contains(k.Error, "traffic split is still live") || !strings.Contains(k.Error, "deploy:abort") {
+			t.Fatalf("settled record of the killed rollout: %s %+v (%s)\ndeploy:abort said:\n%s", k.Status, k.Rollout, k.Error, ab)
+		}
 	}
 	if pr, err := mage("deploy:promote", tn, "staging"); err == nil || !strings.Contains(pr, "not split") {
 		t.Fatalf("deploy:promote with nothing split: %v\n%s", err, pr)

@@ -151,6 +151,21 @@ func Settle(ctx context.Context, opts Options, a Action) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, fmt.Errorf("deploy:%s %s/%s: reading the live deployment: %w", a, opts.Tenant, st.Env, err)
 	}
+	// A rollout killed with kill -9 left its reservation, not a record: write it now, under the
+	// lock, so that the split it left is named by a record this command can settle.
+	var serving []string
+	for _, v := range live.Versions {
+		serving = append(serving, v.VersionID)
+	}
+	store := history.Open(opts.Workspace.DeploymentsDir())
+	settled, ok, err := store.SettleSplit(string(opts.Tenant), string(st.Env), serving, st.Token.Value.Reveal())
+	if err != nil {
+		return Outcome{}, fmt.Errorf("deploy:%s %s/%s: %w", a, opts.Tenant, st.Env, &history.WritableError{Dir: store.Dir, Err: err})
+	}
+	if ok {
+		fmt.Fprintf(opts.Progress, "deploy:%s %s/%s: the previous attempt (pid %d on %s) was killed before it finished; recorded it as interrupted in %s\n",
+			a, opts.Tenant, st.Env, settled.Reservation.PID, settled.Reservation.Host, settled.File)
+	}
 	if len(live.Versions) < 2 {
 		return Outcome{}, fmt.Errorf("deploy:%s %s/%s: %s is not split (%s serves everything); nothing to %s", a, opts.Tenant, st.Env, worker, live.Primary().VersionID, a)
 	}
@@ -204,6 +219,9 @@ func Settle(ctx context.Context, opts Options, a Action) (Outcome, error) {
 	st.Record.FinishedAt = time.Now().UTC()
 	file, werr := st.writeRecord()
 	out := Outcome{Record: st.Record, RecordFile: file}
+	if ok {
+		out.Settled = settled.File
+	}
 	if werr != nil {
 		return out, errors.Join(err, werr)
 	}

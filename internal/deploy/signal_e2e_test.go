@@ -67,7 +67,8 @@ func TestDeploySignalThroughMage(t *testing.T) {
 	}
 	t.Run("SIGKILL", func(t *testing.T) { killDeploy(t, ws, sb, bin, "rainbowsmokeofficial") })
 	t.Run("simultaneous", func(t *testing.T) { simultaneousDeploys(t, ws, sb, bin, "mrrainbowsmoke") })
-	t.Run("rollout interrupted, status, abort", func(t *testing.T) { rolloutInterrupted(t, ws, sb, bin, "mrrainbowsmoke") })
+	t.Run("rollout interrupted, status, abort", func(t *testing.T) { rolloutInterrupted(t, ws, sb, bin, "mrrainbowsmoke", syscall.SIGINT) })
+	t.Run("rollout killed, status, abort", func(t *testing.T) { rolloutInterrupted(t, ws, sb, bin, "rainbowsmokeofficial", syscall.SIGKILL) })
 }
 
 // simultaneousDeploys starts two deploys of one tenant/env at the same instant from one

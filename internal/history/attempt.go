@@ -134,6 +134,16 @@ type Settled struct {
 // lock held: a reservation found then belongs to a run that no longer holds the lock, so it is
 // gone. ok is false when there was nothing to settle.
 func (s *Store) Settle(tenant, env, live string, scrub ...string) (Settled, bool, error) {
+	var l []string
+	if live != "" {
+		l = []string{live}
+	}
+	return s.SettleSplit(tenant, env, l, scrub...)
+}
+
+// SettleSplit is Settle when the live deployment may serve two versions (a gradual rollout
+// killed mid-way): live lists every version serving now (none when unknown).
+func (s *Store) SettleSplit(tenant, env string, live []string, scrub ...string) (Settled, bool, error) {
 	path := AttemptPath(s.Dir, tenant, env)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -158,18 +168,22 @@ func (s *Store) Settle(tenant, env, live string, scrub ...string) (Settled, bool
 		rec.Kind, r.PID, r.Host, r.ReservedAt.Format(time.RFC3339), s.now().UTC().Format(time.RFC3339))
 	settled := Settled{Reservation: r}
 	switch {
-	case live == rec.PreviousVersionID && live == "":
+	case len(live) == 0 && rec.PreviousVersionID == "":
 		what += "; nothing it uploaded is live (the Worker has no deployment)"
-	case live == rec.PreviousVersionID:
-		what += "; nothing it uploaded is live (" + live + ", live before it, still is)"
-	case live == "":
+	case len(live) == 1 && live[0] == rec.PreviousVersionID:
+		what += "; nothing it uploaded is live (" + live[0] + ", live before it, still is)"
+	case len(live) == 0:
 		what += "; what is live now could not be read: check with `go tool mage drift " + tenant + " " + env + "`"
+	case len(live) > 1:
+		settled.Live = true
+		what += "; its traffic split is still live (" + strings.Join(live, ", ") + "): `go tool mage deploy:abort " + tenant + " " + env +
+			"` puts the old version back at 100%, `go tool mage deploy:promote " + tenant + " " + env + "` the new one"
 	default:
 		settled.Live = true
 		if rec.VersionID == "" {
-			rec.VersionID = live
+			rec.VersionID = live[0]
 		}
-		what += "; version " + live + " is live and was never verified by it (the next deploy replaces it; `go tool mage rollback " + tenant + " " + env + "` puts the last good one back)"
+		what += "; version " + live[0] + " is live and was never verified by it (the next deploy replaces it; `go tool mage rollback " + tenant + " " + env + "` puts the last good one back)"
 	}
 	if rec.Error != "" {
 		what += "; it had got as far as: " + rec.Error

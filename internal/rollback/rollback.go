@@ -43,7 +43,7 @@ type Records interface {
 	// Reserve is called with the lock held, before anything changes: it records what a killed
 	// earlier attempt left (live is the version serving now), returning that record's file,
 	// and reserves this attempt's record, failing when the records folder cannot take it.
-	Reserve(ctx context.Context, o Outcome, live string) (settled string, err error)
+	Reserve(ctx context.Context, o Outcome, live []string) (settled string, err error)
 	// Write appends the outcome as a kind "rollback" record and returns its file name; it
 	// also ends the reservation.
 	Write(ctx context.Context, o Outcome) (file string, err error)
@@ -175,7 +175,9 @@ func Run(ctx context.Context, d Deps, req Request) (Outcome, error) {
 		return refused(ctx, d, o, where, fmt.Errorf("plan: %w", err))
 	}
 	o.ToVersionID, o.Source, o.Why = target.VersionID, target.Source, target.Why
-	if target.VersionID == o.FromVersionID {
+	// Already live means alone at 100%: a version that carries most of a split (a rollout
+	// killed mid-way) still needs the deployment that gives it all the traffic.
+	if _, whole := deps[0].whole(); target.VersionID == o.FromVersionID && whole {
 		o.Status, o.FinishedAt = StatusAlreadyLive, d.Now()
 		return o, nil
 	}
@@ -230,7 +232,7 @@ func Run(ctx context.Context, d Deps, req Request) (Outcome, error) {
 	// Before the deployment changes: the record store must take this attempt's record.
 	err = step("reserve", func() error {
 		var err error
-		o.SettledRecordFile, err = d.Records.Reserve(ctx, o, o.FromVersionID)
+		o.SettledRecordFile, err = d.Records.Reserve(ctx, o, deps[0].serving())
 		return err
 	})
 	if err != nil {

@@ -57,7 +57,7 @@ func (w *world) Verify(_ context.Context, id string) (history.Health, error) {
 }
 
 func (w *world) List(context.Context) ([]Record, error) { return w.records, w.listErr }
-func (w *world) Reserve(context.Context, Outcome, string) (string, error) {
+func (w *world) Reserve(context.Context, Outcome, []string) (string, error) {
 	w.reserved++
 	return "", nil
 }
@@ -130,6 +130,22 @@ func TestRunAlreadyLiveChangesNothing(t *testing.T) {
 	}
 	if w.acted != 0 || len(w.written) != 0 || w.released != 0 {
 		t.Errorf("already live acted=%d written=%d locked=%d", w.acted, len(w.written), w.released)
+	}
+}
+
+// A rollout killed mid-way left v1 with most of the traffic: rolling back to v1 is not
+// "already live", it gives v1 all of it.
+func TestRunToTheMainVersionOfASplit(t *testing.T) {
+	w := twoVersionWorld()
+	w.deps = append([]Deployment{dep("d3", 3, Share{VersionID: "v2", Percentage: 10}, Share{VersionID: "v1", Percentage: 90})}, w.deps...)
+	r := req()
+	r.To = "v1"
+	o, err := Run(context.Background(), w.parts(), r)
+	if err != nil || o.Status != StatusSucceeded || o.ToVersionID != "v1" || w.acted != 1 {
+		t.Fatalf("status %s err %v acted %d", o.Status, err, w.acted)
+	}
+	if v, whole := w.deps[0].whole(); !whole || v != "v1" {
+		t.Errorf("live after the rollback: %+v, want v1 alone", w.deps[0])
 	}
 }
 

@@ -32,6 +32,15 @@ func (d Deployment) Main() string {
 	return id
 }
 
+// serving lists every version d gives traffic to.
+func (d Deployment) serving() []string {
+	var ids []string
+	for _, s := range d.Versions {
+		ids = append(ids, s.VersionID)
+	}
+	return ids
+}
+
 // whole reports the version d serves at 100%, if it serves one.
 func (d Deployment) whole() (string, bool) {
 	for _, s := range d.Versions {

@@ -161,8 +161,8 @@ func (r records) List(context.Context) ([]Record, error) {
 	return out, nil
 }
 
-func (r *records) Reserve(_ context.Context, o Outcome, live string) (string, error) {
-	settled, ok, err := r.store.Settle(r.tenant, r.env, live, r.token.Reveal())
+func (r *records) Reserve(_ context.Context, o Outcome, live []string) (string, error) {
+	settled, ok, err := r.store.SettleSplit(r.tenant, r.env, live, r.token.Reveal())
 	if err != nil {
 		return "", &history.WritableError{Dir: r.store.Dir, Err: err}
 	}
