@@ -231,11 +231,34 @@ func figures(s metrics.Stats) []figure {
 	}
 }
 
-// perDay is a bar chart of deploy attempts per day in the window, stacked by outcome.
-func perDay(d Data, env string) template.HTML {
-	days := max(1, int(d.Generated.Sub(d.Since).Hours()/24+0.999))
-	type count struct{ ok, bad int }
-	per := make([]count, days)
+// dayCount is one calendar day (UTC) of the per-day chart: its deploy attempts by outcome.
+type dayCount struct {
+	Day time.Time // 00:00 UTC
+	// Succeeded, FailedOrRolledBack and Interrupted add up to the day's attempts (deploy
+	// records but unchanged). Interrupted runs (Ctrl-C, SIGTERM, a rollout left split) are
+	// counted apart: they did not fail, and nothing was rolled back.
+	Succeeded, FailedOrRolledBack, Interrupted int
+}
+
+func (c dayCount) total() int { return c.Succeeded + c.FailedOrRolledBack + c.Interrupted }
+
+func utcDay(t time.Time) time.Time {
+	y, m, dd := t.UTC().Date()
+	return time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
+}
+
+// perDayCounts buckets env's deploy attempts of the window [d.Since, d.Generated] by the
+// calendar day (UTC) they finished on, one entry per day from the window's first day to its
+// last, both included (partial days), empty days too.
+func perDayCounts(d Data, env string) []dayCount {
+	first, last := utcDay(d.Since), utcDay(d.Generated)
+	var per []dayCount
+	for day := first; !day.After(last); day = day.AddDate(0, 0, 1) {
+		per = append(per, dayCount{Day: day})
+	}
+	if len(per) == 0 { // Generated before Since: one empty day rather than no chart
+		per = []dayCount{{Day: first}}
+	}
 	for k, es := range d.Records {
 		if !strings.HasSuffix(k, "/"+env) {
 			continue
@@ -245,39 +268,73 @@ func perDay(d Data, env string) template.HTML {
 			if r.Kind != history.KindDeploy || r.Status == history.StatusUnchanged || r.FinishedAt.Before(d.Since) || r.FinishedAt.After(d.Generated) {
 				continue
 			}
-			i := min(days-1, int(r.FinishedAt.Sub(d.Since).Hours()/24))
-			if r.Status == history.StatusSucceeded {
-				per[i].ok++
-			} else {
-				per[i].bad++
+			// UTC days are all 24 h long: the difference in hours is exact.
+			c := &per[min(len(per)-1, int(utcDay(r.FinishedAt).Sub(first).Hours()/24))]
+			switch r.Status {
+			case history.StatusSucceeded:
+				c.Succeeded++
+			case history.StatusInterrupted:
+				c.Interrupted++
+			default: // failed, rolled_back
+				c.FailedOrRolledBack++
 			}
 		}
 	}
+	return per
+}
+
+// perDay is a bar chart of deploy attempts per calendar day (UTC) in the window, stacked by
+// outcome: succeeded, failed or rolled back, interrupted.
+func perDay(d Data, env string) template.HTML {
+	per := perDayCounts(d, env)
 	peak := 1
 	for _, c := range per {
-		peak = max(peak, c.ok+c.bad)
+		peak = max(peak, c.total())
 	}
 	const w, h = 360, 80
-	bw := float64(w) / float64(days)
+	bw := float64(w) / float64(len(per))
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="deploys per day in %s">`, w, h+14, w, h+14, html.EscapeString(env))
+	fmt.Fprintf(&b, `<svg class="chart" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="deploy attempts per day (UTC) in %s: succeeded, failed or rolled back, interrupted">`,
+		w, h+28, w, h+28, html.EscapeString(env))
 	fmt.Fprintf(&b, `<rect x="0" y="0" width="%d" height="%d" fill="#fafafa" stroke="#e0e0e0"/>`, w, h)
-	for i, c := range per {
-		x := float64(i) * bw
-		okH := float64(c.ok) / float64(peak) * (h - 4)
-		badH := float64(c.bad) / float64(peak) * (h - 4)
-		day := d.Since.Add(time.Duration(i) * 24 * time.Hour).UTC().Format("2006-01-02")
-		if c.ok > 0 {
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s: %d succeeded</title></rect>`,
-				x+0.5, h-okH, max(bw-1, 0.5), okH, statusColour[history.StatusSucceeded], day, c.ok)
-		}
-		if c.bad > 0 {
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s: %d failed or rolled back</title></rect>`,
-				x+0.5, h-okH-badH, max(bw-1, 0.5), badH, statusColour[history.StatusFailed], day, c.bad)
-		}
+	segments := []struct {
+		n      func(dayCount) int
+		name   string
+		colour string
+	}{
+		{func(c dayCount) int { return c.Succeeded }, "succeeded", statusColour[history.StatusSucceeded]},
+		{func(c dayCount) int { return c.FailedOrRolledBack }, "failed or rolled back", statusColour[history.StatusFailed]},
+		{func(c dayCount) int { return c.Interrupted }, "interrupted", statusColour[history.StatusInterrupted]},
 	}
-	fmt.Fprintf(&b, `<text x="0" y="%d" font-size="10" fill="#555">%s</text><text x="%d" y="%d" font-size="10" fill="#555" text-anchor="end">%s (peak %d/day)</text></svg>`,
-		h+12, d.Since.UTC().Format("Jan 2"), w, h+12, d.Generated.UTC().Format("Jan 2"), peak)
+	for i, c := range per {
+		if c.total() == 0 {
+			continue
+		}
+		x := float64(i) * bw
+		// One title for the day's whole bar: its date and every count, zeros included.
+		fmt.Fprintf(&b, `<g><title>%s: %d succeeded, %d failed or rolled back, %d interrupted</title>`,
+			c.Day.Format("2006-01-02"), c.Succeeded, c.FailedOrRolledBack, c.Interrupted)
+		y := float64(h)
+		for _, sg := range segments {
+			n := sg.n(c)
+			if n == 0 {
+				continue
+			}
+			sh := float64(n) / float64(peak) * (h - 4)
+			y -= sh
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`, x+0.5, y, max(bw-1, 0.5), sh, sg.colour)
+		}
+		b.WriteString(`</g>`)
+	}
+	fmt.Fprintf(&b, `<text x="0" y="%d" font-size="10" fill="#555">%s</text><text x="%d" y="%d" font-size="10" fill="#555" text-anchor="end">%s (peak %d/day)</text>`,
+		h+12, per[0].Day.Format("Jan 2"), w, h+12, per[len(per)-1].Day.Format("Jan 2"), peak)
+	x := 0
+	for _, sg := range segments {
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="8" height="8" fill="%s"/><text x="%d" y="%d" font-size="10" fill="#555">%s</text>`,
+			x, h+18, sg.colour, x+11, h+26, sg.name)
+		x += 11 + 5*len(sg.name) + 14 // about 5 px a character at font-size 10
+	}
+	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // #nosec: built from numbers, dates and escaped names only
 }
 

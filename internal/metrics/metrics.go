@@ -75,8 +75,11 @@ type Lead struct {
 
 // Failure is the change failure rate: of the deploys that changed what runs (succeeded or
 // rolled_back), those that needed remediation: rolled back automatically (rolled_back), or
-// followed within the window, before the next deploy settled it, by a rollback record or by
-// a fix deploy (a succeeded deploy whose newest commit is a fix or a revert).
+// followed within the window, before the next deploy settled it, by a succeeded rollback
+// record away from the deploy's version (its previous_version_id is the deploy's
+// version_id, or a secrets copy of it; a deploy:abort that puts the deploy's version back
+// does not count against it) or by a fix deploy (a succeeded deploy whose newest commit is a
+// fix or a revert). See remediated.
 type Failure struct {
 	Changes int      `json:"changes"`
 	Failed  int      `json:"failed"`
@@ -86,7 +89,10 @@ type Failure struct {
 // Restore is the failed deployment recovery time: from the first failing record of a run of
 // them (failed, rolled_back or interrupted deploy, or a deploy that counts as a failed
 // change) to the next healthy record of the same tenant/env (succeeded or unchanged, of any
-// kind). Incidents with no healthy record yet are Open.
+// kind; not a failed change, and not a secrets change made from a failed change's version,
+// which is still its code). Incidents with no healthy record yet are Open. It uses the
+// failed changes of Failure: a rollback ends the incident of the deploy it remediates, and
+// deploy:abort the incident of the interrupted rollout it settles.
 type Restore struct {
 	Incidents     int      `json:"incidents"`
 	Open          int      `json:"open"`
@@ -242,9 +248,28 @@ func group(ctx context.Context, rs []history.Record, o Options) *samples {
 			continue
 		}
 		start := r.FinishedAt
+		// bad is the code of the failed changes of this incident: a secrets change made from
+		// it is still that code (remediated counts a rollback away from it), so it restores
+		// nothing.
+		bad := map[string]bool{}
+		if failedChange[i] && r.VersionID != "" {
+			bad[r.VersionID] = true
+		}
 		j := i + 1
-		for j < len(rs) && !(healthy(rs[j]) && !failedChange[j]) {
-			j++
+		for ; j < len(rs); j++ {
+			n := rs[j]
+			if n.Kind == history.KindSecrets && bad[n.PreviousVersionID] {
+				if n.VersionID != "" {
+					bad[n.VersionID] = true
+				}
+				continue
+			}
+			if healthy(n) && !failedChange[j] {
+				break
+			}
+			if failedChange[j] && n.VersionID != "" {
+				bad[n.VersionID] = true
+			}
 		}
 		if o.in(start) {
 			s.Restore.Incidents++
@@ -259,21 +284,43 @@ func group(ctx context.Context, rs []history.Record, o Options) *samples {
 	return g
 }
 
-// remediated reports whether the succeeded deploy rs[i] was followed within the window by a
-// rollback, or by a fix deploy, before any other deploy went live.
+// remediated reports whether the succeeded deploy rs[i] was followed within the window,
+// before any other deploy went live, by a rollback away from it or by a fix deploy.
+//
+// A rollback (mage rollback, deploy:abort) remediates the deploy whose version it moved away
+// from: its record's previous_version_id is the deploy's version_id, or a version a later
+// succeeded secrets change made from it (the same code with new secrets; rollback treats it
+// as the same code too). Any other rollback remediates something else: deploy:abort records
+// the rollout's new version as its previous version and puts the old one back, so it never
+// counts against the deploy it restores; a rollback away from a version whose deploy record
+// is missing or damaged counts against no deploy here. A rollback record without a previous
+// version (none that this repository writes) remediates nothing.
 func remediated(ctx context.Context, rs []history.Record, i int, o Options) bool {
 	d := rs[i]
 	if d.Status != history.StatusSucceeded {
 		return false
 	}
+	mine := map[string]bool{} // d's code: its version and its secrets copies ("" is never one)
+	if d.VersionID != "" {
+		mine[d.VersionID] = true
+	}
 	for _, n := range rs[i+1:] {
 		if n.FinishedAt.Sub(d.FinishedAt) > o.RemediationWindow {
 			return false
 		}
-		if n.Kind == history.KindRollback && n.Status == history.StatusSucceeded {
-			return true
+		if n.Status != history.StatusSucceeded {
+			continue
 		}
-		if n.Kind == history.KindDeploy && n.Status == history.StatusSucceeded {
+		switch n.Kind {
+		case history.KindSecrets:
+			if mine[n.PreviousVersionID] && n.VersionID != "" {
+				mine[n.VersionID] = true
+			}
+		case history.KindRollback:
+			if mine[n.PreviousVersionID] {
+				return true
+			}
+		case history.KindDeploy:
 			return isFix(ctx, d.GitSHA, n.GitSHA, o)
 		}
 	}

@@ -2,6 +2,8 @@ package metrics
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -15,8 +17,16 @@ func at(d, hh, mm int) time.Time {
 	return t0.Add(time.Duration(d-1)*24*time.Hour + time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute)
 }
 
+// rec is a record of sha whose version is "v-"+sha (a rollback's previous version is unset:
+// rb sets it).
 func rec(tenant, env string, kind history.Kind, st history.Status, sha string, finished time.Time, took time.Duration) history.Record {
-	return history.Record{Tenant: tenant, Env: env, Kind: kind, Status: st, GitSHA: sha, StartedAt: finished.Add(-took), FinishedAt: finished}
+	return history.Record{Tenant: tenant, Env: env, Kind: kind, Status: st, GitSHA: sha, VersionID: "v-" + sha, StartedAt: finished.Add(-took), FinishedAt: finished}
+}
+
+// rb is a rollback record from version from to version to.
+func rb(tenant, env string, st history.Status, from, to string, finished time.Time) history.Record {
+	return history.Record{Tenant: tenant, Env: env, Kind: history.KindRollback, Status: st, PreviousVersionID: from, VersionID: to,
+		StartedAt: finished.Add(-20 * time.Second), FinishedAt: finished}
 }
 
 func dep(tenant, env string, st history.Status, sha string, finished time.Time, took time.Duration) history.Record {
@@ -38,15 +48,15 @@ func f(v float64) *float64 { return &v }
 func tenantA() []history.Record {
 	s, R, F, U := history.StatusSucceeded, history.StatusRolledBack, history.StatusFailed, history.StatusUnchanged
 	return []history.Record{
-		dep("a", "production", s, "c1", at(1, 10, 0), 60*time.Second),                       // lead 2h
-		dep("a", "production", R, "c2", at(2, 10, 0), 120*time.Second),                      // failed change; incident → 3: 2h
-		dep("a", "production", s, "c3", at(2, 12, 0), 90*time.Second),                       // leads 1h, 3h; next is a feat: not failed
-		dep("a", "production", s, "c4", at(3, 10, 0), 30*time.Second),                       // lead 30m; rolled back by 5: failed
-		rec("a", "production", history.KindRollback, s, "c3", at(3, 11, 0), 20*time.Second), // restores 4: 1h
-		dep("a", "production", F, "c5", at(4, 10, 0), 10*time.Second),                       // not a change; incident → 7: 30m
-		dep("a", "production", U, "c3", at(4, 10, 30), 5*time.Second),                       // healthy, not an attempt
-		dep("a", "production", s, "c5", at(5, 10, 0), 45*time.Second),                       // lead 1h; followed by a revert: failed
-		dep("a", "production", s, "c6", at(5, 10, 20), 50*time.Second),                      // lead 10m; restores 8: 20m
+		dep("a", "production", s, "c1", at(1, 10, 0), 60*time.Second),  // lead 2h
+		dep("a", "production", R, "c2", at(2, 10, 0), 120*time.Second), // failed change; incident → 3: 2h
+		dep("a", "production", s, "c3", at(2, 12, 0), 90*time.Second),  // leads 1h, 3h; next is a feat: not failed
+		dep("a", "production", s, "c4", at(3, 10, 0), 30*time.Second),  // lead 30m; rolled back by 5: failed
+		rb("a", "production", s, "v-c4", "v-c3", at(3, 11, 0)),         // restores 4: 1h
+		dep("a", "production", F, "c5", at(4, 10, 0), 10*time.Second),  // not a change; incident → 7: 30m
+		dep("a", "production", U, "c3", at(4, 10, 30), 5*time.Second),  // healthy, not an attempt
+		dep("a", "production", s, "c5", at(5, 10, 0), 45*time.Second),  // lead 1h; followed by a revert: failed
+		dep("a", "production", s, "c6", at(5, 10, 20), 50*time.Second), // lead 10m; restores 8: 20m
 	}
 }
 
@@ -257,5 +267,101 @@ func TestParseSince(t *testing.T) {
 		if _, err := ParseSince(in, now); err == nil {
 			t.Errorf("ParseSince(%q): want an error", in)
 		}
+	}
+}
+
+// TestRemediationFollowsVersions: a rollback counts against the deploy whose version it moved
+// away from, never against the one it put back. The first case is the operator's rehearsal
+// (it showed 40.0% (2/5), then 75.0% (3/4) once a record was skipped as damaged).
+func TestRemediationFollowsVersions(t *testing.T) {
+	s, I, R := history.StatusSucceeded, history.StatusInterrupted, history.StatusRolledBack
+	rollout := func(r history.Record, prev string) history.Record {
+		r.PreviousVersionID = prev
+		r.Rollout = []history.RolloutStep{{Step: 0, Gate: "passed"}, {Step: 1, Percent: 10, Gate: "interrupted"}}
+		return r
+	}
+	abort := func(from, to string, at time.Time) history.Record {
+		r := rb("a", "production", s, from, to, at)
+		r.Reason = "deploy:abort"
+		return r
+	}
+	promote := func(from, to string, at time.Time) history.Record {
+		return history.Record{Tenant: "a", Env: "production", Kind: history.KindDeploy, Status: s, GitSHA: "c9",
+			PreviousVersionID: from, VersionID: to, Reason: "deploy:promote", StartedAt: at.Add(-time.Minute), FinishedAt: at}
+	}
+	secrets := func(from, to string, at time.Time) history.Record {
+		r := rec("a", "production", history.KindSecrets, s, "", at, time.Second)
+		r.PreviousVersionID, r.VersionID = from, to
+		return r
+	}
+	d := func(st history.Status, sha string, at time.Time) history.Record {
+		return dep("a", "production", st, sha, at, time.Minute)
+	}
+	rehearsal := []history.Record{
+		d(s, "c1", at(1, 9, 0)),
+		d(s, "c2", at(1, 10, 0)),                                // rolled back by the next: failed
+		rb("a", "production", s, "v-c2", "v-c1", at(1, 10, 30)), // restores c2: 30m
+		d(s, "c3", at(1, 12, 0)),
+		rollout(d(I, "c4", at(1, 13, 0)), "v-c3"), // interrupted split: an incident, not a change
+		abort("v-c4", "v-c3", at(1, 13, 20)),      // puts c3 back: remediates c4's rollout, not c3; restores it: 20m
+		d(s, "c5", at(1, 15, 0)),
+		d(s, "c6", at(1, 16, 0)),
+	}
+	withoutC2 := slices.Delete(slices.Clone(rehearsal), 1, 2) // c2's record skipped as damaged
+
+	cases := []struct {
+		name              string
+		recs              []history.Record
+		changes, failed   int
+		incidents         int
+		restoreMedianSecs float64 // 0: no restored incident
+	}{
+		{"rehearsal: the abort does not count against the deploy it put back", rehearsal, 5, 1, 2, 25 * 60},
+		{"rehearsal with c2's record damaged: its rollback counts against no deploy", withoutC2, 4, 0, 1, 20 * 60},
+		{"a rollback away from the deploy's version", []history.Record{
+			d(s, "c1", at(1, 9, 0)), d(s, "c2", at(1, 10, 0)), rb("a", "production", s, "v-c2", "v-c1", at(1, 11, 0)),
+		}, 2, 1, 1, 3600},
+		{"a rollback back to the deploy's version from another is not its remediation", []history.Record{
+			d(s, "c1", at(1, 9, 0)), rb("a", "production", s, "v-cx", "v-c1", at(1, 10, 0)),
+		}, 1, 0, 0, 0},
+		{"a failed rollback remediates nothing", []history.Record{
+			d(s, "c1", at(1, 9, 0)), rb("a", "production", history.StatusFailed, "v-c1", "v-c0", at(1, 10, 0)),
+		}, 1, 0, 0, 0},
+		{"a rollback without a previous version remediates nothing", []history.Record{
+			d(s, "c1", at(1, 9, 0)), rb("a", "production", s, "", "v-c0", at(1, 10, 0)),
+		}, 1, 0, 0, 0},
+		{"a rollback away from a secrets copy of the deploy's code", []history.Record{
+			d(s, "c1", at(1, 9, 0)), secrets("v-c1", "v-c1s", at(1, 9, 30)), rb("a", "production", s, "v-c1s", "v-c0", at(1, 10, 0)),
+		}, 1, 1, 1, 3600},
+		{"a rollout promoted by deploy:promote, then rolled back: the promote is the failed change", []history.Record{
+			d(s, "c1", at(1, 9, 0)), rollout(d(I, "c2", at(1, 10, 0)), "v-c1"), promote("v-c1", "v-c2", at(1, 10, 30)),
+			rb("a", "production", s, "v-c2", "v-c1", at(1, 11, 0)),
+		}, 2, 1, 1, 3600},
+		{"an abort after a rollout rolled back by itself does not count against the deploy before", []history.Record{
+			d(s, "c1", at(1, 9, 0)), d(R, "c2", at(1, 10, 0)), rollout(d(I, "c3", at(1, 11, 0)), "v-c1"), abort("v-c3", "v-c1", at(1, 11, 10)),
+		}, 2, 1, 1, 70 * 60},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := Compute(context.Background(), tc.recs, Options{Since: t0, Until: t0.Add(7 * 24 * time.Hour)})
+			if len(res.Groups) != 1 {
+				t.Fatalf("groups %+v", res.Groups)
+			}
+			g := res.Groups[0]
+			if g.ChangeFailure.Changes != tc.changes || g.ChangeFailure.Failed != tc.failed {
+				t.Errorf("change failure %d/%d, want %d/%d", g.ChangeFailure.Failed, g.ChangeFailure.Changes, tc.failed, tc.changes)
+			}
+			if g.Restore.Incidents != tc.incidents || g.Restore.Open != 0 {
+				t.Errorf("incidents %d (open %d), want %d", g.Restore.Incidents, g.Restore.Open, tc.incidents)
+			}
+			switch m := g.Restore.MedianSeconds; {
+			case tc.restoreMedianSecs == 0 && m != nil, tc.restoreMedianSecs != 0 && (m == nil || *m != tc.restoreMedianSecs):
+				got := "none"
+				if m != nil {
+					got = fmt.Sprint(*m)
+				}
+				t.Errorf("restore median %s s, want %v s (0: none)", got, tc.restoreMedianSecs)
+			}
+		})
 	}
 }
