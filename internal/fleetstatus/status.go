@@ -3,6 +3,7 @@ package fleetstatus
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -63,7 +64,9 @@ type Row struct {
 	// Drift is drift's status (in_sync, drifted, missing, error) and Changes how many.
 	Drift        drift.Status `json:"drift"`
 	DriftChanges int          `json:"drift_changes"`
-	Health       *Health      `json:"health"` // nil when not asked (not deployed, or unreadable)
+	// rolloutDrift: every drift change is one a split rollout makes (rolloutOnly).
+	rolloutDrift bool
+	Health       *Health `json:"health"` // nil when not asked (not deployed, or unreadable)
 	// Deployed is the newest succeeded record that put the serving version live; nil when no
 	// record did (deployed outside the tool, or before records were kept).
 	Deployed *Attempt `json:"deployed"`
@@ -171,6 +174,7 @@ func One(ctx context.Context, name string, env tenant.Env, o Options) Row {
 	row.Worker, row.Drift, row.Error = rep.Worker, rep.Status, rep.Error
 	if rep.Status == drift.Drifted {
 		row.DriftChanges = rep.Changes.Count()
+		row.rolloutDrift = rolloutOnly(rep.Changes)
 	}
 	if cap != nil && cap.dep != nil {
 		for _, v := range cap.dep.Versions {
@@ -230,12 +234,29 @@ func state(r Row) State {
 		return StateMissing
 	case r.Health != nil && !r.Health.OK:
 		return StateUnhealthy
+	case len(r.Versions) > 1 && (r.Drift != drift.Drifted || r.rolloutDrift):
+		return StateSplit
 	case r.Drift == drift.Drifted:
 		return StateDrifted
-	case len(r.Versions) > 1:
-		return StateSplit
 	}
 	return StateOK
+}
+
+// rolloutFields are the differences a gradual rollout in progress makes by itself: the
+// deployment is split, the version mostly serving is not the repository's, and neither is its
+// code. Any other difference (a var, a binding, a trigger) is drift, rollout or not.
+var rolloutFields = []string{"deployment", "version", "code"}
+
+// rolloutOnly reports whether every change is one a rollout in progress explains.
+func rolloutOnly(c drift.Changes) bool {
+	for _, set := range [][]drift.Change{c.Added, c.Removed, c.Changed} {
+		for _, ch := range set {
+			if !slices.Contains(rolloutFields, ch.Field) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func attempt(e history.Entry) *Attempt {
