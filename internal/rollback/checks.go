@@ -74,8 +74,10 @@ func (e *SecretsError) Error() string {
 	if len(e.Names) > 0 {
 		which = strings.Join(e.Names, ", ")
 	}
-	return fmt.Sprintf("%s: %s changed since version %s was deployed; the old code would run with the new values. "+
-		"Check that it works with them, then run again with -force=true (see %s)", ErrSecretsChanged, which, e.Target, Runbook)
+	return fmt.Sprintf("%s: %s changed since version %s was deployed; each version keeps the secret values it was made with, so "+
+		"rolling back brings that version's old values back (a rotated-out key would work again). "+
+		"If that is acceptable run again with -force=true; after a rotation, fix forward instead, or roll back and then set the new "+
+		"values again with secrets:put (see %s)", ErrSecretsChanged, which, e.Target, Runbook)
 }
 
 func (e *SecretsError) Unwrap() error { return ErrSecretsChanged }

@@ -176,7 +176,8 @@ func Choose(records []Record, deps []Deployment, live, to string) (Target, error
 	}
 	if len(copies) > 0 {
 		return Target{}, fmt.Errorf("%w: the earlier version(s) %s differ from the live %s only by secrets changes (secrets:put, secrets:sync): "+
-			"the code is the same, so this Worker has no earlier code version to roll back to (-force would not change that). "+
+			"the code is the same, so this Worker has no earlier code version to roll back to (-force would not change that; "+
+			"going back to one of them would only bring its old secret values back). "+
 			"To undo a secret, put its old value with secrets:put; for other code, deploy it, or name a version with -to=<version-id>",
 			ErrNoTarget, strings.Join(copies, ", "), live)
 	}
