@@ -75,6 +75,26 @@ func requestAll(what, target, env string) (string, tenant.Env, error) {
 	return target, e, nil
 }
 
+// requestRecords is requestAll for a filter of the records, where the env may be all too:
+// all comes back as "" (every tenant, every env), as the records' filters take it.
+func requestRecords(what, target, env string) (tenant.Name, tenant.Env, error) {
+	if err := tenantOrAll(what, target); err != nil {
+		return "", "", err
+	}
+	var n tenant.Name
+	if target != tenant.All {
+		n = tenant.Name(target)
+	}
+	if env == "all" {
+		return n, "", nil
+	}
+	e, err := tenant.ParseEnv(env)
+	if err != nil {
+		return "", "", fmt.Errorf("%s %s: %w (or all)", what, target, err)
+	}
+	return n, e, nil
+}
+
 // tenantOrAll checks a target that is one tenant's name or tenant.All.
 func tenantOrAll(what, target string) error {
 	if target == tenant.All {
