@@ -85,13 +85,11 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 func (Deploy) Status(ctx context.Context, target, env string,
 	json *bool, // print the splits as one JSON array on stdout
 ) error {
-	if target != "all" {
-		if err := tenant.ValidName(target); err != nil {
-			return fmt.Errorf("deploy:status: %w (or use \"all\")", err)
-		}
-	}
-	e, err := tenant.ParseCloudEnv(env, "; a split lives on Cloudflare: use staging or production")
+	target, e, err := requestAll("deploy:status", target, env)
 	if err != nil {
+		return err
+	}
+	if err := e.RequireCloud(splitRefusal); err != nil {
 		return fmt.Errorf("deploy:status %s: %w", target, err)
 	}
 	ws, log, err := setup()
@@ -130,6 +128,9 @@ func (Deploy) Abort(ctx context.Context, tenantName, env string,
 	return settle(ctx, tenantName, env, deploy.Abort, flag(json, false))
 }
 
+// splitRefusal is why deploy:status, deploy:promote and deploy:abort refuse dev.
+const splitRefusal = "; a split lives on Cloudflare: use staging or production"
+
 func settle(ctx context.Context, tenantName, env string, a deploy.Action, json bool) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
@@ -137,7 +138,7 @@ func settle(ctx context.Context, tenantName, env string, a deploy.Action, json b
 	if err != nil {
 		return err
 	}
-	if err := e.RequireCloud("; a split lives on Cloudflare: use staging or production"); err != nil {
+	if err := e.RequireCloud(splitRefusal); err != nil {
 		return fmt.Errorf("deploy:%s %s: %w", a, name, err)
 	}
 	ws, log, err := setup()

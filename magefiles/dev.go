@@ -12,7 +12,6 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/devserver"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
-	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
 // Dev manages the local wrangler dev servers that `deploy:tenant <tenant> dev` starts.
@@ -20,10 +19,8 @@ type Dev mg.Namespace
 
 // Stop stops the local dev server of a tenant, or of every tenant with "all".
 func (Dev) Stop(ctx context.Context, target string) error {
-	if target != "all" {
-		if err := tenant.ValidName(target); err != nil {
-			return fmt.Errorf("dev:stop: %w (or use \"all\")", err)
-		}
+	if err := tenantOrAll("dev:stop", target); err != nil {
+		return err
 	}
 	ws, _, err := setup()
 	if err != nil {

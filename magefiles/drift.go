@@ -18,17 +18,21 @@ import (
 func Drift(ctx context.Context, target, env string,
 	json *bool, // print [{tenant, env, status, changes}] on stdout and nothing else
 ) error {
+	target, e, err := requestAll("drift", target, env)
+	if err != nil {
+		return err
+	}
 	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
-	reports, err := drift.Command(ctx, ws, log, target, env, os.Stderr)
+	reports, err := drift.Command(ctx, ws, log, target, e, os.Stderr)
 	if err != nil {
 		return err
 	}
 	if err := drift.Write(os.Stdout, os.Stderr, reports, flag(json, false)); err != nil {
 		return err
 	}
-	what := "drift " + target + " " + env
+	what := "drift " + target + " " + string(e)
 	return exit(drift.ExitCode(reports), what+": drift found", what+": some tenants could not be checked")
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
-	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
 // History lists and checks the deployment records in deployments/.
@@ -23,6 +22,10 @@ func (History) List(ctx context.Context, tenantName, env string,
 	json *bool, // print the records as JSON on stdout
 	from *string, // deploy-records: read the records CI keeps on that branch (git fetch origin deploy-records first)
 ) error {
+	name, e, err := request("history", tenantName, env)
+	if err != nil {
+		return err
+	}
 	ws, _, err := setup()
 	if err != nil {
 		return err
@@ -32,14 +35,7 @@ func (History) List(ctx context.Context, tenantName, env string,
 		return fmt.Errorf("history: %w", err)
 	}
 	defer done()
-	if err := tenant.ValidName(tenantName); err != nil {
-		return fmt.Errorf("history: %w", err)
-	}
-	e, err := tenant.ParseEnv(env)
-	if err != nil {
-		return fmt.Errorf("history %s: %w", tenantName, err)
-	}
-	return history.Show(os.Stdout, dir, tenantName, string(e), flag(json, false))
+	return history.Show(os.Stdout, dir, string(name), string(e), flag(json, false))
 }
 
 // Verify checks every record's format and hash chain and names each tampered one.

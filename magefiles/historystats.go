@@ -22,6 +22,10 @@ func (History) Stats(ctx context.Context, target, env string,
 	json *bool, // print the rows as JSON on stdout
 	from *string, // deploy-records: read the records CI keeps on that branch
 ) error {
+	name, e, err := requestRecords("history:stats", target, env)
+	if err != nil {
+		return err
+	}
 	ws, _, err := setup()
 	if err != nil {
 		return err
@@ -32,7 +36,7 @@ func (History) Stats(ctx context.Context, target, env string,
 	}
 	defer done()
 	_, err = metrics.Run(ctx, os.Stdout, metrics.Request{
-		Target: target, Env: env, Since: flag(since, "30d"), Dir: dir, Root: ws.Root, JSON: flag(json, false), Stderr: os.Stderr,
+		Tenant: name, Env: e, Since: flag(since, "30d"), Dir: dir, Root: ws.Root, JSON: flag(json, false), Stderr: os.Stderr,
 	})
 	return err
 }

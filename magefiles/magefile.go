@@ -61,6 +61,51 @@ func request(what, tenantName, env string) (tenant.Name, tenant.Env, error) {
 	return n, e, nil
 }
 
+// requestAll is request for a target that may also be tenant.All, every tenant: the target
+// comes back as given, checked unless it is all (tenant.Select, or a records filter, expands
+// it); the env is parsed as request parses it.
+func requestAll(what, target, env string) (string, tenant.Env, error) {
+	if err := tenantOrAll(what, target); err != nil {
+		return "", "", err
+	}
+	e, err := tenant.ParseEnv(env)
+	if err != nil {
+		return "", "", fmt.Errorf("%s %s: %w", what, target, err)
+	}
+	return target, e, nil
+}
+
+// requestRecords is requestAll for a filter of the records, where the env may be all too:
+// all comes back as "" (every tenant, every env), as the records' filters take it.
+func requestRecords(what, target, env string) (tenant.Name, tenant.Env, error) {
+	if err := tenantOrAll(what, target); err != nil {
+		return "", "", err
+	}
+	var n tenant.Name
+	if target != tenant.All {
+		n = tenant.Name(target)
+	}
+	if env == "all" {
+		return n, "", nil
+	}
+	e, err := tenant.ParseEnv(env)
+	if err != nil {
+		return "", "", fmt.Errorf("%s %s: %w (or all)", what, target, err)
+	}
+	return n, e, nil
+}
+
+// tenantOrAll checks a target that is one tenant's name or tenant.All.
+func tenantOrAll(what, target string) error {
+	if target == tenant.All {
+		return nil
+	}
+	if _, err := tenant.ParseName(target); err != nil {
+		return fmt.Errorf("%s: %w (or use %q)", what, err, tenant.All)
+	}
+	return nil
+}
+
 // flag returns the value of an optional mage flag, or def when it was not given.
 func flag[T any](p *T, def T) T {
 	if p == nil {

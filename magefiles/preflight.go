@@ -20,11 +20,15 @@ import (
 func Preflight(ctx context.Context, target, env string,
 	json *bool, // print the checks per tenant as JSON on stdout
 ) error {
+	target, e, err := requestAll("preflight", target, env)
+	if err != nil {
+		return err
+	}
 	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
-	reports, err := preflight.Command(ctx, ws, log, preflight.CommandOptions{Target: target, Env: env, Stderr: os.Stderr})
+	reports, err := preflight.Command(ctx, ws, log, preflight.CommandOptions{Target: target, Env: e, Stderr: os.Stderr})
 	if err != nil {
 		return err
 	}
@@ -37,7 +41,7 @@ func Preflight(ctx context.Context, target, env string,
 		return err
 	}
 	if !preflight.AllReady(reports) {
-		return fmt.Errorf("preflight %s %s: not ready; fix the problems listed above before deploying", target, env)
+		return fmt.Errorf("preflight %s %s: not ready; fix the problems listed above before deploying", target, e)
 	}
 	return nil
 }

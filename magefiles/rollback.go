@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"time"
 
 	"github.com/magefile/mage/mg"
 
@@ -72,10 +71,9 @@ func Redeploy(ctx context.Context, tenantName, tag string) error {
 	if err != nil {
 		return err
 	}
-	start := time.Now()
 	out, err := rollback.Redeploy(ctx, ws, log, name, tag, os.Stderr)
-	if out.Record.Tenant != "" {
-		fmt.Println(deploy.Summary(out, time.Since(start)))
+	if werr := deploy.WriteOutcome(os.Stdout, ws.Root, "redeploy", &out, false); werr != nil && err == nil {
+		err = werr
 	}
 	return err
 }

@@ -27,11 +27,15 @@ func secretsOptions() (secrets.Options, error) {
 func (Secrets) List(ctx context.Context, target, env string,
 	json *bool, // print the names per Worker as JSON on stdout
 ) error {
+	target, e, err := requestAll("secrets:list", target, env)
+	if err != nil {
+		return err
+	}
 	o, err := secretsOptions()
 	if err != nil {
 		return err
 	}
-	ls, err := secrets.ListCommand(ctx, o, target, env)
+	ls, err := secrets.ListCommand(ctx, o, target, e)
 	if err != nil {
 		return err
 	}
@@ -39,7 +43,7 @@ func (Secrets) List(ctx context.Context, target, env string,
 		return err
 	}
 	if !secrets.AllOK(ls) {
-		return fmt.Errorf("secrets:list %s %s: required secrets are missing (or a Worker could not be read); set them with secrets:put", target, env)
+		return fmt.Errorf("secrets:list %s %s: required secrets are missing (or a Worker could not be read); set them with secrets:put", target, e)
 	}
 	return nil
 }
@@ -55,11 +59,15 @@ func (Secrets) Put(ctx context.Context, tenantName, env, name string,
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
+	n, e, err := request("secrets:put", tenantName, env)
+	if err != nil {
+		return err
+	}
 	o, err := secretsOptions()
 	if err != nil {
 		return err
 	}
-	out, err := secrets.PutCommand(ctx, o, tenantName, env, name, os.Stdin, flag(extra, false))
+	out, err := secrets.PutCommand(ctx, o, n, e, name, os.Stdin, flag(extra, false))
 	if err != nil {
 		return err
 	}
@@ -77,11 +85,15 @@ func (Secrets) Sync(ctx context.Context, tenantName, env string,
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
+	n, e, err := request("secrets:sync", tenantName, env)
+	if err != nil {
+		return err
+	}
 	o, err := secretsOptions()
 	if err != nil {
 		return err
 	}
-	out, err := secrets.SyncCommand(ctx, o, tenantName, env, flag(from, ""), flag(extra, false))
+	out, err := secrets.SyncCommand(ctx, o, n, e, flag(from, ""), flag(extra, false))
 	if err != nil {
 		return err
 	}

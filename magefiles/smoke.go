@@ -20,11 +20,15 @@ func Smoke(ctx context.Context, tenantName, env string,
 ) error {
 	ctx, stop := mutating(ctx) // a counter round trip writes to the live Worker
 	defer stop()
+	name, e, err := request("smoke", tenantName, env)
+	if err != nil {
+		return err
+	}
 	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
-	res, err := probe.Smoke(ctx, ws, log, tenantName, env, os.Stderr)
+	res, err := probe.Smoke(ctx, ws, log, name, e, os.Stderr)
 	if flag(json, false) {
 		if jerr := report.JSON(os.Stdout, res); jerr != nil && err == nil {
 			err = jerr

@@ -4,12 +4,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/magefile/mage/mg"
 
-	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/validate"
 )
 
@@ -20,10 +18,8 @@ import (
 func Validate(ctx context.Context, target string,
 	json *bool, // print the report as JSON on stdout
 ) error {
-	if target != "all" {
-		if err := tenant.ValidName(target); err != nil {
-			return fmt.Errorf("validate: %w", err)
-		}
+	if err := tenantOrAll("validate", target); err != nil {
+		return err
 	}
 	mg.CtxDeps(ctx, NodeModules)
 	ws, log, err := setup()

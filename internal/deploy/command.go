@@ -118,10 +118,10 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tena
 	return &out, err
 }
 
-// WriteOutcome renders what deploy:tenant, deploy:promote or deploy:abort (what names it)
+// WriteOutcome renders what deploy:tenant, deploy:promote, deploy:abort or redeploy (what names it)
 // did: with asJSON the outcome document, else its summary line with the record's path
 // relative to root. A nil outcome (the run never started) renders nothing, and so does, in
-// text, a promote or abort refused before it resolved the tenant: the error says why.
+// text, a promote, abort or redeploy refused before it resolved the tenant: the error says why.
 func WriteOutcome(w io.Writer, root, what string, o *Outcome, asJSON bool) error {
 	if o == nil {
 		return nil
@@ -134,18 +134,18 @@ func WriteOutcome(w io.Writer, root, what string, o *Outcome, asJSON bool) error
 		out.RecordFile = rel
 	}
 	if what == "deploy:tenant" {
-		_, err := fmt.Fprintln(w, Summary(out, out.Took))
+		_, err := fmt.Fprintln(w, summary(out, out.Took))
 		return err
 	}
 	if out.Record.Tenant == "" {
 		return nil
 	}
-	_, err := fmt.Fprintln(w, what+" "+Summary(out, out.Took))
+	_, err := fmt.Fprintln(w, what+" "+summary(out, out.Took))
 	return err
 }
 
-// Summary is the one line that ends a deploy on stdout.
-func Summary(out Outcome, took time.Duration) string {
+// summary is the one line that ends a deploy on stdout.
+func summary(out Outcome, took time.Duration) string {
 	r := out.Record
 	if r.Tenant == "" {
 		return "deploy: nothing done"

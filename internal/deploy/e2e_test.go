@@ -405,7 +405,7 @@ func TestDeployConcurrency(t *testing.T) {
 	scan = append(scan, progress[0].String(), progress[1].String())
 	for _, o := range outs {
 		js, _ := json.Marshal(o)
-		scan = append(scan, Summary(o, time.Second), string(js)) // what stdout shows, as text or -json
+		scan = append(scan, summary(o, time.Second), string(js)) // what stdout shows, as text or -json
 	}
 	filepath.WalkDir(w.ws.Root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() && d.Name() == "node_modules" {

@@ -3,6 +3,8 @@ package deploy
 import (
 	"fmt"
 	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
 // Event is one thing a deploy reports while it runs: a pipeline step ending (Status "ok",
@@ -10,11 +12,12 @@ import (
 // middle of one (Status "info", the sentence in Detail). It is what the human progress lines
 // are made of, typed, so the fleet need not parse them.
 type Event struct {
-	Tenant, Env string
-	Step        string
-	Status      string
-	Duration    time.Duration
-	Detail      string
+	Tenant   tenant.Name
+	Env      tenant.Env
+	Step     string
+	Status   string
+	Duration time.Duration
+	Detail   string
 }
 
 // emit sends e to Options.OnEvent, if any.
@@ -22,7 +25,7 @@ func (st *State) emit(e Event) {
 	if st.Opts.OnEvent == nil {
 		return
 	}
-	e.Tenant, e.Env = string(st.Opts.Tenant), string(st.Opts.Env)
+	e.Tenant, e.Env = st.Opts.Tenant, st.Opts.Env
 	st.Opts.OnEvent(e)
 }
 

@@ -40,7 +40,7 @@ func TestDeployUnwritableRecordsUploadsNothing(t *testing.T) {
 	if strings.Contains(progress.String(), " deploy ") {
 		t.Errorf("the deploy step ran:\n%s", progress.String())
 	}
-	if s := Summary(out, time.Second); strings.Contains(s, "dry run") {
+	if s := summary(out, time.Second); strings.Contains(s, "dry run") {
 		t.Errorf("summary of a refused deploy says dry run: %s", s)
 	}
 }

@@ -70,18 +70,18 @@ func TestAnnotationRoundTrip(t *testing.T) {
 
 func TestSummary(t *testing.T) {
 	rec := history.Record{Tenant: "acme", Env: "staging", Status: history.StatusRolledBack, VersionID: "v2", URL: "https://u/health"}
-	s := Summary(Outcome{Record: rec, RecordFile: "deployments/x.json"}, 1500*time.Millisecond)
+	s := summary(Outcome{Record: rec, RecordFile: "deployments/x.json"}, 1500*time.Millisecond)
 	for _, want := range []string{"acme/staging", "rolled_back", "v2", "https://u/health", "1.5s", "deployments/x.json"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary %q lacks %q", s, want)
 		}
 	}
-	dry := Summary(Outcome{DryRun: true, Record: history.Record{Tenant: "acme", Env: "staging"}, Plan: Plan{Worker: "w", Unchanged: true, Fingerprint: "0123456789abcdef"}}, time.Second)
+	dry := summary(Outcome{DryRun: true, Record: history.Record{Tenant: "acme", Env: "staging"}, Plan: Plan{Worker: "w", Unchanged: true, Fingerprint: "0123456789abcdef"}}, time.Second)
 	if !strings.Contains(dry, "dry run") || !strings.Contains(dry, "unchanged") {
 		t.Errorf("dry-run summary %q", dry)
 	}
 	// Issue 15: a real deploy whose record could not be written is not a dry run.
-	lost := Summary(Outcome{Record: history.Record{Tenant: "acme", Env: "staging", Status: history.StatusFailed}, Plan: Plan{Worker: "w", Fingerprint: "0123456789abcdef"}}, time.Second)
+	lost := summary(Outcome{Record: history.Record{Tenant: "acme", Env: "staging", Status: history.StatusFailed}, Plan: Plan{Worker: "w", Fingerprint: "0123456789abcdef"}}, time.Second)
 	if strings.Contains(lost, "dry run") || !strings.Contains(lost, "failed") {
 		t.Errorf("summary of a deploy without a record file %q", lost)
 	}

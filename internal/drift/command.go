@@ -22,10 +22,12 @@ const DefaultParallel = 16
 
 // CommandOptions is one `mage drift <tenant|all> <env>` request.
 type CommandOptions struct {
-	// Target is a tenant name or "all".
-	Target, Env string
-	Parallel    int
-	Workspace   workspace.Workspace
+	// Target is a tenant name or "all", for tenant.Select; Env was parsed by the caller
+	// (dev is refused here).
+	Target    string
+	Env       tenant.Env
+	Parallel  int
+	Workspace workspace.Workspace
 	// Sources is called once the target and env are checked: nothing is built or read
 	// before a request is known to be valid.
 	Sources func(ctx context.Context) (*Sources, error)
@@ -35,7 +37,7 @@ type CommandOptions struct {
 
 // Command is `mage drift`: it picks the API (the running sandbox, CLOUDFLARE_API_BASE_URL or
 // Cloudflare; the banner goes to stderr) and runs Main.
-func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, target, env string, stderr io.Writer) ([]Report, error) {
+func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, target string, env tenant.Env, stderr io.Writer) ([]Report, error) {
 	return Main(ctx, CommandOptions{
 		Target: target, Env: env, Workspace: ws, Stderr: stderr,
 		Sources: func(ctx context.Context) (*Sources, error) {
@@ -58,8 +60,8 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, targ
 // the caller renders them (Write) and ends with ExitCode(reports). A non-nil error means the
 // request itself was refused (unknown tenant, bad env): nothing was compared then.
 func Main(ctx context.Context, o CommandOptions) ([]Report, error) {
-	env, err := tenant.ParseCloudEnv(o.Env, nothingToCompare)
-	if err != nil {
+	env := o.Env
+	if err := env.RequireCloud(nothingToCompare); err != nil {
 		return nil, fmt.Errorf("drift: %w", err)
 	}
 	names, err := tenant.Select(o.Workspace, o.Target)

@@ -17,6 +17,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/metrics"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 )
@@ -114,7 +115,7 @@ func TestReadersDegradeAroundADamagedRecord(t *testing.T) {
 	// history:stats all staging: the good records' metrics, saying what they exclude.
 	out.Reset()
 	errb.Reset()
-	res, err := metrics.Run(ctx, &out, metrics.Request{Target: "all", Env: "staging", Since: "1d", Dir: ws.DeploymentsDir(), Root: ws.Root, JSON: true, Stderr: &errb})
+	res, err := metrics.Run(ctx, &out, metrics.Request{Env: "staging", Since: "1d", Dir: ws.DeploymentsDir(), Root: ws.Root, JSON: true, Stderr: &errb})
 	if err != nil {
 		t.Fatalf("history:stats: %v", err)
 	}
@@ -130,14 +131,14 @@ func TestReadersDegradeAroundADamagedRecord(t *testing.T) {
 		t.Errorf("history:stats -json: %s", out.String())
 	}
 	out.Reset()
-	if _, err := metrics.Run(ctx, &out, metrics.Request{Target: a, Env: "all", Since: "1d", Dir: ws.DeploymentsDir(), Root: ws.Root}); err != nil {
+	if _, err := metrics.Run(ctx, &out, metrics.Request{Tenant: tenant.Name(a), Since: "1d", Dir: ws.DeploymentsDir(), Root: ws.Root}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "exclude 1 damaged record(s): "+file) {
 		t.Errorf("history:stats table does not say what it excludes:\n%s", out.String())
 	}
 	out.Reset()
-	if res, err := metrics.Run(ctx, &out, metrics.Request{Target: b, Env: "staging", Since: "1d", Dir: ws.DeploymentsDir(), Root: ws.Root}); err != nil ||
+	if res, err := metrics.Run(ctx, &out, metrics.Request{Tenant: tenant.Name(b), Env: "staging", Since: "1d", Dir: ws.DeploymentsDir(), Root: ws.Root}); err != nil ||
 		len(res.Skipped) != 0 || strings.Contains(out.String(), "exclude") {
 		t.Errorf("history:stats of %s blames %s's damaged record: %v\n%s", b, a, err, out.String())
 	}

@@ -108,7 +108,7 @@ func TestRehearsalStatusStatsAndReport(t *testing.T) {
 
 	// history:stats all staging -json=true
 	out.Reset()
-	if _, err := metrics.Run(ctx, &out, metrics.Request{Target: "all", Env: "staging", Since: "1d", Dir: ws.DeploymentsDir(), Root: ws.Root, JSON: true}); err != nil {
+	if _, err := metrics.Run(ctx, &out, metrics.Request{Env: "staging", Since: "1d", Dir: ws.DeploymentsDir(), Root: ws.Root, JSON: true}); err != nil {
 		t.Fatal(err)
 	}
 	var res metrics.Result

@@ -159,6 +159,25 @@ func TestMenuMatchesTheMagefile(t *testing.T) {
 		}
 	}
 
+	// The targets parse their tenant and env first, once (the magefile's request and its
+	// siblings), and refuse a bad one with its reason before anything runs.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"history:stats", "../x", "all"}, "invalid tenant name"},
+		{[]string{"history:stats", "all", "qa"}, "invalid environment \"qa\": use dev, staging or production (prod) (or all)"},
+		{[]string{"history", "../x", "staging"}, "invalid tenant name"},
+		{[]string{"history", "mrrainbowsmoke", "Staging"}, `did you mean "staging"`},
+		{[]string{"secrets:list", "../x", "staging"}, `(or use "all")`},
+		{[]string{"secrets:put", "mrrainbowsmoke", "qa", "AI_GATEWAY_TOKEN"}, "invalid environment"},
+		{[]string{"secrets:sync", "all", "staging"}, "reserved for every tenant"},
+	} {
+		if out, code := run(c.args...); code == 0 || !strings.Contains(out, c.want) {
+			t.Errorf("%v: exit %d, want a refusal saying %q:\n%s", c.args, code, c.want, out)
+		}
+	}
+
 	for target, docFlags := range documented {
 		t.Run(target, func(t *testing.T) {
 			name := target

@@ -12,11 +12,15 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
-// Request is one `mage history:stats <tenant|all> <env|all>` call.
+// Request is one `mage history:stats <tenant|all> <env|all>` call, its arguments parsed by
+// the caller.
 type Request struct {
-	Target, Env string // a tenant or "all"; an env or "all"
-	Since       string // -since, e.g. 30d
-	Now         time.Time
+	// Tenant is the one tenant to show, or "" for every tenant; Env the one env, or "" for
+	// every env (all, on the command line).
+	Tenant tenant.Name
+	Env    tenant.Env
+	Since  string // -since, e.g. 30d
+	Now    time.Time
 	// Dir is the records folder; Root the git checkout for commit times.
 	Dir, Root string
 	JSON      bool
@@ -24,24 +28,11 @@ type Request struct {
 	Stderr io.Writer
 }
 
-// Run checks the request, computes the metrics of the records in r.Dir and writes them to w:
+// Run computes the metrics of the records in r.Dir and writes them to w:
 // a table, or with r.JSON the Result as one JSON document. A damaged record of the asked
 // tenants/envs does not stop it: the metrics are of the good records, Result.Skipped lists
 // the damaged ones, the table says it excludes them and r.Stderr gets a warning for each.
 func Run(ctx context.Context, w io.Writer, r Request) (Result, error) {
-	if r.Target != "all" {
-		if err := tenant.ValidName(r.Target); err != nil {
-			return Result{}, fmt.Errorf("history:stats: %w", err)
-		}
-	}
-	envName := ""
-	if r.Env != "all" {
-		e, err := tenant.ParseEnv(r.Env)
-		if err != nil {
-			return Result{}, fmt.Errorf("history:stats %s: %w (or all)", r.Target, err)
-		}
-		envName = string(e)
-	}
 	if r.Now.IsZero() {
 		r.Now = time.Now()
 	}
@@ -53,11 +44,7 @@ func Run(ctx context.Context, w io.Writer, r Request) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("history:stats: %w", err)
 	}
-	target := r.Target
-	if target == "all" {
-		target = ""
-	}
-	read := all.Of(target, envName)
+	read := all.Of(string(r.Tenant), string(r.Env))
 	recs := make([]history.Record, 0, len(read.Entries))
 	for _, e := range read.Entries {
 		recs = append(recs, e.Record)
@@ -73,7 +60,7 @@ func Run(ctx context.Context, w io.Writer, r Request) (Result, error) {
 		return res, report.JSON(w, res)
 	}
 	if len(res.Groups) == 0 {
-		_, err := fmt.Fprintf(w, "history:stats: no records for %s/%s in %s\n", r.Target, r.Env, r.Dir)
+		_, err := fmt.Fprintf(w, "history:stats: no records for %s/%s in %s\n", orAll(string(r.Tenant)), orAll(string(r.Env)), r.Dir)
 		if err == nil {
 			err = excluded(w, res.Skipped)
 		}
@@ -83,6 +70,14 @@ func Run(ctx context.Context, w io.Writer, r Request) (Result, error) {
 		return res, err
 	}
 	return res, excluded(w, res.Skipped)
+}
+
+// orAll is a Request's tenant or env as the command line gives it: "" is all.
+func orAll(s string) string {
+	if s == "" {
+		return "all"
+	}
+	return s
 }
 
 // excluded says under the table which damaged records the metrics leave out.

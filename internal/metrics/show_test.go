@@ -28,7 +28,7 @@ func TestRunReadsTheStoreFiltersAndPrints(t *testing.T) {
 	}
 	now := at(30, 0, 0)
 	var out bytes.Buffer
-	res, err := Run(context.Background(), &out, Request{Target: "all", Env: "staging", Since: "30d", Now: now, Dir: dir, Root: dir, JSON: true})
+	res, err := Run(context.Background(), &out, Request{Env: "staging", Since: "30d", Now: now, Dir: dir, Root: dir, JSON: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,17 +40,17 @@ func TestRunReadsTheStoreFiltersAndPrints(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	out.Reset()
-	if _, err := Run(context.Background(), &out, Request{Target: "a", Env: "all", Since: "30d", Now: now, Dir: dir, Root: dir}); err != nil {
+	if _, err := Run(context.Background(), &out, Request{Tenant: "a", Since: "30d", Now: now, Dir: dir, Root: dir}); err != nil {
 		t.Fatal(err)
 	}
 	if s := out.String(); !strings.Contains(s, "(fleet)") || strings.Contains(s, "b ") || !strings.Contains(s, "50.0% (1/2)") {
 		t.Fatalf("table:\n%s", s)
 	}
-	for _, bad := range []Request{{Target: "../x", Env: "all", Since: "30d"}, {Target: "a", Env: "qa", Since: "30d"}, {Target: "a", Env: "all", Since: "soon"}} {
-		bad.Dir, bad.Now = dir, now
-		if _, err := Run(context.Background(), &out, bad); err == nil {
-			t.Errorf("%+v: want an error", bad)
-		}
+	// A bad tenant or env never reaches Run: the target parses them (internal/menu's test
+	// runs history:stats with both). The window is Run's to parse.
+	bad := Request{Tenant: "a", Since: "soon", Dir: dir, Now: now}
+	if _, err := Run(context.Background(), &out, bad); err == nil {
+		t.Errorf("%+v: want an error", bad)
 	}
 }
 
@@ -76,7 +76,7 @@ func TestRunExcludesADamagedRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	res, err := Run(context.Background(), &out, Request{Target: "a", Env: "staging", Since: "30d", Now: at(30, 0, 0), Dir: dir, Root: dir, Stderr: &errb})
+	res, err := Run(context.Background(), &out, Request{Tenant: "a", Env: "staging", Since: "30d", Now: at(30, 0, 0), Dir: dir, Root: dir, Stderr: &errb})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestRunExcludesADamagedRecord(t *testing.T) {
 		t.Errorf("table:\n%s\nstderr:\n%s", out.String(), errb.String())
 	}
 	out.Reset()
-	if _, err := Run(context.Background(), &out, Request{Target: "all", Env: "all", Since: "30d", Now: at(30, 0, 0), Dir: dir, Root: dir, JSON: true}); err != nil {
+	if _, err := Run(context.Background(), &out, Request{Since: "30d", Now: at(30, 0, 0), Dir: dir, Root: dir, JSON: true}); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {

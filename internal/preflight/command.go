@@ -107,9 +107,11 @@ func Tenants(ctx context.Context, a Access, names []string, env tenant.Env, para
 	return out, err
 }
 
-// CommandOptions is one `preflight <tenant|all> <env>` request.
+// CommandOptions is one `preflight <tenant|all> <env>` request: Target a tenant name or
+// "all", for tenant.Select; Env parsed by the caller (dev is refused here).
 type CommandOptions struct {
-	Target, Env string
+	Target string
+	Env    tenant.Env
 	// Stderr gets the sandbox banner.
 	Stderr io.Writer
 }
@@ -119,8 +121,8 @@ type CommandOptions struct {
 // (WriteText or JSON) and fails unless AllReady. err is a refused request or a run that
 // could not finish.
 func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, o CommandOptions) ([]Report, error) {
-	env, err := tenant.ParseCloudEnv(o.Env, " and uses no Cloudflare account; use staging or production")
-	if err != nil {
+	env := o.Env
+	if err := env.RequireCloud(" and uses no Cloudflare account; use staging or production"); err != nil {
 		return nil, fmt.Errorf("preflight: %w", err)
 	}
 	names, err := tenant.Select(ws, o.Target)

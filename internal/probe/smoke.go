@@ -24,17 +24,12 @@ type SmokeResult struct {
 	Log     string              `json:"log"`
 }
 
-// Smoke runs the post-deploy plugins of tenantName/envName against what is live now, as a
+// Smoke runs the post-deploy plugins of name/env against what is live now, as a
 // deploy runs them after its health check (the rollback runbook's "run the smoke tests").
-// The live version comes from the health check, so no token is needed.
-func Smoke(ctx context.Context, ws workspace.Workspace, log *slog.Logger, tenantName, envName string, banner io.Writer) (SmokeResult, error) {
-	if err := tenant.ValidName(tenantName); err != nil {
-		return SmokeResult{}, fmt.Errorf("smoke: %w", err)
-	}
-	env, err := tenant.ParseEnv(envName)
-	if err != nil {
-		return SmokeResult{}, fmt.Errorf("smoke %s: %w", tenantName, err)
-	}
+// The live version comes from the health check, so no token is needed. The name and env
+// were parsed by the caller.
+func Smoke(ctx context.Context, ws workspace.Workspace, log *slog.Logger, name tenant.Name, env tenant.Env, banner io.Writer) (SmokeResult, error) {
+	tenantName := string(name)
 	t, err := tenant.Load(ctx, ws, tenantName)
 	if err != nil {
 		return SmokeResult{}, fmt.Errorf("smoke %s/%s: %w", tenantName, env, err)

@@ -68,7 +68,7 @@ func Command(ctx context.Context, ws workspace.Workspace, log *slog.Logger, name
 	if err != nil {
 		return Outcome{}, err
 	}
-	return Run(ctx, deps, Request{Tenant: tenantName, Env: string(env), Worker: worker, To: opt.To, Force: opt.Force, Reason: opt.Reason, Actor: prov.Actor})
+	return Run(ctx, deps, Request{Tenant: name, Env: env, Worker: worker, To: opt.To, Force: opt.Force, Reason: opt.Reason, Actor: prov.Actor})
 }
 
 // TokenFor is the tenant's token: the sandbox's when the run talks to this checkout's

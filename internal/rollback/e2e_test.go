@@ -324,6 +324,14 @@ func TestRedeployFromTag(t *testing.T) {
 	if probs, _ := history.Verify(w.ws.DeploymentsDir()); len(probs) != 0 {
 		t.Fatalf("chain broken by the copied record: %v", probs)
 	}
+	// The redeploy target renders the outcome as deploy:promote's: one line, the record
+	// relative to the checkout, the time the whole redeploy's.
+	var line bytes.Buffer
+	if err := deploy.WriteOutcome(&line, w.ws.Root, "redeploy", &out, false); err != nil || out.Took <= 0 ||
+		!strings.HasPrefix(line.String(), "redeploy "+tenantA+"/production: succeeded: version "+got.VersionID) ||
+		!strings.Contains(line.String(), "; record deployments/") {
+		t.Errorf("redeploy line = %q (took %s, %v)", line.String(), out.Took, err)
+	}
 	if _, err := os.Stat(filepath.Join(w.ws.StateDir(), "redeploy", tenantA+"-"+filepath.Base(tag))); !os.IsNotExist(err) {
 		t.Errorf("worktree left behind: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
@@ -25,8 +26,17 @@ import (
 // a git worktree under .state/redeploy/, deployed with the normal pipeline (forced, so a new
 // version is made even if the fingerprint matches), and its record is appended to this
 // checkout's deployments/ with the reason "redeploy of <tag>". The worktree is removed after.
-// The name was parsed by the caller (tenant.ParseName).
+// The name was parsed by the caller (tenant.ParseName). The outcome is filled as far as the
+// redeploy got, also on error, and the caller renders it (deploy.WriteOutcome); its Took is
+// the whole redeploy's, the checkout of the tag's tree included.
 func Redeploy(ctx context.Context, ws workspace.Workspace, log *slog.Logger, name tenant.Name, tag string, stderr io.Writer) (deploy.Outcome, error) {
+	start := time.Now()
+	out, err := redeploy(ctx, ws, log, name, tag, stderr)
+	out.Took = time.Since(start)
+	return out, err
+}
+
+func redeploy(ctx context.Context, ws workspace.Workspace, log *slog.Logger, name tenant.Name, tag string, stderr io.Writer) (deploy.Outcome, error) {
 	tenantName := string(name)
 	where := fmt.Sprintf("redeploy %s from %s", tenantName, tag)
 	if want := deploytag.Prefix + tenantName + "/production/"; !strings.HasPrefix(tag, want) || strings.Contains(strings.TrimPrefix(tag, want), "/") {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
 // API reads what is live for the tenant/env's Worker.
@@ -65,7 +66,9 @@ type Deps struct {
 
 // Request is what the operator asked for.
 type Request struct {
-	Tenant, Env, Worker string
+	Tenant tenant.Name
+	Env    tenant.Env
+	Worker string
 	// To names the target version; empty means "the previous good one".
 	To string
 	// Force overrides the changed-secrets refusal.
@@ -131,7 +134,7 @@ func Run(ctx context.Context, d Deps, req Request) (Outcome, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	o := Outcome{Tenant: req.Tenant, Env: req.Env, Worker: req.Worker, Reason: req.Reason, Actor: req.Actor, Forced: req.Force, StartedAt: d.Now()}
+	o := Outcome{Tenant: string(req.Tenant), Env: string(req.Env), Worker: req.Worker, Reason: req.Reason, Actor: req.Actor, Forced: req.Force, StartedAt: d.Now()}
 	where := fmt.Sprintf("rollback %s/%s", req.Tenant, req.Env)
 	step := func(name string, f func() error) error {
 		start := d.Now()
@@ -239,7 +242,7 @@ func Run(ctx context.Context, d Deps, req Request) (Outcome, error) {
 		return refused(ctx, d, o, where, fmt.Errorf("record: %w", err))
 	}
 	if o.SettledRecordFile != "" {
-		o.Warnings = append(o.Warnings, "the previous attempt on "+req.Tenant+"/"+req.Env+" was killed before it finished; recorded it as interrupted in "+o.SettledRecordFile)
+		o.Warnings = append(o.Warnings, "the previous attempt on "+o.Tenant+"/"+o.Env+" was killed before it finished; recorded it as interrupted in "+o.SettledRecordFile)
 	}
 
 	message := req.Reason

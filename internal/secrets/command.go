@@ -55,17 +55,17 @@ func (o Options) access(ctx context.Context) (preflight.Access, error) {
 	return a, err
 }
 
-// cloudEnv refuses dev: secrets of dev live in .dev.vars on this machine, not on Cloudflare.
-func cloudEnv(env string) (tenant.Env, error) {
-	return tenant.ParseCloudEnv(env, "; its secrets go in the tenant's .dev.vars, not on Cloudflare; use staging or production")
-}
+// devRefusal is why the secrets commands refuse dev: its secrets live in .dev.vars on this
+// machine, not on Cloudflare.
+const devRefusal = "; its secrets go in the tenant's .dev.vars, not on Cloudflare; use staging or production"
 
 // ListCommand is secrets:list: the names on each Worker, required ones marked, missing ones
-// flagged. A Worker that could not be read has its error in its Listing (AllOK is then false,
-// as it is when a required secret is missing); the error is for a refused request.
-func ListCommand(ctx context.Context, o Options, target, env string) ([]Listing, error) {
-	e, err := cloudEnv(env)
-	if err != nil {
+// flagged. target is one tenant or tenant.All, for tenant.Select; the env was parsed by the
+// caller, and dev is refused here. A Worker that could not be read has its error in its
+// Listing (AllOK is then false, as it is when a required secret is missing); the error is for
+// a refused request.
+func ListCommand(ctx context.Context, o Options, target string, e tenant.Env) ([]Listing, error) {
+	if err := e.RequireCloud(devRefusal); err != nil {
 		return nil, fmt.Errorf("secrets:list: %w", err)
 	}
 	ws := o.Workspace
@@ -188,9 +188,10 @@ func ReadValue(r io.Reader) (string, error) {
 	return v, nil
 }
 
-// PutCommand is secrets:put: one secret, value from stdin.
-func PutCommand(ctx context.Context, o Options, tenantName, env, name string, stdin io.Reader, extra bool) (Outcome, error) {
-	t, e, err := target(ctx, o, "secrets:put", tenantName, env)
+// PutCommand is secrets:put: one secret, value from stdin. The tenant name and env were
+// parsed by the caller; dev is refused here.
+func PutCommand(ctx context.Context, o Options, tenantName tenant.Name, e tenant.Env, name string, stdin io.Reader, extra bool) (Outcome, error) {
+	t, err := target(ctx, o, "secrets:put", tenantName, e)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -204,9 +205,10 @@ func PutCommand(ctx context.Context, o Options, tenantName, env, name string, st
 	return apply(ctx, o, "secrets:put", t, []Value{{Name: name, Value: v}})
 }
 
-// SyncCommand is secrets:sync: every secret in a JSON file of name -> value, for bulk.
-func SyncCommand(ctx context.Context, o Options, tenantName, env, from string, extra bool) (Outcome, error) {
-	t, e, err := target(ctx, o, "secrets:sync", tenantName, env)
+// SyncCommand is secrets:sync: every secret in a JSON file of name -> value, for bulk. The
+// tenant name and env were parsed by the caller; dev is refused here.
+func SyncCommand(ctx context.Context, o Options, tenantName tenant.Name, e tenant.Env, from string, extra bool) (Outcome, error) {
+	t, err := target(ctx, o, "secrets:sync", tenantName, e)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -291,23 +293,24 @@ func tracked(ctx context.Context, root, path string) bool {
 	return cmd.Run() == nil
 }
 
-func configRel(name string) string {
-	return filepath.ToSlash(filepath.Join("tenants", name, "tenant.config.json"))
+func configRel(name tenant.Name) string {
+	return filepath.ToSlash(filepath.Join("tenants", string(name), "tenant.config.json"))
 }
 
-func target(ctx context.Context, o Options, cmd, tenantName, env string) (preflight.Target, tenant.Env, error) {
-	e, err := cloudEnv(env)
+// target refuses dev and a tenant without a folder (the error lists the tenants there are),
+// then loads the tenant's target in e.
+func target(ctx context.Context, o Options, cmd string, name tenant.Name, e tenant.Env) (preflight.Target, error) {
+	if err := e.RequireCloud(devRefusal); err != nil {
+		return preflight.Target{}, fmt.Errorf("%s: %w", cmd, err)
+	}
+	if err := tenant.Check(o.Workspace, string(name)); err != nil {
+		return preflight.Target{}, fmt.Errorf("%s: %w", cmd, err)
+	}
+	t, err := preflight.TargetFor(ctx, o.Workspace, string(name), e)
 	if err != nil {
-		return preflight.Target{}, "", fmt.Errorf("%s: %w", cmd, err)
+		return preflight.Target{}, fmt.Errorf("%s %s/%s: %w", cmd, name, e, err)
 	}
-	if err := tenant.Check(o.Workspace, tenantName); err != nil {
-		return preflight.Target{}, "", fmt.Errorf("%s: %w", cmd, err)
-	}
-	t, err := preflight.TargetFor(ctx, o.Workspace, tenantName, e)
-	if err != nil {
-		return preflight.Target{}, "", fmt.Errorf("%s %s/%s: %w", cmd, tenantName, e, err)
-	}
-	return t, e, nil
+	return t, nil
 }
 
 // apply sets the values in the tenant's own account and writes a record (names only)
