@@ -212,7 +212,7 @@ func WriteText(w io.Writer, root string, rows []Row, colour bool) error {
 			fmt.Fprintf(&b, "%s/%s: health: %s\n", r.Tenant, r.Env, r.Health.Detail)
 		}
 		for _, d := range r.SkippedRecords {
-			fmt.Fprintf(&b, "%s/%s: skipped the damaged record %s (%s); %s\n", r.Tenant, r.Env, rel(root, d.Path), d.Reason, history.Fix)
+			fmt.Fprintf(&b, "%s/%s: skipped the damaged record %s (%s); %s\n", r.Tenant, r.Env, rel(root, d.Path), d.Reason, history.Fix(d))
 		}
 	}
 	if b.Len() > 0 {

@@ -21,13 +21,24 @@ type Damaged struct {
 	Reason string `json:"reason"`
 }
 
-// Fix is what to do about a damaged record, for warnings and notices.
-const Fix = "`go tool mage history:verify` names it; restore it from git (`git log -- <its folder>`) or from the deploy-records branch"
+// Fix is what to do about damaged records, for warnings and notices: where to restore them
+// from, named by the folder they are in. A rehearsal's records live under .state/, which git
+// ignores, so for those it says so instead of sending the operator to git.
+func Fix(ds ...Damaged) string {
+	dir := "deployments"
+	if len(ds) > 0 {
+		dir = filepath.Dir(ds[0].Path)
+	}
+	if strings.Contains(filepath.ToSlash(dir), "/.state/") {
+		return "`go tool mage history:verify` names it; " + dir + " holds a rehearsal's records, which git does not keep: delete the file (or `go tool mage sandbox:reset` for a fresh rehearsal)"
+	}
+	return "`go tool mage history:verify` names it; restore it from git (`git log -- " + filepath.Base(dir) + "/`) or from the deploy-records branch"
+}
 
 // Warning is the one-line warning about d that every reader prints: the file, what is wrong
 // and the fix.
 func (d Damaged) Warning() string {
-	return fmt.Sprintf("skipped the damaged record %s (%s); %s", d.Path, d.Reason, Fix)
+	return fmt.Sprintf("skipped the damaged record %s (%s); %s", d.Path, d.Reason, Fix(d))
 }
 
 // Readable is what a tolerant read found: the entries that read as records, and the files

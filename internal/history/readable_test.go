@@ -156,3 +156,17 @@ func TestReadableFailsOnAnUnlistableFolder(t *testing.T) {
 		t.Errorf("Readable of a missing folder = %+v, %v; want empty", r, err)
 	}
 }
+
+func TestFixNamesWhereToRestoreFrom(t *testing.T) {
+	for _, c := range []struct {
+		path, want, not string
+	}{
+		{"/repo/deployments/acme-staging-1.json", "git log -- deployments/", "rehearsal"},
+		{"/repo/.state/sandbox/deployments/acme-staging-1.json", "git does not keep", "git log"},
+	} {
+		got := Fix(Damaged{Path: c.path})
+		if !strings.Contains(got, c.want) || strings.Contains(got, c.not) || strings.Contains(got, "<") {
+			t.Errorf("Fix(%s) = %q; want it to say %q and not %q", c.path, got, c.want, c.not)
+		}
+	}
+}

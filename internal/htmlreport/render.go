@@ -118,7 +118,7 @@ func build(d Data) view {
 	if v.Title == "" {
 		v.Title = "Fleet report"
 	}
-	v.Fix = history.Fix
+	v.Fix = history.Fix(d.Skipped...)
 	for _, sk := range d.Skipped {
 		v.Skipped = append(v.Skipped, skippedItem{Name: sk.File, Href: link(sk.Path), Reason: sk.Reason})
 	}

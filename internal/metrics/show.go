@@ -89,7 +89,7 @@ func excluded(w io.Writer, skipped []history.Damaged) error {
 	for i, d := range skipped {
 		names[i] = d.File
 	}
-	_, err := fmt.Fprintf(w, "these metrics exclude %d damaged record(s): %s; %s\n", len(skipped), strings.Join(names, ", "), history.Fix)
+	_, err := fmt.Fprintf(w, "these metrics exclude %d damaged record(s): %s; %s\n", len(skipped), strings.Join(names, ", "), history.Fix(skipped...))
 	return err
 }
 
