@@ -76,8 +76,8 @@ func (e *SecretsError) Error() string {
 	}
 	return fmt.Sprintf("%s: %s changed since version %s was deployed; each version keeps the secret values it was made with, so "+
 		"rolling back brings that version's old values back (a rotated-out key would work again). "+
-		"If that is acceptable run again with -force=true; after a rotation, fix forward instead, or roll back and then set the new "+
-		"values again with secrets:put (see %s)", ErrSecretsChanged, which, e.Target, Runbook)
+		"If that is acceptable run again with -force=true; after a rotation, fix forward instead (a deploy keeps the newest values; see %s)",
+		ErrSecretsChanged, which, e.Target, Runbook)
 }
 
 func (e *SecretsError) Unwrap() error { return ErrSecretsChanged }

@@ -149,7 +149,7 @@ func Put(ctx context.Context, api API, worker string, values []Value) (Result, e
 		if err := api.PutSecret(ctx, worker, v.Name, v.Value); err != nil {
 			var ae *cfapi.APIError
 			if errors.As(err, &ae) && ae.HasCode(cfapi.CodeLatestNotDeployed) {
-				err = fmt.Errorf("%w; a gradual rollout is in progress (the latest version is not deployed at 100%%): finish or roll it back first", err)
+				err = latestNotDeployed(err, before)
 			}
 			return res, err
 		}
@@ -167,4 +167,14 @@ func Put(ctx context.Context, api API, worker string, values []Value) (Result, e
 		}
 	}
 	return res, nil
+}
+
+// latestNotDeployed explains Cloudflare's 10215 (a secret can only change while the newest
+// version serves everything) by what the live deployment shows, with our commands, not
+// wrangler's: a split is a rollout to settle; one older version alone is a rollback's doing.
+func latestNotDeployed(err error, live cfapi.Deployment) error {
+	if len(live.Versions) > 1 {
+		return fmt.Errorf("%w; a gradual rollout is in progress (traffic is split): settle it first with `go tool mage deploy:promote` or `deploy:abort` for this tenant and env, then set the secret", err)
+	}
+	return fmt.Errorf("%w; the live version %s is not the newest one (a rollback put an older version back): deploy first (`go tool mage deploy:tenant`), which makes the newest code live with the newest secrets, then set the secret", err, live.Primary().VersionID)
 }

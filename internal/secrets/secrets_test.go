@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"mime/multipart"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
@@ -292,5 +294,54 @@ func TestRefusals(t *testing.T) {
 	// -extra=true allows a name the config does not require.
 	if _, err := secrets.PutCommand(ctx, w.opts(), tenantA, "staging", "OTHER_KEY", strings.NewReader("value1"), true); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A secret can only change while the newest version serves everything (Cloudflare's 10215).
+// The refusal names our way out: after a rollback, deploy; during a split rollout, settle it.
+func TestPutWhileTheNewestVersionIsNotLive(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.deployWorker(t)
+	api, err := cfapi.New(cfapi.Config{BaseURL: w.srv.URL + "/client/v4", Token: w.sb.Token(accountA), AccountID: accountA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := api.LiveDeployment(ctx, workerA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := first.Primary().VersionID
+	if _, err := w.put(t, "AI_GATEWAY_TOKEN", "value-one", false); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := api.LiveDeployment(ctx, workerA)
+	v2 := second.Primary().VersionID
+
+	// A rollback to v1: the newest version (v2) no longer serves.
+	if _, err := api.DeployVersion(ctx, workerA, v1, "rollback", true); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.put(t, "AI_GATEWAY_TOKEN", "value-two", false)
+	if err == nil || !strings.Contains(err.Error(), "a rollback put an older version back") || !strings.Contains(err.Error(), "deploy:tenant") {
+		t.Errorf("after a rollback: %v", err)
+	}
+
+	// A split of v1 and v2, as a rollout leaves it.
+	body := fmt.Sprintf(`{"strategy":"percentage","versions":[{"version_id":%q,"percentage":10},{"version_id":%q,"percentage":90}]}`, v2, v1)
+	req, _ := http.NewRequest("POST", w.srv.URL+"/client/v4/accounts/"+accountA+"/workers/scripts/"+workerA+"/deployments?force=true", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+w.sb.Token(accountA))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("split deployment: %d", res.StatusCode)
+	}
+	_, err = w.put(t, "AI_GATEWAY_TOKEN", "value-three", false)
+	if err == nil || !strings.Contains(err.Error(), "deploy:promote") || !strings.Contains(err.Error(), "deploy:abort") {
+		t.Errorf("during a split: %v", err)
 	}
 }
