@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -292,6 +293,13 @@ func (st *State) splitTo(ctx context.Context, step int, p float64) (string, erro
 	}
 	msg := fmt.Sprintf("rollout %s: step %d, %v%%", st.Deployed.VersionID, step, p)
 	res, err := st.Opts.Runner.VersionsDeploy(ctx, st.invocation(), splits, msg)
+	var ce *wrangler.CommandError
+	if errors.As(err, &ce) && (ce.Code == "10220" || strings.Contains(ce.Message, "secrets have changed")) {
+		// A version upload copies the newest version's secrets; after a rollback past a secret
+		// change those are not the live version's, and Cloudflare will not split the two.
+		return "", fmt.Errorf("%w; the new version's secrets (copied from the newest version) differ from the live version's, as after a rollback past a secret change, "+
+			"and Cloudflare does not split traffic between them: deploy without -rollout, which puts the new version at 100%% at once", err)
+	}
 	if err != nil {
 		return "", err
 	}
