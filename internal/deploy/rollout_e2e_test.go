@@ -10,6 +10,7 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
 )
 
 // splitNow is the live deployment's versions as the sandbox holds them.
@@ -158,6 +159,34 @@ func TestGradualRollout(t *testing.T) {
 	}
 	if _, err := Settle(ctx, w.settleOpts(t, tn, &progress), Promote); err == nil || !strings.Contains(err.Error(), "not split") {
 		t.Fatalf("deploy:promote with nothing split: %v", err)
+	}
+
+	// A rollback past a secret change: the next version upload copies the newest version's
+	// secrets, which Cloudflare will not split traffic with; the rollout says why and how on,
+	// and the live version keeps all the traffic.
+	// (After the abort the newest version, v4, is not live, and a secret cannot change: an
+	// immediate deploy of v5 first.)
+	w.bumpRealCode(t, "v5")
+	immediate := w.opts(t, tn, "staging", &progress)
+	if out, err := Run(ctx, immediate); err != nil || out.Record.Status != history.StatusSucceeded {
+		t.Fatalf("deploy v5: %v %s\n%s", err, out.Record.Status, progress.String())
+	}
+	v5 := w.live(t, tn, worker)
+	if _, err := secrets.Put(ctx, w.api(tn), worker, []secrets.Value{{Name: "WEBHOOK_SIGNING_KEY", Value: "rotated"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.api(tn).DeployVersion(ctx, worker, v5, "rollback past the rotation", true); err != nil {
+		t.Fatal(err)
+	}
+	w.bumpRealCode(t, "v6")
+	progress.Reset()
+	o.Rollout = &Rollout{Percents: []float64{50, 100}}
+	out, err = Run(ctx, o)
+	if err == nil || !strings.Contains(out.Record.Error+err.Error(), "deploy without -rollout") {
+		t.Fatalf("rollout after a rollback past a secret change: %v %s (%s)\n%s", err, out.Record.Status, out.Record.Error, progress.String())
+	}
+	if sp := w.splitNow(t, tn, worker); len(sp) != 1 || sp[0].VersionID != v5 || sp[0].Percentage != 100 {
+		t.Fatalf("after the refused split the live split is %+v, want %s alone at 100%%", sp, v5)
 	}
 }
 

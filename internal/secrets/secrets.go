@@ -176,5 +176,5 @@ func latestNotDeployed(err error, live cfapi.Deployment) error {
 	if len(live.Versions) > 1 {
 		return fmt.Errorf("%w; a gradual rollout is in progress (traffic is split): settle it first with `go tool mage deploy:promote` or `deploy:abort` for this tenant and env, then set the secret", err)
 	}
-	return fmt.Errorf("%w; the live version %s is not the newest one (a rollback put an older version back): deploy first (`go tool mage deploy:tenant`), which makes the newest code live with the newest secrets, then set the secret", err, live.Primary().VersionID)
+	return fmt.Errorf("%w; the live version %s is not the newest one (a rollback or an aborted rollout put an older version back): deploy first (`go tool mage deploy:tenant`), which makes the newest code live with the newest secrets, then set the secret", err, live.Primary().VersionID)
 }
