@@ -323,7 +323,7 @@ func TestPutWhileTheNewestVersionIsNotLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = w.put(t, "AI_GATEWAY_TOKEN", "value-two", false)
-	if err == nil || !strings.Contains(err.Error(), "a rollback put an older version back") || !strings.Contains(err.Error(), "deploy:tenant") {
+	if err == nil || !strings.Contains(err.Error(), "put an older version back") || !strings.Contains(err.Error(), "deploy:tenant") {
 		t.Errorf("after a rollback: %v", err)
 	}
 
