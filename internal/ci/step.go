@@ -1,6 +1,7 @@
 package ci
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -38,6 +39,9 @@ type Tracker struct {
 	out   io.Writer
 	total int
 	gha   bool
+	// Quiet keeps a step's own output (compiler, linter and test lines) back unless the step
+	// fails: a deploy gated on the checks shows one line per step, not hundreds.
+	Quiet bool
 
 	mu     sync.Mutex
 	start  time.Time
@@ -71,8 +75,17 @@ func (t *Tracker) Run(ctx context.Context, s Step) error {
 		fmt.Fprintf(t.out, "==> %s\n", s.Name)
 	}
 	start := time.Now()
-	err := s.Run(ctx, t.out)
+	stepOut := t.out
+	var held *heldOutput
+	if t.Quiet {
+		held = &heldOutput{}
+		stepOut = held
+	}
+	err := s.Run(ctx, stepOut)
 	took := time.Since(start)
+	if held != nil && err != nil {
+		held.writeTo(t.out)
+	}
 	if t.gha {
 		fmt.Fprintln(t.out, "::endgroup::")
 	}
@@ -136,4 +149,23 @@ func round(d time.Duration) time.Duration {
 	default:
 		return d.Round(time.Millisecond)
 	}
+}
+
+// heldOutput keeps a quiet step's output until it is known whether it failed. A step's
+// commands may write from several goroutines.
+type heldOutput struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (h *heldOutput) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.buf.Write(p)
+}
+
+func (h *heldOutput) writeTo(w io.Writer) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, _ = h.buf.WriteTo(w)
 }

@@ -117,3 +117,31 @@ func TestMageBinaryHasNoTestHelpers(t *testing.T) {
 		t.Errorf("magefiles depend on test helpers: %v", bad)
 	}
 }
+
+// A quiet tracker shows one line per passing step and the whole output of a failing one.
+func TestQuietTrackerShowsOnlyAFailingStepsOutput(t *testing.T) {
+	var out strings.Builder
+	tr := NewTracker(&out, 0)
+	tr.Quiet = true
+	noisy := Step{Name: "noisy", Run: func(_ context.Context, w io.Writer) error {
+		_, err := io.WriteString(w, "hundreds of passing test lines\n")
+		return err
+	}}
+	failing := Step{Name: "failing", Run: func(_ context.Context, w io.Writer) error {
+		_, _ = io.WriteString(w, "the line that says why\n")
+		return errors.New("exit status 1")
+	}}
+	if err := tr.Run(context.Background(), noisy); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background(), failing); err == nil {
+		t.Fatal("the failing step passed")
+	}
+	got := out.String()
+	if strings.Contains(got, "hundreds of passing test lines") || !strings.Contains(got, "<== noisy ok") {
+		t.Errorf("a passing step's output was shown, or its line was not:\n%s", got)
+	}
+	if !strings.Contains(got, "the line that says why\n<== failing FAILED") {
+		t.Errorf("the failing step's output is missing or after its FAILED line:\n%s", got)
+	}
+}

@@ -150,6 +150,8 @@ func Gate(ctx context.Context, o Options) (history.Checks, error) {
 		short = short[:19]
 	}
 	t := ci.NewTracker(o.Out, 0)
+	// One line per check; a failing check's own output is shown in full.
+	t.Quiet = true
 	start := time.Now()
 	if o.Emergency {
 		fmt.Fprintf(o.Out, "checks: -emergency=true: skipping %s for tree %s (the record says so); the Worker's typecheck still runs\n", names(o.Steps), short)
