@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -175,8 +176,24 @@ func sameJSON(got, want any) bool {
 
 func snippet(b []byte) string {
 	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
+	if strings.HasPrefix(s, "<") {
+		// An error page (Cloudflare's own, or a proxy's): its text says what happened, its
+		// markup nothing.
+		s = strings.Join(strings.Fields(htmlTag.ReplaceAllString(htmlHead.ReplaceAllString(s, " "), " ")), " ")
+	}
+	threw := strings.Contains(s, "1101") && strings.Contains(strings.ToLower(s), "exception")
+	if len(s) > 240 {
+		s = s[:240] + "…"
+	}
+	if threw {
+		s += " (the Worker threw an exception, Cloudflare's error 1101: the version fails on this route or at start-up, which waiting does not cure; " +
+			"its logs say why: `wrangler tail`, or in a rehearsal the sandbox's log .state/sandbox/sandbox.log)"
 	}
 	return s
 }
+
+// htmlHead is an HTML page's <head>, <style> and <script> (text nobody reads); htmlTag any tag.
+var (
+	htmlHead = regexp.MustCompile(`(?is)<(head|style|script)\b.*?</(head|style|script)>`)
+	htmlTag  = regexp.MustCompile(`(?s)<[^>]*>`)
+)

@@ -174,3 +174,21 @@ func TestOnceAsksOnceAndSaysWhy(t *testing.T) {
 		t.Fatalf("second: %+v", res)
 	}
 }
+
+func TestSnippetOfAnErrorPage(t *testing.T) {
+	page := `<!DOCTYPE html><html><head><title>x</title><style>body{color:red}</style></head>` +
+		`<body><h1>Error 1101</h1><h2>Worker threw exception</h2><p>Version v2 could not start.</p>` +
+		`<pre>Uncaught TypeError: Incorrect type for map entry 'MARKER'</pre></body></html>`
+	got := snippet([]byte(page))
+	for _, want := range []string{"Error 1101 Worker threw exception", "Incorrect type for map entry 'MARKER'", "sandbox.log", "wrangler tail"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("snippet lacks %q: %s", want, got)
+		}
+	}
+	if strings.Contains(got, "<") || strings.Contains(got, "color:red") {
+		t.Errorf("markup or styles left in: %s", got)
+	}
+	if plain := snippet([]byte(`{"error":"not found"}`)); plain != `{"error":"not found"}` {
+		t.Errorf("a JSON body changed: %s", plain)
+	}
+}
