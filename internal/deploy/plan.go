@@ -197,7 +197,7 @@ func decide(ours Plan, live cfapi.Deployment, liveCode func(versionID string) (s
 		p.Why = "the live deployment splits traffic between versions"
 		return p, nil
 	case p.LiveFingerprint == "":
-		p.Why = "the live deployment carries no fingerprint (deployed by hand, or the last deploy was not verified)"
+		p.Why = "the live deployment carries no fingerprint (put live by a rollback, by hand, or by a deploy that was not verified)"
 		return p, nil
 	case built && p.LiveFingerprint != p.Fingerprint:
 		p.Why = "the code or the deploy config differ from what is live"
