@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -171,13 +172,18 @@ func Run(ctx context.Context, sel Selection, task Task, opt Options) Summary {
 		if i := slices.Index(order, sel.Canary); i > 0 {
 			order = slices.Insert(slices.Delete(order, i, i+1), 0, sel.Canary)
 		}
-		for k, wave := range splitWaves(order, opt.Waves) {
+		waves := splitWaves(order, opt.Waves)
+		for k, wave := range waves {
 			if k > 0 && opt.Bake > 0 && stopped() == "" {
 				opt.Progress.Line(wave[0], "waiting", report.Plain, fmt.Sprintf("baking %s before wave %d", opt.Bake, k+1))
 				select {
 				case <-ctx.Done():
 				case <-time.After(opt.Bake):
 				}
+			}
+			if stopped() == "" {
+				// Each wave announced on its first tenant's line, so the log shows where one ends.
+				opt.Progress.Line(wave[0], "wave", report.Plain, fmt.Sprintf("wave %d of %d: %d tenant(s): %s", k+1, len(waves), len(wave), strings.Join(wave, ", ")))
 			}
 			pool(wave, k+1)
 		}

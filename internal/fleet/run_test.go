@@ -260,6 +260,18 @@ func TestProgressOneLinePerStateChange(t *testing.T) {
 	}
 }
 
+func TestProgressAnnouncesEachWave(t *testing.T) {
+	var b bytes.Buffer
+	f := &fakeFleet{result: map[string]Status{}}
+	sel := Selection{Env: "staging", Tenants: []string{"a", "b", "c"}, Canary: "c"}
+	Run(context.Background(), sel, f.task, Options{Waves: []int{1, 3}, Progress: report.NewProgress(&b, sel.Tenants)})
+	out := b.String()
+	first, second := strings.Index(out, "wave 1 of 2: 1 tenant(s): c"), strings.Index(out, "wave 2 of 2: 2 tenant(s): a, b")
+	if first < 0 || second < first || strings.Index(out, "] a  started") < second {
+		t.Errorf("the waves are not announced before their tenants start:\n%s", out)
+	}
+}
+
 func TestSummaryOutputs(t *testing.T) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "b.log")
