@@ -39,7 +39,7 @@ func DeployTask(base deploy.Options, shared Shared) Task {
 		rec := out.Record
 		o := Outcome{
 			Tenant: tenantName, Status: Status(rec.Status), Version: rec.VersionID, URL: rec.URL,
-			Duration: time.Since(start), RecordPath: out.RecordFile, Error: rec.Error,
+			Duration: time.Since(start), RecordPath: out.RecordFile, Error: rec.Error, MissingSecrets: rec.MissingSecrets,
 		}
 		if out.RunDir != "" {
 			o.LogPath = filepath.Join(out.RunDir, "wrangler.log")

@@ -157,6 +157,12 @@ func TestDeployAllEndToEnd(t *testing.T) {
 		if strings.Count(r.stderr, "first deploy of") != 2 || !strings.Contains(r.stderr, "secrets:put mrrainbowsmoke staging AI_GATEWAY_TOKEN") {
 			t.Errorf("no first-deploy warning about the secrets per tenant")
 		}
+		// And the summary says it again, where the operator looks last.
+		for _, tn := range []string{first, second} {
+			if !strings.Contains(r.stdout, "note: "+tn+" is live without its required secrets AI_GATEWAY_TOKEN, WEBHOOK_SIGNING_KEY; set them: go tool mage secrets:put "+tn+" staging AI_GATEWAY_TOKEN < value-file") {
+				t.Errorf("the summary does not name %s's missing secrets:\n%s", tn, r.stdout)
+			}
+		}
 		for _, tn := range []string{first, second} {
 			if err := w.SetSecrets(tn, "staging"); err != nil {
 				t.Fatal(err)

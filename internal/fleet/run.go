@@ -61,6 +61,9 @@ type Outcome struct {
 	LogPath string `json:"log_path,omitempty"`
 	// RecordPath is the deployment record written for this attempt, if any.
 	RecordPath string `json:"record_path,omitempty"`
+	// MissingSecrets are the required secrets a first deploy went live without; the summary
+	// names the command that sets them.
+	MissingSecrets []string `json:"missing_secrets,omitempty"`
 }
 
 // Note reports a state change of a running tenant (a pipeline step starting, say). Tasks

@@ -146,7 +146,23 @@ func (s Summary) WriteText(w io.Writer, colour bool) error {
 			return err
 		}
 	}
-	return s.Table().Text(w, colour)
+	if err := s.Table().Text(w, colour); err != nil {
+		return err
+	}
+	// Buried in the progress lines otherwise: a first deploy is live without its secrets.
+	for _, o := range s.Outcomes {
+		if len(o.MissingSecrets) > 0 && o.Status.OK() {
+			cmds := make([]string, len(o.MissingSecrets))
+			for i, n := range o.MissingSecrets {
+				cmds[i] = fmt.Sprintf("go tool mage secrets:put %s %s %s < value-file", o.Tenant, s.Env, n)
+			}
+			if _, err := fmt.Fprintf(w, "note: %s is live without its required secrets %s; set them: %s\n",
+				o.Tenant, strings.Join(o.MissingSecrets, ", "), strings.Join(cmds, "; ")); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Markdown is the GitHub step summary: the table, then each failure's error.
