@@ -182,6 +182,9 @@ func Settle(ctx context.Context, opts Options, a Action) (Outcome, error) {
 	st.Record.PreviousVersionID, st.Record.VersionID = other, target
 	st.Record.Rollout = e.Record.Rollout
 	st.Record.ConfigFingerprint, st.Record.BundleSHA256 = e.Record.ConfigFingerprint, e.Record.BundleSHA256
+	// The code settled is the rollout's, not whatever the checkout holds now: lead time and fix
+	// detection read the commit from the record.
+	st.Record.GitSHA, st.Record.GitDirty = e.Record.GitSHA, e.Record.GitDirty
 
 	start := time.Now()
 	msg := fmt.Sprintf("deploy:%s of the rollout of %s (record %s)", a, newID, e.Path)
