@@ -15,7 +15,14 @@ const path = require('path');
 const crypto = require('crypto');
 
 const dir = process.env.DEPLOY_CODE_CACHE_DIR;
-const target = process.env.DEPLOY_CODE_CACHE_FILE;
+// node names a module by its real path; node_modules may be a link (a test's or a CI job's
+// copy of the checkout links the original's).
+let target = process.env.DEPLOY_CODE_CACHE_FILE;
+try {
+  target = target && fs.realpathSync(target);
+} catch {
+  target = undefined;
+}
 
 if (dir && target) {
   const compile = Module.prototype._compile;

@@ -80,3 +80,21 @@ func TestNoCodeCache(t *testing.T) {
 		t.Errorf("%s exists: %v", dir, err)
 	}
 }
+
+// A copy of the checkout links node_modules (tests, CI jobs): node names cli.js by its real
+// path, and the cache must still be used.
+func TestCodeCacheThroughALinkedNodeModules(t *testing.T) {
+	r := realRunner(t)
+	link := filepath.Join(t.TempDir(), "node_modules")
+	real := filepath.Dir(filepath.Dir(filepath.Dir(r.CLI))) // …/node_modules
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	r.CLI = filepath.Join(link, "wrangler", "wrangler-dist", "cli.js")
+	if _, err := r.Build(context.Background(), fixtureInvocation(t, "staging"), t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(r.CodeCache, "*.v8cache")); len(files) != 1 {
+		t.Fatalf("code cache files %v after a run through a linked node_modules, want one", files)
+	}
+}
