@@ -81,7 +81,14 @@ func rolloutInterrupted(t *testing.T, ws workspace.Workspace, sb *testworld.Sand
 		t.Fatal(err)
 	}
 	bump("v1")
-	if out, err := mage("deploy:tenant", tn, "staging"); err != nil {
+	killed := sig == syscall.SIGKILL
+	v1Deploy := []string{"deploy:tenant", tn, "staging"}
+	if killed {
+		// v1 by a one-step rollout: its record names v1 as a rollout's new version, which the
+		// split below must not be taken for.
+		v1Deploy = append(v1Deploy, "-rollout=100")
+	}
+	if out, err := mage(v1Deploy...); err != nil {
 		t.Fatalf("deploy v1: %v\n%s", err, out)
 	}
 	v1 := split()[0].VersionID
@@ -133,13 +140,12 @@ func rolloutInterrupted(t *testing.T, ws workspace.Workspace, sb *testworld.Sand
 	if err != nil {
 		t.Fatal(err)
 	}
-	killed := sig == syscall.SIGKILL
 	if killed {
 		if len(es) > 0 && es[0].Record.Status == history.StatusInterrupted && len(es[0].Record.Rollout) > 0 {
 			t.Fatalf("a SIGKILLed run wrote a record: %+v", es[0].Record)
 		}
 		st, err := mage("deploy:status", tn, "staging")
-		if err != nil || !strings.Contains(st, tn+"/staging: SPLIT ") || !strings.Contains(st, "deploy:abort "+tn+" staging") {
+		if err != nil || !strings.Contains(st, tn+"/staging: SPLIT ") || !strings.Contains(st, "deploy:abort "+tn+" staging") || strings.Contains(st, "rollout of") {
 			t.Fatalf("deploy:status of a split no record names yet: %v\n%s", err, st)
 		}
 	} else {

@@ -95,7 +95,10 @@ func settleState(ctx context.Context, opts Options) (*State, error) {
 	return st, nil
 }
 
-// rolloutRecord is the newest record of a gradual rollout whose new version is in live.
+// rolloutRecord is the newest record of a gradual rollout whose new version is in live and,
+// when live is split, that names both of its versions: its new version and the one it was
+// rolled out over. (A finished rollout's new version is the old half of the next one's split,
+// so the new version alone would find that one.)
 func (st *State) rolloutRecord(live cfapi.Deployment) (history.Entry, bool) {
 	es, err := history.Open(st.Opts.Workspace.DeploymentsDir()).Entries(string(st.Opts.Tenant), string(st.Env))
 	if err != nil {
@@ -106,7 +109,10 @@ func (st *State) rolloutRecord(live cfapi.Deployment) (history.Entry, bool) {
 		if len(r.Rollout) == 0 || r.VersionID == "" {
 			continue
 		}
-		if slices.ContainsFunc(live.Versions, func(v cfapi.TrafficSplit) bool { return v.VersionID == r.VersionID }) {
+		serves := func(id string) bool {
+			return slices.ContainsFunc(live.Versions, func(v cfapi.TrafficSplit) bool { return v.VersionID == id })
+		}
+		if serves(r.VersionID) && (len(live.Versions) < 2 || serves(r.PreviousVersionID)) {
 			return e, true
 		}
 	}
