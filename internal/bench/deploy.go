@@ -157,7 +157,7 @@ func DeployAll(ctx context.Context, repo workspace.Workspace, o Options) ([]Figu
 		// Why the ratio cannot go below a floor: wrangler (node, esbuild) needs this much CPU
 		// per tenant deploy, and only this many CPUs share it. With one build per fleet, each
 		// tenant's share of that build is in its figure.
-		{"deploy_all.wrangler_cpu_per_tenant", perTenant(false) + " (goal <= 0.5)"},
+		{"deploy_all.wrangler_cpu_per_tenant", perTenant(false) + " (every child process: wrangler, the shared build, the node plugins; goal <= 0.5)"},
 		{"deploy_all.wrangler_cpu_per_tenant.as_before", perTenant(true)},
 		{"deploy_all.wrangler_cpu.now_vs_before", ratio(childCPU[false]/time.Duration(max(runs[false], 1)), childCPU[true]/time.Duration(max(runs[true], 1)))},
 		{fmt.Sprintf("deploy_all.parallel%d.now_vs_before", o.DeployParallel), ratio(mp, median(each))},
