@@ -72,7 +72,7 @@ type Step struct {
 }
 
 // Record is one deploy or rollback attempt. Field names are the documented file format
-// (README "Deployment records"); never put a credential into any field.
+// (docs/deployment/records.md); never put a credential into any field.
 type Record struct {
 	SchemaVersion     int         `json:"schema_version"`
 	Kind              Kind        `json:"kind"`

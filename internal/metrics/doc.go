@@ -6,5 +6,5 @@
 // Compute is a pure function of the records, the window and a Commits lookup, so the
 // definitions are pinned by table tests on hand-made record sets; GitCommits answers the
 // lookup from the git checkout. The definitions, one line each, are on Stats' fields and in
-// the README section "Delivery metrics".
+// the "Delivery metrics" section of docs/deployment/fleet-view.md.
 package metrics
