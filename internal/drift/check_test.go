@@ -179,7 +179,7 @@ func TestCheckAll(t *testing.T) {
 	if err := WriteText(&text, reps, false); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"drift staging: 5 tenant(s): 1 in_sync, 1 drifted, 1 missing, 2 error", "b/staging (b-api-staging) drifted:",
+	for _, want := range []string{"drift staging: 5 tenant(s): 1 in_sync, 1 drifted, 1 missing, 2 error", "b/staging (b-api-staging) drifted (+ only live, - only in the repository, ~ repository -> live):",
 		"  + triggers.crons: */5 * * * *", "  - triggers.crons: 0 * * * *", "c-api-staging is not deployed; run `mage deploy:tenant c staging`"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, text.String())

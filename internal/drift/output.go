@@ -84,7 +84,7 @@ func details(reports []Report) string {
 	for _, r := range reports {
 		switch r.Status {
 		case Drifted:
-			fmt.Fprintf(&b, "%s/%s (%s) drifted:\n", r.Tenant, r.Env, r.Worker)
+			fmt.Fprintf(&b, "%s/%s (%s) drifted (+ only live, - only in the repository, ~ repository -> live):\n", r.Tenant, r.Env, r.Worker)
 			for _, c := range r.Changes.Added {
 				fmt.Fprintf(&b, "  + %s\n", c)
 			}
