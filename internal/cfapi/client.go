@@ -175,6 +175,15 @@ func (d Deployment) Primary() TrafficSplit {
 	return best
 }
 
+// VersionIDs are the versions d gives traffic to, in its order.
+func (d Deployment) VersionIDs() []string {
+	ids := make([]string, 0, len(d.Versions))
+	for _, v := range d.Versions {
+		ids = append(ids, v.VersionID)
+	}
+	return ids
+}
+
 // Annotations a version carries; Cloudflare sets triggered_by, wrangler the others.
 type Annotations struct {
 	Message     string `json:"workers/message"`

@@ -109,10 +109,8 @@ func (st *State) rolloutRecord(live cfapi.Deployment) (history.Entry, bool) {
 		if len(r.Rollout) == 0 || r.VersionID == "" {
 			continue
 		}
-		serves := func(id string) bool {
-			return slices.ContainsFunc(live.Versions, func(v cfapi.TrafficSplit) bool { return v.VersionID == id })
-		}
-		if serves(r.VersionID) && (len(live.Versions) < 2 || serves(r.PreviousVersionID)) {
+		ids := live.VersionIDs()
+		if slices.Contains(ids, r.VersionID) && (len(ids) < 2 || slices.Contains(ids, r.PreviousVersionID)) {
 			return e, true
 		}
 	}
@@ -159,12 +157,8 @@ func Settle(ctx context.Context, opts Options, a Action) (Outcome, error) {
 	}
 	// A rollout killed with kill -9 left its reservation, not a record: write it now, under the
 	// lock, so that the split it left is named by a record this command can settle.
-	var serving []string
-	for _, v := range live.Versions {
-		serving = append(serving, v.VersionID)
-	}
 	store := history.Open(opts.Workspace.DeploymentsDir())
-	settled, ok, err := store.SettleSplit(string(opts.Tenant), string(st.Env), serving, st.Token.Value.Reveal())
+	settled, ok, err := store.SettleSplit(string(opts.Tenant), string(st.Env), live.VersionIDs(), st.Token.Value.Reveal())
 	if err != nil {
 		return Outcome{}, fmt.Errorf("deploy:%s %s/%s: %w", a, opts.Tenant, st.Env, &history.WritableError{Dir: store.Dir, Err: err})
 	}

@@ -29,11 +29,14 @@ func Fix(ds ...Damaged) string {
 	if len(ds) > 0 {
 		dir = filepath.Dir(ds[0].Path)
 	}
-	if strings.Contains(filepath.ToSlash(dir), "/.state/") {
+	if rehearsal(dir) {
 		return "`go tool mage history:verify` names it; " + dir + " holds a rehearsal's records, which git does not keep: delete the file (or `go tool mage sandbox:reset` for a fresh rehearsal)"
 	}
 	return "`go tool mage history:verify` names it; restore it from git (`git log -- " + filepath.Base(dir) + "/`) or from the deploy-records branch"
 }
+
+// rehearsal reports whether dir holds a rehearsal's records: under .state/, which git ignores.
+func rehearsal(dir string) bool { return strings.Contains(filepath.ToSlash(dir), "/.state/") }
 
 // Warning is the one-line warning about d that every reader prints: the file, what is wrong
 // and the fix.

@@ -92,7 +92,7 @@ func CheckAll(ctx context.Context, w io.Writer, root, dir string) error {
 	for _, p := range probs {
 		fmt.Fprintln(w, p.String())
 	}
-	if strings.Contains(filepath.ToSlash(dir), "/.state/") {
+	if rehearsal(dir) {
 		return fmt.Errorf("history:verify: %d problem(s) in %s, a rehearsal's records, which git does not keep: delete the named files (or `go tool mage sandbox:reset` for a fresh rehearsal); never edit records by hand", len(probs), dir)
 	}
 	return fmt.Errorf("history:verify: %d problem(s) in %s; restore the named records from git (`git log -- %s`) and never edit records by hand", len(probs), dir, relToRoot(root, dir))
