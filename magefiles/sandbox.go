@@ -4,12 +4,12 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"os"
+	"os/exec"
 
 	"github.com/magefile/mage/mg"
 
-	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 )
 
@@ -25,94 +25,56 @@ func (Sandbox) Start(ctx context.Context,
 	addr *string, // 127.0.0.1:PORT to listen on (default: a free port)
 	edge *string, // workerd (run the uploaded code, the default) or fake (a health document per version)
 ) error {
-	ws, log, err := setup()
-	if err != nil {
-		return err
+	var args []string
+	if addr != nil {
+		args = append(args, "-addr="+*addr)
 	}
-	mode, err := sandbox.ParseEdgeMode(flag(edge, string(sandbox.EdgeWorkerd)))
-	if err != nil {
-		return fmt.Errorf("sandbox:start -edge: %w", err)
+	if edge != nil {
+		args = append(args, "-edge="+*edge)
 	}
-	st, started, err := sandboxctl.Start(ctx, ws, log, sandboxctl.StartOptions{Addr: flag(addr, ""), Edge: mode})
-	if err != nil {
-		return err
-	}
-	if started {
-		fmt.Printf("sandbox started (pid %d)\n", st.PID)
-	} else {
-		fmt.Printf("sandbox already running (pid %d)\n", st.PID)
-		if st.Edge != "" && st.Edge != string(mode) {
-			fmt.Printf("  note: it runs the %s edge, not %s; sandbox:stop first to change it\n", st.Edge, mode)
-		}
-	}
-	printSandboxPlaces(st)
-	fmt.Println("every target now uses it; stop it with: go tool mage sandbox:stop")
-	return nil
+	return cfSandbox(ctx, "start", args...)
 }
 
 // Stop stops the local Cloudflare API of this checkout; its state file is kept.
-func (Sandbox) Stop(ctx context.Context) error {
-	ws, log, err := setup()
-	if err != nil {
-		return err
-	}
-	was, err := sandboxctl.Stop(ctx, ws, log)
-	if err != nil {
-		return err
-	}
-	if was {
-		fmt.Println("sandbox stopped")
-	} else {
-		fmt.Println("sandbox was not running")
-	}
-	return nil
-}
+func (Sandbox) Stop(ctx context.Context) error { return cfSandbox(ctx, "stop") }
 
 // Status shows whether the local Cloudflare API runs and where it listens.
 func (Sandbox) Status(ctx context.Context,
 	json *bool, // print the status as JSON on stdout
 ) error {
-	ws, _, err := setup()
-	if err != nil {
-		return err
-	}
-	st, err := sandboxctl.GetStatus(ctx, ws)
-	if err != nil {
-		return err
-	}
 	if flag(json, false) {
-		return st.WriteJSON(os.Stdout)
+		return cfSandbox(ctx, "status", "-json")
 	}
-	if !st.Running {
-		fmt.Println("sandbox: not running (start it with: go tool mage sandbox:start)")
-		fmt.Printf("  state:       %s\n", st.State)
-		return nil
-	}
-	fmt.Printf("sandbox: running (pid %d, since %s)\n", st.PID, st.Started.Local().Format("15:04:05"))
-	printSandboxPlaces(st)
-	return nil
+	return cfSandbox(ctx, "status")
 }
 
 // Reset empties the local Cloudflare API; its accounts and tokens stay.
-func (Sandbox) Reset(ctx context.Context) error {
-	ws, _, err := setup()
+func (Sandbox) Reset(ctx context.Context) error { return cfSandbox(ctx, "reset") }
+
+// cfSandbox runs a command of cmd/cf-sandbox, built into .state/bin (a no-op relink when
+// nothing changed), with this terminal: the emulator lives in that binary, not in mage's.
+func cfSandbox(ctx context.Context, command string, args ...string) error {
+	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
-	if err := sandboxctl.Reset(ctx, ws); err != nil {
+	bin := sandboxctl.PathsFor(ws).Binary
+	if err := sandboxctl.Build(ctx, ws, log, bin); err != nil {
 		return err
 	}
-	fmt.Println("sandbox reset: every account is empty; tokens are unchanged")
-	return nil
-}
-
-func printSandboxPlaces(st sandboxctl.Status) {
-	fmt.Printf("  listening:   %s\n", st.URL)
-	if st.Edge != "" {
-		fmt.Printf("  edge:        %s (Host: <script>.<subdomain>.workers.dev)\n", st.Edge)
+	args = append([]string{command, "-root=" + ws.Root}, args...)
+	if mg.Verbose() {
+		args = append(args, "-v")
 	}
-	fmt.Printf("  api:         %s\n", st.APIBaseURL)
-	fmt.Printf("  state:       %s\n", st.State)
-	fmt.Printf("  request log: %s\n", st.RequestLog)
-	fmt.Printf("  server log:  %s\n", st.ServerLog)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = ws.Root
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() > 0 {
+		// cf-sandbox has said why, as mage would ("Error: …"); a returned error would print
+		// a second line, so end with its exit code alone.
+		os.Exit(exit.ExitCode())
+	}
+	return err
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxhost"
 	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
@@ -65,7 +66,7 @@ func newWorldWithEdge(t testing.TB, edge sandbox.EdgeOptions) *world {
 	w := &world{ws: testrepo.Copy(t, repo, testrepo.Options{}), reqLog: &bytes.Buffer{}, logMu: &sync.Mutex{}, env: map[string]string{}, knownHealthy: map[string]bool{}}
 	var accts []sandbox.Account
 	for _, tn := range tenants {
-		kv, vec := sandboxctl.TenantResources(w.ws, tn.name)
+		kv, vec := sandboxhost.TenantResources(w.ws, tn.name)
 		accts = append(accts, sandbox.Account{ID: tn.account, Name: tn.name, Subdomain: tn.subdomain, Token: tn.token, KVNamespaces: kv, VectorizeIndexes: vec})
 		w.env["CLOUDFLARE_API_TOKEN_"+strings.ToUpper(tn.name)] = tn.token
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxhost"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
@@ -41,7 +42,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ws := testrepo.Copy(t, testrepo.Repo(t), testrepo.Options{})
-	accts, err := sandboxctl.Accounts(ws)
+	accts, err := sandboxhost.Accounts(ws)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
-	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxhost"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
@@ -35,7 +35,7 @@ func TestWranglerDoesNotProvision(t *testing.T) {
 	if err := os.WriteFile(cfg, noID, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	accts, err := sandboxctl.Accounts(ws)
+	accts, err := sandboxhost.Accounts(ws)
 	if err != nil {
 		t.Fatal(err)
 	}

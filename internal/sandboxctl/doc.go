@@ -1,9 +1,12 @@
-// Package sandboxctl runs the local Cloudflare API (package sandbox) for operators and tells
-// every other target whether to use it.
+// Package sandboxctl tells every target whether to use the local Cloudflare API (the sandbox)
+// and talks to a running one: its files under .state/sandbox, its status, its control API,
+// stopping it.
 //
-// `mage sandbox:start` builds cmd/cf-sandbox once into .state/bin and starts it as a detached
-// process (its own session), so it outlives the mage run; it writes .state/sandbox/runtime.json
-// with its pid and URL once it listens. Later targets call Resolve: an explicit
-// CLOUDFLARE_API_BASE_URL wins; otherwise a sandbox started from this checkout and still
-// answering is used, with the tokens it issued; otherwise real Cloudflare.
+// `mage sandbox:start` builds cmd/cf-sandbox once into .state/bin (Build) and runs it, which
+// starts itself as a detached process (its own session, package sandboxhost), so it outlives
+// the mage run; it writes .state/sandbox/runtime.json with its pid and URL once it listens.
+// Later targets call Resolve: an explicit CLOUDFLARE_API_BASE_URL wins; otherwise a sandbox
+// started from this checkout and still answering is used, with the tokens it issued;
+// otherwise real Cloudflare. This package does not import the emulator (package sandbox):
+// the mage binary links it, and the emulator stays in cf-sandbox.
 package sandboxctl

@@ -54,8 +54,8 @@ type Runtime struct {
 // APIBaseURL is what wrangler and cfapi are given.
 func (r Runtime) APIBaseURL() string { return r.URL + "/client/v4" }
 
-// readRuntime returns the runtime file, or ok=false when there is none.
-func readRuntime(path string) (Runtime, bool, error) {
+// ReadRuntime returns the runtime file, or ok=false when there is none.
+func ReadRuntime(path string) (Runtime, bool, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Runtime{}, false, nil
@@ -71,11 +71,13 @@ func readRuntime(path string) (Runtime, bool, error) {
 	return rt, true, nil
 }
 
-// rel shows p relative to the checkout when it is inside it.
-func rel(ws workspace.Workspace, p string) string {
+// Rel shows p relative to the checkout when it is inside it (for messages).
+func Rel(ws workspace.Workspace, p string) string {
 	r, err := filepath.Rel(ws.Root, p)
 	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
 		return p
 	}
 	return r
 }
+
+func rel(ws workspace.Workspace, p string) string { return Rel(ws, p) }

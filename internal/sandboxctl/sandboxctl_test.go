@@ -2,13 +2,14 @@ package sandboxctl
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,40 +45,38 @@ func scratch(t *testing.T) workspace.Workspace {
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-func TestAccountsOnePerDistinctAccount(t *testing.T) {
-	accs, err := Accounts(scratch(t))
+// serveInProcess serves an in-process sandbox with ws's two accounts on loopback and writes
+// its runtime file, as cf-sandbox does once it listens; cancel stops it and removes the file.
+func serveInProcess(t *testing.T, ws workspace.Workspace) (Runtime, context.CancelFunc) {
+	t.Helper()
+	paths := PathsFor(ws)
+	srv, err := sandbox.New(sandbox.Options{
+		StatePath: paths.State,
+		Accounts:  []sandbox.Account{{ID: acctA, Name: "Alpha", Subdomain: "alpha"}, {ID: acctB, Name: "beta", Subdomain: "beta"}},
+		Edge:      sandbox.EdgeOptions{Mode: sandbox.EdgeFake},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(accs) != 2 || accs[0].ID != acctA || accs[0].Name != "Alpha" || accs[1].ID != acctB || accs[1].Name != "beta" || accs[1].Subdomain != "beta" {
-		t.Fatalf("accounts: %+v", accs)
+	ts := httptest.NewServer(srv.Handler())
+	rt := Runtime{PID: os.Getpid(), URL: ts.URL, Root: ws.Root, State: paths.State, RequestLog: paths.RequestLog, Started: time.Now().UTC(), Edge: "fake"}
+	data, _ := json.Marshal(rt)
+	if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
-}
-
-func TestAccountsNameTheBrokenFile(t *testing.T) {
-	ws := scratch(t)
-	bad := filepath.Join(ws.Root, "tenants", "beta", "tenant.config.json")
-	os.WriteFile(bad, []byte(`{"account_id":`), 0o644)
-	_, err := Accounts(ws)
-	if err == nil || !strings.Contains(err.Error(), filepath.Join("tenants", "beta", "tenant.config.json")) {
-		t.Fatalf("want an error naming the file, got %v", err)
+	if err := os.WriteFile(paths.Runtime, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
-}
-
-// serveInProcess runs the sandbox of ws in this test process and waits until it listens.
-func serveInProcess(t *testing.T, ws workspace.Workspace) (Runtime, context.CancelFunc) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ws, quiet(), ServeOptions{Addr: "127.0.0.1:0", Edge: sandbox.EdgeFake}) }()
-	t.Cleanup(func() { cancel(); <-done })
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if rt, ok, _ := readRuntime(PathsFor(ws).Runtime); ok {
-			return rt, cancel
-		}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			ts.Close()
+			os.Remove(paths.Runtime)
+			_ = srv.Close()
+		})
 	}
-	t.Fatal("sandbox did not write its runtime file")
-	return Runtime{}, cancel
+	t.Cleanup(stop)
+	return rt, stop
 }
 
 func TestResolvePrecedence(t *testing.T) {
@@ -148,116 +147,6 @@ func TestResolvePrecedence(t *testing.T) {
 	}
 	if ep, err = Resolve(ctx, ws, quiet()); err != nil || ep.Sandbox {
 		t.Fatalf("after the sandbox stopped: %+v %v", ep, err)
-	}
-}
-
-func TestServeRefusesNonLoopback(t *testing.T) {
-	err := Serve(context.Background(), scratch(t), quiet(), ServeOptions{Addr: "0.0.0.0:0"})
-	if err == nil || !strings.Contains(err.Error(), "loopback") {
-		t.Fatalf("want a loopback refusal, got %v", err)
-	}
-}
-
-// buildSandbox compiles cmd/cf-sandbox once for the end-to-end test.
-func buildSandbox(t *testing.T) string {
-	t.Helper()
-	repo, err := workspace.Cwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "cf-sandbox")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/cf-sandbox")
-	cmd.Dir = repo.Root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/cf-sandbox: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// Start, status, reset and stop with a real detached process on loopback.
-func TestStartStatusStopEndToEnd(t *testing.T) {
-	ws := scratch(t)
-	ctx := context.Background()
-	bin := buildSandbox(t)
-	opts := StartOptions{Binary: bin, Wait: 20 * time.Second, Edge: sandbox.EdgeFake}
-
-	// Two starts at once: one process, one winner.
-	type result struct {
-		st      Status
-		started bool
-		err     error
-	}
-	results := make(chan result, 2)
-	for range 2 {
-		go func() {
-			st, started, err := Start(ctx, ws, quiet(), opts)
-			results <- result{st, started, err}
-		}()
-	}
-	r1, r2 := <-results, <-results
-	t.Cleanup(func() { Stop(context.Background(), ws, quiet()) })
-	if r1.err != nil || r2.err != nil {
-		t.Fatal(r1.err, r2.err)
-	}
-	if r1.started == r2.started || r1.st.PID != r2.st.PID {
-		t.Fatalf("concurrent starts: want exactly one to start and both to report one pid: %+v / %+v", r1, r2)
-	}
-	st, started := r1.st, true
-	if !started || !st.Running || st.PID == os.Getpid() || !alive(st.PID) || !strings.HasPrefix(st.URL, "http://127.0.0.1:") {
-		t.Fatalf("start: %+v started=%v", st, started)
-	}
-	if st.APIBaseURL != st.URL+"/client/v4" || st.State != PathsFor(ws).State || len(st.Detail) == 0 {
-		t.Fatalf("start status: %+v", st)
-	}
-	if _, err := os.Stat(st.State); err != nil {
-		t.Fatalf("state file not written: %v", err)
-	}
-
-	again, started, err := Start(ctx, ws, quiet(), opts)
-	if err != nil || started || again.PID != st.PID {
-		t.Fatalf("a second start must reuse the running sandbox: %+v started=%v %v", again, started, err)
-	}
-
-	ep, err := Resolve(ctx, ws, quiet())
-	if err != nil || !ep.Sandbox || ep.APIBaseURL != st.APIBaseURL {
-		t.Fatalf("resolve while running: %+v %v", ep, err)
-	}
-	if err := Reset(ctx, ws); err != nil {
-		t.Fatal(err)
-	}
-	if ep2, _ := Resolve(ctx, ws, quiet()); func() bool { a, _ := ep.TokenFor(acctA); b, _ := ep2.TokenFor(acctA); return a != b }() {
-		t.Fatal("reset must keep the tokens")
-	}
-
-	was, err := Stop(ctx, ws, quiet())
-	if err != nil || !was {
-		t.Fatalf("stop: %v %v", was, err)
-	}
-	if alive(st.PID) && !isZombie(st.PID) {
-		t.Fatalf("pid %d still alive after stop", st.PID)
-	}
-	after, err := GetStatus(ctx, ws)
-	if err != nil || after.Running {
-		t.Fatalf("status after stop: %+v %v", after, err)
-	}
-	if was, err := Stop(ctx, ws, quiet()); err != nil || was {
-		t.Fatalf("stopping a stopped sandbox: %v %v", was, err)
-	}
-	if _, err := os.Stat(st.State); err != nil {
-		t.Fatalf("stop must keep the state file: %v", err)
-	}
-}
-
-func TestStartFailsWithoutTenants(t *testing.T) {
-	root := t.TempDir()
-	os.WriteFile(filepath.Join(root, "go.mod"), []byte("module x\n"), 0o644)
-	os.WriteFile(filepath.Join(root, "package.json"), []byte("{}"), 0o644)
-	_, _, err := Start(context.Background(), workspace.Workspace{Root: root}, quiet(), StartOptions{Binary: "/nonexistent"})
-	if err == nil || !strings.Contains(err.Error(), "tenant") {
-		t.Fatalf("want a no-tenants error before anything starts, got %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(root, ".state", "sandbox", "runtime.json")); !os.IsNotExist(err) {
-		t.Fatal("a failed start left a runtime file")
 	}
 }
 

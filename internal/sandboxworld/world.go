@@ -19,6 +19,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxhost"
 	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
@@ -79,7 +80,7 @@ func New(repo workspace.Workspace, dir string, o Options) (*World, error) {
 	var accts []sandbox.Account
 	for i := range tenants {
 		tenants[i].Token = "sandboxworld-" + run + "-" + tenants[i].Name + "-" + randomHex(8)
-		kv, vec := sandboxctl.TenantResources(ws, tenants[i].Name)
+		kv, vec := sandboxhost.TenantResources(ws, tenants[i].Name)
 		accts = append(accts, sandbox.Account{ID: tenants[i].AccountID, Name: tenants[i].Name, Subdomain: tenants[i].Subdomain, Token: tenants[i].Token,
 			KVNamespaces: kv, VectorizeIndexes: vec})
 	}

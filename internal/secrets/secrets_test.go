@@ -22,6 +22,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxhost"
 	"github.com/rainbowsmoke/crispy-enigma/internal/secrets"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
@@ -45,7 +46,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{ws: testrepo.Copy(t, testrepo.Repo(t), testrepo.Options{})}
-	accts, err := sandboxctl.Accounts(w.ws)
+	accts, err := sandboxhost.Accounts(w.ws)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxhost"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -31,7 +32,7 @@ func (s *Sandbox) APIBaseURL() string { return s.URL + "/client/v4" }
 // tokens and its workers.dev edge.
 func StartSandbox(tb testing.TB, ws workspace.Workspace) *Sandbox {
 	tb.Helper()
-	accts, err := sandboxctl.Accounts(ws)
+	accts, err := sandboxhost.Accounts(ws)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package sandboxctl
+package sandboxhost
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -37,10 +38,10 @@ func Accounts(ws workspace.Workspace) ([]sandbox.Account, error) {
 		}
 		var ta tenantAccount
 		if err := json.Unmarshal(data, &ta); err != nil {
-			return nil, fmt.Errorf("sandbox accounts: %s: not valid JSON: %w; run `mage validate all` for details", rel(ws, f), err)
+			return nil, fmt.Errorf("sandbox accounts: %s: not valid JSON: %w; run `mage validate all` for details", sandboxctl.Rel(ws, f), err)
 		}
 		if ta.AccountID == "" || ta.Subdomain == "" {
-			return nil, fmt.Errorf("sandbox accounts: %s: account_id and workers_dev_subdomain are required", rel(ws, f))
+			return nil, fmt.Errorf("sandbox accounts: %s: account_id and workers_dev_subdomain are required", sandboxctl.Rel(ws, f))
 		}
 		kv, vec := accountResources(filepath.Join(filepath.Dir(f), "wrangler.jsonc"))
 		if i, ok := seen[ta.AccountID]; ok {

@@ -1,4 +1,4 @@
-package sandboxctl
+package sandboxhost
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/atomicfile"
 	"github.com/rainbowsmoke/crispy-enigma/internal/npmdeps"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -41,7 +42,7 @@ func Serve(ctx context.Context, ws workspace.Workspace, log *slog.Logger, o Serv
 	if err := checkLoopback(addr); err != nil {
 		return err
 	}
-	paths := PathsFor(ws)
+	paths := sandboxctl.PathsFor(ws)
 	if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
@@ -75,7 +76,7 @@ func Serve(ctx context.Context, ws workspace.Workspace, log *slog.Logger, o Serv
 	if err != nil {
 		return fmt.Errorf("sandbox: listen on %s: %w (is another sandbox running? try `mage sandbox:status`)", addr, err)
 	}
-	rt := Runtime{
+	rt := sandboxctl.Runtime{
 		PID: os.Getpid(), URL: "http://" + ln.Addr().String(), Root: ws.Root,
 		State: paths.State, RequestLog: paths.RequestLog, Started: time.Now().UTC(), Edge: string(o.Edge),
 	}
@@ -119,7 +120,7 @@ func checkLoopback(addr string) error {
 
 // removeRuntimeIfOurs leaves a newer sandbox's runtime file alone.
 func removeRuntimeIfOurs(path string, pid int) {
-	if rt, ok, _ := readRuntime(path); ok && rt.PID == pid {
+	if rt, ok, _ := sandboxctl.ReadRuntime(path); ok && rt.PID == pid {
 		os.Remove(path)
 	}
 }

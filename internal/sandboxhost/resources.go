@@ -1,4 +1,4 @@
-package sandboxctl
+package sandboxhost
 
 import (
 	"encoding/json"

@@ -1,6 +1,6 @@
 //go:build linux
 
-package sandboxctl
+package sandboxhost
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 )
 
@@ -40,11 +41,11 @@ func TestStartedSandboxRunsTheWorkerAndStopStopsIt(t *testing.T) {
 	}
 	ctx := context.Background()
 	st, started, err := Start(ctx, ws, quiet(), StartOptions{Binary: buildSandbox(t), Wait: 20 * time.Second})
-	t.Cleanup(func() { _, _ = Stop(context.Background(), ws, quiet()) })
+	t.Cleanup(func() { _, _ = sandboxctl.Stop(context.Background(), ws, quiet()) })
 	if err != nil || !started || st.Edge != "workerd" {
 		t.Fatalf("start: %+v %v %v", st, started, err)
 	}
-	ep, err := Resolve(ctx, ws, quiet())
+	ep, err := sandboxctl.Resolve(ctx, ws, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestStartedSandboxRunsTheWorkerAndStopStopsIt(t *testing.T) {
 		t.Fatal("the sandbox runs no edge supervisor")
 	}
 	kids = append(kids, children(kids[0])...)
-	if was, err := Stop(ctx, ws, quiet()); err != nil || !was {
+	if was, err := sandboxctl.Stop(ctx, ws, quiet()); err != nil || !was {
 		t.Fatalf("stop: %v %v", was, err)
 	}
 	deadline := time.Now().Add(15 * time.Second)
@@ -125,4 +126,4 @@ func children(pid int) []int {
 	return out
 }
 
-func processRunning(pid int) bool { return alive(pid) && !isZombie(pid) }
+func processRunning(pid int) bool { return sandboxctl.Running(pid) }
