@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rainbowsmoke/crispy-enigma/internal/bench"
 	"github.com/rainbowsmoke/crispy-enigma/internal/drift"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleetstatus"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
@@ -24,7 +24,7 @@ import (
 func TestCollectShowsEachTenantsState(t *testing.T) {
 	ctx := context.Background()
 	w := testworld.NewWithWrangler(t, testworld.Options{Generate: 5})
-	inputs, err := bench.SeedWorld(ctx, w.World, bench.Options{})
+	inputs, err := w.World.Seed(ctx, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestCollectShowsEachTenantsState(t *testing.T) {
 	// unhealthy: the live version answers 500.
 	w.Sandbox.MarkUnhealthy(live(sick))
 
-	o := bench.StatusOptions(w.World, inputs)
+	o := w.World.StatusOptions(inputs)
 	prepare := o.Prepare
 	o.Prepare = func(ctx context.Context, t string, env tenant.Env) (drift.Input, error) {
 		if t == broken {

@@ -1,15 +1,12 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
 // Figure is one reported number.
@@ -80,65 +77,6 @@ func (o *Options) defaults() {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
-}
-
-// Run runs the selected benchmarks and returns their figures in print order.
-func Run(ctx context.Context, repo workspace.Workspace, o Options) ([]Figure, error) {
-	o.defaults()
-	var figs []Figure
-	if o.Only == "" || o.Only == "drift" {
-		f, err := DriftAll(ctx, repo, o)
-		if err != nil {
-			return figs, fmt.Errorf("bench drift: %w", err)
-		}
-		figs = append(figs, f...)
-	}
-	if o.Only == "" || o.Only == "preflight" {
-		f, err := PreflightAll(ctx, repo, o)
-		if err != nil {
-			return figs, fmt.Errorf("bench preflight: %w", err)
-		}
-		figs = append(figs, f...)
-	}
-	if o.Only == "" || o.Only == "status" {
-		f, err := FleetStatus(ctx, repo, o)
-		if err != nil {
-			return figs, fmt.Errorf("bench fleet:status: %w", err)
-		}
-		figs = append(figs, f...)
-	}
-	if o.Only == "" || o.Only == "report" {
-		f, err := Report(ctx, o)
-		if err != nil {
-			return figs, fmt.Errorf("bench report:html: %w", err)
-		}
-		figs = append(figs, f...)
-	}
-	if o.Only == "" || o.Only == "deploy" {
-		f, err := DeployAll(ctx, repo, o)
-		if err != nil {
-			return figs, fmt.Errorf("bench deploy:all: %w", err)
-		}
-		figs = append(figs, f...)
-	}
-	if o.Only == "" || o.Only == "edge" {
-		f, err := Edge(ctx, repo, o)
-		if err != nil {
-			return figs, fmt.Errorf("bench edge: %w", err)
-		}
-		figs = append(figs, f...)
-	}
-	return figs, nil
-}
-
-// Write prints one `name: value` line per figure.
-func Write(w io.Writer, figs []Figure) error {
-	var b strings.Builder
-	for _, f := range figs {
-		fmt.Fprintf(&b, "%s: %s\n", f.Name, f.Value)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 // sideBySide runs one sequential and one parallel pass per round, alternating so that both

@@ -29,7 +29,7 @@ func PreflightAll(ctx context.Context, repo workspace.Workspace, o Options) ([]F
 		return nil, err
 	}
 	defer w.Close()
-	if _, err := seedDrift(ctx, w, o); err != nil {
+	if _, err := w.Seed(ctx, o.Log); err != nil {
 		return nil, err
 	}
 	a := preflight.Access{Workspace: w.WS, APIBaseURL: w.APIBaseURL, HTTPClient: w.HTTPClient, Lookup: w.Lookup, Log: o.Log}
