@@ -10,8 +10,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/deploy"
-	"github.com/rainbowsmoke/crispy-enigma/internal/devserver"
-	"github.com/rainbowsmoke/crispy-enigma/internal/report"
+	"github.com/rainbowsmoke/crispy-enigma/internal/fleet"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
@@ -35,7 +34,7 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 	bake *string, // with -rollout: how long each step holds while both versions are sampled (e.g. 2m)
 	rolloutFallback *string, // with -rollout: "immediate" deploys at once where a rollout is impossible
 ) error {
-	ctx, stop := mutating(ctx)
+	ctx, stop := stoppable(ctx)
 	defer stop()
 	name, e, err := request("deploy", tenantName, env)
 	if err != nil {
@@ -65,17 +64,61 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 		}
 		return finalHealth(ctx, ws, log, name, e)
 	}
-	mg.CtxDeps(ctx, NodeModules)
-	srv, _, err := devserver.Start(ctx, devserver.Options{Workspace: ws, Tenant: tenantName, Log: log, Progress: os.Stderr})
+	return startDev(ctx, ws, log, name, flag(json, false))
+}
+
+// All deploys every tenant to staging or production, with progress and a summary.
+//
+// Each tenant goes through the deploy:tenant pipeline. Sequential by default, stopping at the
+// first failure (the rest are skipped). Exits 1 if any tenant failed. Tenants whose bundle
+// would be the same are bundled once and each uploads that bundle (wrangler --no-bundle).
+func (Deploy) All(ctx context.Context, env string,
+	parallel *int, // deploy N tenants at once
+	continueOnError *bool, // keep going after a tenant fails
+	only *string, // deploy only these tenants (comma-separated)
+	canary *string, // deploy this tenant first and stop if it fails
+	emergency *bool, // skip the tree's checks except the Worker's typecheck (the records say so)
+	json *bool, // print the summary as JSON on stdout
+	waves *string, // deploy in waves of cumulative counts or shares, e.g. 1,25%,100% (canary first)
+	bake *string, // the wait between waves (and, with -rollout, each rollout step's bake), e.g. 5m
+	rollout *string, // each tenant a gradual rollout: the new version's percentages, e.g. 10,50,100
+	rolloutFallback *string, // with -rollout: "immediate" deploys at once where a rollout is impossible
+	buildEach *bool, // every tenant bundles its own upload instead of sharing one build
+) error {
+	ctx, stop := stoppable(ctx)
+	defer stop()
+	ws, log, err := setup()
 	if err != nil {
 		return err
 	}
-	if flag(json, false) {
-		return report.JSON(os.Stdout, srv)
+	ro, err := deploy.RolloutFlags(flag(rollout, ""), "", flag(rolloutFallback, ""))
+	if err != nil {
+		return fmt.Errorf("deploy:all: %w", err)
 	}
-	fmt.Printf("%s/dev: running at %s (health %s/health, pid %d, log %s); stop with `go tool mage dev:stop %s`\n",
-		tenantName, srv.URL, srv.URL, srv.PID, srv.LogPath, tenantName)
-	return nil
+	bakeFor, err := deploy.ParseBake(flag(bake, ""))
+	if err != nil {
+		return fmt.Errorf("deploy:all: %w", err)
+	}
+	if ro != nil {
+		ro.Bake = bakeFor
+	}
+	e, err := tenant.ParseCloudEnv(env, fleet.DevRefusal)
+	if err != nil {
+		return fmt.Errorf("deploy:all: %w", err)
+	}
+	mg.SerialCtxDeps(ctx, NodeModules, mg.F(treeChecks, flag(emergency, false)))
+	_, err = fleet.DeployAll(ctx, fleet.DeployAllOptions{
+		Env: e, Only: flag(only, ""), Canary: flag(canary, ""), Parallel: flag(parallel, 1),
+		ContinueOnError: flag(continueOnError, false), JSON: flag(json, false), Workspace: ws,
+		Waves: flag(waves, ""), Bake: bakeFor, Rollout: ro, BuildEach: flag(buildEach, false),
+		Prepare: func(ctx context.Context) (deploy.Options, error) {
+			o, err := deploy.Prepare(ctx, ws, log, os.Stderr)
+			o.Checks = checked
+			return o, err
+		},
+		Stdout: os.Stdout, Stderr: os.Stderr,
+	})
+	return err
 }
 
 // Status shows each tenant's live traffic split and the rollout record behind it.
@@ -132,7 +175,7 @@ func (Deploy) Abort(ctx context.Context, tenantName, env string,
 const splitRefusal = "; a split lives on Cloudflare: use staging or production"
 
 func settle(ctx context.Context, tenantName, env string, a deploy.Action, json bool) error {
-	ctx, stop := mutating(ctx)
+	ctx, stop := stoppable(ctx)
 	defer stop()
 	name, e, err := request("deploy:"+string(a), tenantName, env)
 	if err != nil {

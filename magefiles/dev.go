@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -12,10 +13,43 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/devserver"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
+	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
+	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
-// Dev manages the local wrangler dev servers that `deploy:tenant <tenant> dev` starts.
+// Dev runs a tenant's Worker on this machine under wrangler dev (`deploy:tenant <tenant> dev`
+// does the same as dev:start).
 type Dev mg.Namespace
+
+// Start runs a tenant's Worker on this machine under wrangler dev, health-checked.
+func (Dev) Start(ctx context.Context, tenantName string,
+	json *bool, // print the server as one JSON document on stdout
+) error {
+	name, err := tenant.ParseName(tenantName)
+	if err != nil {
+		return fmt.Errorf("dev:start: %w", err)
+	}
+	ws, log, err := setup()
+	if err != nil {
+		return err
+	}
+	return startDev(ctx, ws, log, name, flag(json, false))
+}
+
+// startDev is dev:start, and deploy:tenant <tenant> dev.
+func startDev(ctx context.Context, ws workspace.Workspace, log *slog.Logger, name tenant.Name, asJSON bool) error {
+	mg.CtxDeps(ctx, NodeModules)
+	srv, _, err := devserver.Start(ctx, devserver.Options{Workspace: ws, Tenant: string(name), Log: log, Progress: os.Stderr})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return report.JSON(os.Stdout, srv)
+	}
+	fmt.Printf("%s/dev: running at %s (health %s/health, pid %d, log %s); stop with `go tool mage dev:stop %s`\n",
+		name, srv.URL, srv.URL, srv.PID, srv.LogPath, name)
+	return nil
+}
 
 // Stop stops the local dev server of a tenant, or of every tenant with "all".
 func (Dev) Stop(ctx context.Context, target string) error {

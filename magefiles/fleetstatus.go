@@ -25,7 +25,7 @@ type Fleet mg.Namespace
 func (Fleet) Status(ctx context.Context, env string,
 	json *bool, // print [{tenant, env, state, versions, drift, health, deployed, last_failure, …}]
 ) error {
-	ctx, stop := mutating(ctx) // reads only, but stops cleanly on SIGTERM like the rest
+	ctx, stop := stoppable(ctx)
 	defer stop()
 	ws, log, err := setup()
 	if err != nil {

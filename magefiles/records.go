@@ -26,7 +26,7 @@ func (Records) Push(ctx context.Context,
 	remote *string, // the git remote to push to (default origin)
 	json *bool, // print the result as JSON on stdout
 ) error {
-	ctx, stop := mutating(ctx)
+	ctx, stop := stoppable(ctx)
 	defer stop()
 	ws, log, err := setup()
 	if err != nil {

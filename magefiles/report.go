@@ -26,7 +26,7 @@ func (Report) HTML(ctx context.Context,
 	since *string, // how far back the timelines and metrics go: 30d, 2w, 12h or a date
 	offline *bool, // build the states from the records alone, with no API request
 ) error {
-	ctx, stop := mutating(ctx)
+	ctx, stop := stoppable(ctx)
 	defer stop()
 	ws, log, err := setup()
 	if err != nil {

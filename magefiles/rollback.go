@@ -28,7 +28,7 @@ func Rollback(ctx context.Context, tenantName, env string,
 	reason *string, // why, kept in the rollback record
 	json *bool, // print the outcome as JSON on stdout
 ) error {
-	ctx, stop := mutating(ctx)
+	ctx, stop := stoppable(ctx)
 	defer stop()
 	name, e, err := request("rollback", tenantName, env)
 	if err != nil {
@@ -60,7 +60,7 @@ func Rollback(ctx context.Context, tenantName, env string,
 //
 // The tag is deploy/<tenant>/production/<stamp>; the redeploy is recorded in deployments/.
 func Redeploy(ctx context.Context, tenantName, tag string) error {
-	ctx, stop := mutating(ctx)
+	ctx, stop := stoppable(ctx)
 	defer stop()
 	name, err := tenant.ParseName(tenantName)
 	if err != nil {

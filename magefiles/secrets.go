@@ -57,7 +57,7 @@ func (Secrets) Put(ctx context.Context, tenantName, env, name string,
 	extra *bool, // allow a name that is not in the tenant's required_secrets
 	json *bool, // print the outcome as JSON on stdout
 ) error {
-	ctx, stop := mutating(ctx)
+	ctx, stop := stoppable(ctx)
 	defer stop()
 	n, e, err := request("secrets:put", tenantName, env)
 	if err != nil {
@@ -83,7 +83,7 @@ func (Secrets) Sync(ctx context.Context, tenantName, env string,
 	extra *bool, // allow names that are not in the tenant's required_secrets
 	json *bool, // print the outcome as JSON on stdout
 ) error {
-	ctx, stop := mutating(ctx)
+	ctx, stop := stoppable(ctx)
 	defer stop()
 	n, e, err := request("secrets:sync", tenantName, env)
 	if err != nil {

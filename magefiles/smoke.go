@@ -18,7 +18,7 @@ import (
 func Smoke(ctx context.Context, tenantName, env string,
 	json *bool, // print {health, plugins, log} as JSON on stdout
 ) error {
-	ctx, stop := mutating(ctx) // a counter round trip writes to the live Worker
+	ctx, stop := stoppable(ctx) // a counter round trip writes to the live Worker
 	defer stop()
 	name, e, err := request("smoke", tenantName, env)
 	if err != nil {

@@ -41,13 +41,6 @@ func (o Options) logger() *slog.Logger {
 // dependency graph.
 const toolsModfile = "-modfile=tools/go.mod"
 
-// Steps is the CI pipeline, in order: Lint, Typecheck, Test, Validate, Build. Cheap checks
-// come first so a formatting slip fails in seconds, not after the test suite. `mage ci` runs
-// the same steps as a chain of Mage dependencies, one target each.
-func Steps(o Options) []Step {
-	return []Step{Lint(o), Typecheck(o), Test(o), Validate(o), Build(o)}
-}
-
 // FastSteps are the checks a deploy depends on: Lint, Typecheck and Unit, well under a minute
 // once the Go build cache is warm.
 func FastSteps(o Options) []Step {
@@ -58,7 +51,7 @@ func gocmd(o Options, args ...string) command {
 	return command{dir: o.Workspace.Root, name: goBin(), args: args}
 }
 
-// Lint is formatting, no test helper package in the mage binary, go.mod and go.sum as
+// Lint is formatting, no test rig package in the mage binary, go.mod and go.sum as
 // `go mod tidy` would leave them, vet (with the mage
 // tag so magefiles/ are checked too), staticcheck, and actionlint over .github/workflows.
 func Lint(o Options) Step {
@@ -71,7 +64,7 @@ func Lint(o Options) Step {
 			return fmt.Errorf("gofmt: not formatted, run `gofmt -w` on: %s", strings.Join(bad, " "))
 		}
 		fmt.Fprintln(out, "    gofmt: every .go file is formatted")
-		if err := checkNoTestHelpersInMage(ctx, o, out); err != nil {
+		if err := checkNoRigInMage(ctx, o, out); err != nil {
 			return err
 		}
 		return runAll(ctx, out,

@@ -126,19 +126,6 @@ func (t *Tracker) Summary(name string) string {
 	return fmt.Sprintf("%s: all %d steps passed in %s (%s)", name, len(t.done), round(time.Since(t.start)), strings.Join(t.done, ", "))
 }
 
-// Run runs steps in order and stops at the first failure. Each step is announced before it
-// starts and again with its duration when it ends; a summary of the durations closes the run.
-func Run(ctx context.Context, out io.Writer, steps []Step) error {
-	t := NewTracker(out, len(steps))
-	for _, s := range steps {
-		if err := t.Run(ctx, s); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintln(out, t.Summary("ci"))
-	return nil
-}
-
 // round keeps durations readable: 1.2s, 1m3s, 250ms.
 func round(d time.Duration) time.Duration {
 	switch {

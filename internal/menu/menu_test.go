@@ -64,6 +64,7 @@ var cheapArgs = map[string][]string{
 	"build":          {"../bad"},
 	"health":         {"../bad", "staging"},
 	"smoke":          {"../bad", "staging"},
+	"dev:start":      {"../bad"},
 	"dev:stop":       {"../bad"},
 	"tenants:list":   {},
 	"tenants:matrix": {},

@@ -13,5 +13,6 @@
 // It is an ordinary package, imported only by tests and by package testworld, so it does not
 // import "testing": TB is the part of testing.TB it uses. It imports nothing that imports the
 // sandbox, so the sandbox's own tests can use it. The copy itself is package workspacecopy's,
-// which `mage bench` also uses; the lint step fails if the mage binary imports testrepo.
+// which sandboxworld (the benchmarks' world) also uses; the lint step fails if the mage
+// binary imports testrepo or any other package of the test rig (ci.RigInMage).
 package testrepo

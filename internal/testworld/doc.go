@@ -10,5 +10,5 @@
 //     started in the copy talks to it. The rollback, auth:check and runbook tests run in it.
 //
 // Both reach the sandbox's workers.dev edge through sandboxctl.EdgeTransport. Only tests
-// import it; the lint step fails if the mage binary does (see ci.TestHelpersInMage).
+// import it; the lint step fails if the mage binary does (see ci.RigInMage).
 package testworld

@@ -7,7 +7,6 @@ import (
 	"os"
 	"regexp"
 	"strconv"
-	"strings"
 )
 
 // DeployResult is what `wrangler deploy` reported in its ND-JSON deploy entry.
@@ -25,7 +24,7 @@ type DeployResult struct {
 // uploadedLine is printed by deploy once the new version is live, before the triggers.
 var uploadedLine = regexp.MustCompile(`(?m)^Uploaded (\S+) \(`)
 
-// versionLine carries the version id at the end of deploy and rollback.
+// versionLine carries the version id at the end of a deploy.
 var versionLine = regexp.MustCompile(`(?m)^Current Version ID: ([0-9a-fA-F-]{32,36})\s*$`)
 
 // Deploy runs `wrangler deploy` for inv's config and environment. wrangler 4.63.0's deploy
@@ -88,30 +87,6 @@ func checkID(what, id string) error {
 		return fmt.Errorf("wrangler %s: %q is not a version id (expected a UUID such as 01234567-89ab-cdef-0123-456789abcdef)", what, id)
 	}
 	return nil
-}
-
-// Rollback puts versionID back at 100% with `wrangler rollback <id> --message M`. wrangler
-// confirms by itself when not on a terminal (it ignores -y, which is passed anyway), and
-// forces past a changed-secrets refusal (code 10220).
-func (r Runner) Rollback(ctx context.Context, inv Invocation, versionID, message string) error {
-	if err := checkID("rollback", versionID); err != nil {
-		return err
-	}
-	args := append([]string{"rollback", versionID, "--message", message, "-y"}, baseArgs(inv)...)
-	res, err := r.exec(ctx, inv, "rollback", args, "")
-	if err != nil {
-		return err
-	}
-	if m := versionLine.FindStringSubmatch(res.Stdout); m == nil || !sameID(m[1], versionID) {
-		return fmt.Errorf("wrangler rollback: exited 0 but did not report %s as the current version; check with `wrangler deployments status`", versionID)
-	}
-	return nil
-}
-
-// sameID compares version ids ignoring hyphens and case: wrangler may print either form.
-func sameID(a, b string) bool {
-	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "-", "")) }
-	return norm(a) == norm(b)
 }
 
 // VersionUpload is what `wrangler versions upload` reported.

@@ -102,28 +102,6 @@ func TestDeployRefusesAnOverriddenName(t *testing.T) {
 	}
 }
 
-func TestRollback(t *testing.T) {
-	rec, args := argsFile(t)
-	r := fakeWrangler(t, rec+`
-echo "Current Version ID: `+liveID+`"`)
-	inv := Invocation{ConfigPath: "/c.jsonc", Env: "production", ScratchDir: t.TempDir()}
-	if err := r.Rollback(context.Background(), inv, liveID, "deploy failed health"); err != nil {
-		t.Fatal(err)
-	}
-	if a := args(); a != "rollback\n"+liveID+"\n--message\ndeploy failed health\n-y\n--config\n/c.jsonc\n--env=production\n" {
-		t.Errorf("args = %q", a)
-	}
-	// A different version reported as current is not a successful rollback.
-	if err := r.Rollback(context.Background(), inv, "b54145b1-0000-4000-8000-000000000002", "m"); err == nil {
-		t.Error("rollback to a version wrangler did not report succeeded")
-	}
-	for _, bad := range []string{"", "-rf", "latest", liveID + "x"} {
-		if err := r.Rollback(context.Background(), inv, bad, "m"); err == nil || !strings.Contains(err.Error(), "not a version id") {
-			t.Errorf("Rollback(%q): err = %v", bad, err)
-		}
-	}
-}
-
 func TestVersionsDeploy(t *testing.T) {
 	rec, args := argsFile(t)
 	r := fakeWrangler(t, rec+`

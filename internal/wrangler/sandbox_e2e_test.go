@@ -106,13 +106,6 @@ func TestRunnerAgainstTheSandbox(t *testing.T) {
 		t.Errorf("split live = %+v", v)
 	}
 
-	if err := r.Rollback(ctx, inv, first.VersionID, "back to the first"); err != nil {
-		t.Fatal(err)
-	}
-	if v := live(); len(v) != 1 || !sameID(v[0].VersionID, first.VersionID) {
-		t.Errorf("after rollback live = %+v, want %s", v, first.VersionID)
-	}
-
 	// The cron PUT fails after the upload: the error must say the new code is live.
 	s.AddFault(sandbox.Fault{Method: "PUT", Path: "/accounts/*/workers/scripts/*/schedules", Status: 500, Count: 1})
 	_, err = r.Deploy(ctx, inv)
@@ -126,4 +119,10 @@ func TestRunnerAgainstTheSandbox(t *testing.T) {
 			t.Errorf("a secret reached the output")
 		}
 	}
+}
+
+// sameID compares version ids ignoring hyphens and case: wrangler may print either form.
+func sameID(a, b string) bool {
+	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "-", "")) }
+	return norm(a) == norm(b)
 }

@@ -127,9 +127,11 @@ func exit(code int, attention, failed string) error {
 	return mg.Fatal(report.ExitFailed, fmt.Sprintf("%s (exit %d)", failed, report.ExitFailed))
 }
 
-// mutating is the context of a target that changes something live (deploy, rollback,
-// redeploy, ...). Mage cancels its context on Ctrl-C only; CI runners stop jobs with SIGTERM.
-// Either way wrangler is stopped, the lock released and an interrupted record written.
-func mutating(ctx context.Context) (context.Context, context.CancelFunc) {
+// stoppable is the context of a target that may run for long: mage cancels a target's
+// context on Ctrl-C only, and CI runners stop jobs with SIGTERM, so both end it cleanly. A
+// target that changes something live (deploy, rollback, secrets, records:push) then stops
+// wrangler, releases the lock and writes an interrupted record; a read-only one (fleet:status,
+// report:html) stops its requests.
+func stoppable(ctx context.Context) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 }
