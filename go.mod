@@ -1,6 +1,6 @@
 module github.com/rainbowsmoke/crispy-enigma
 
-go 1.26
+go 1.26.0
 
 tool github.com/magefile/mage
 
@@ -13,6 +13,7 @@ require (
 	github.com/mattn/go-isatty v0.0.20
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/tailscale/hujson v0.0.0-20260727124030-b80ff77dac4f
+	golang.org/x/sync v0.23.0
 	golang.org/x/text v0.14.0
 )
 

@@ -7,8 +7,9 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
@@ -56,17 +57,14 @@ func BuildTenants(ctx context.Context, ws workspace.Workspace, wr wrangler.Runne
 		built = make([]Built, len(jobs))
 		errs  = make([]error, len(jobs))
 		lines = make([]string, len(jobs))
-		sem   = make(chan struct{}, buildParallel)
-		wg    sync.WaitGroup
+		g     errgroup.Group
 	)
+	g.SetLimit(buildParallel)
 	for i, j := range jobs {
-		wg.Go(func() {
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-			case <-ctx.Done():
-				errs[i] = fmt.Errorf("build %s/%s: %w", j.t.Name, j.env, ctx.Err())
-				return
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				errs[i] = fmt.Errorf("build %s/%s: %w", j.t.Name, j.env, err)
+				return nil
 			}
 			start := time.Now()
 			inv := wrangler.Invocation{ConfigPath: j.t.WranglerPath(), Env: j.env.WranglerEnv(), AccountID: j.t.Config.AccountID}
@@ -74,15 +72,16 @@ func BuildTenants(ctx context.Context, ws workspace.Workspace, wr wrangler.Runne
 			if err != nil {
 				errs[i] = fmt.Errorf("build %s/%s: %w", j.t.Name, j.env, err)
 				lines[i] = fmt.Sprintf("    FAIL  %s/%s (%s)", j.t.Name, j.env, round(time.Since(start)))
-				return
+				return nil
 			}
 			built[i] = Built{Tenant: j.t.Name, Env: j.env, Bundle: b}
 			rel, _ := filepath.Rel(ws.Root, b.Dir)
 			lines[i] = fmt.Sprintf("    built %s/%s -> %s  worker %s  sha256 %s  (%s)",
 				j.t.Name, j.env, filepath.ToSlash(rel), b.WorkerName, b.SHA256[:12], round(time.Since(start)))
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // each job's error is in errs, joined below in job order
 	// Printed in tenant/env order once all are done: a few seconds, and a stable log.
 	for _, l := range lines {
 		if l != "" {

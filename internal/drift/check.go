@@ -3,8 +3,9 @@ package drift
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
@@ -76,25 +77,22 @@ func Check(ctx context.Context, name string, env tenant.Env, prepare Prepare) Re
 // one token's budget; within a token, cfapi paces the requests.
 func CheckAll(ctx context.Context, tenants []string, env tenant.Env, prepare Prepare, parallel int, done func(Report)) []Report {
 	out := make([]Report, len(tenants))
-	sem := make(chan struct{}, max(parallel, 1))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(max(parallel, 1))
 	for i, t := range tenants {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-				out[i] = Check(ctx, t, env, prepare)
-				<-sem
-			case <-ctx.Done():
-				out[i] = Report{Tenant: t, Env: string(env), Status: Error, Error: fmt.Sprintf("drift %s/%s: %v before it started", t, env, ctx.Err()),
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				out[i] = Report{Tenant: t, Env: string(env), Status: Error, Error: fmt.Sprintf("drift %s/%s: %v before it started", t, env, err),
 					Changes: Changes{Added: []Change{}, Removed: []Change{}, Changed: []Change{}}}
+			} else {
+				out[i] = Check(ctx, t, env, prepare)
 			}
 			if done != nil {
 				done(out[i])
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // every task reports in out; none returns an error
 	return out
 }

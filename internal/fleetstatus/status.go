@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/drift"
 	"github.com/rainbowsmoke/crispy-enigma/internal/health"
@@ -120,24 +122,23 @@ func Collect(ctx context.Context, o Options) []Row {
 		par = drift.DefaultParallel
 	}
 	rows := make([]Row, len(jobs))
-	sem := make(chan struct{}, par)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(par)
 	for i, j := range jobs {
-		wg.Go(func() {
-			select {
-			case sem <- struct{}{}:
-				rows[i] = One(ctx, j.tenant, j.env, o)
-				<-sem
-			case <-ctx.Done():
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
 				rows[i] = Row{Tenant: j.tenant, Env: string(j.env), State: StateError, Drift: drift.Error, Versions: []Share{},
-					Error: fmt.Sprintf("status %s/%s: %v before it started", j.tenant, j.env, ctx.Err())}
+					Error: fmt.Sprintf("status %s/%s: %v before it started", j.tenant, j.env, err)}
+			} else {
+				rows[i] = One(ctx, j.tenant, j.env, o)
 			}
 			if o.Done != nil {
 				o.Done(rows[i])
 			}
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // every task reports in rows; none returns an error
 	return rows
 }
 

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
@@ -374,27 +375,23 @@ type Dial func(ctx context.Context, t Target) (API, error)
 // in target order. A target that cannot be dialled gets a report with Error set.
 func RunAll(ctx context.Context, targets []Target, dial Dial, parallel int) ([]Report, error) {
 	out := make([]Report, len(targets))
-	sem := make(chan struct{}, max(parallel, 1))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(max(parallel, 1))
 	for i, t := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				out[i] = Report{Tenant: t.Tenant, Env: string(t.Resolved.Env), Worker: t.Resolved.WorkerName, AccountID: t.Resolved.AccountID, Error: ctx.Err().Error()}
-				return
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				out[i] = Report{Tenant: t.Tenant, Env: string(t.Resolved.Env), Worker: t.Resolved.WorkerName, AccountID: t.Resolved.AccountID, Error: err.Error()}
+				return nil
 			}
-			defer func() { <-sem }()
 			api, err := dial(ctx, t)
 			if err != nil {
 				out[i] = Report{Tenant: t.Tenant, Env: string(t.Resolved.Env), Worker: t.Resolved.WorkerName, AccountID: t.Resolved.AccountID, Error: err.Error()}
-				return
+				return nil
 			}
 			out[i], _ = Run(ctx, api, t)
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // every task reports in out; none returns an error
 	return out, ctx.Err()
 }

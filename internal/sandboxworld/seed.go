@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/drift"
 	"github.com/rainbowsmoke/crispy-enigma/internal/fleetstatus"
@@ -50,26 +52,23 @@ func (w *World) Seed(ctx context.Context, log *slog.Logger) (map[string]drift.In
 	}
 	inputs := map[string]drift.Input{}
 	var mu sync.Mutex
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
 	var errs []error
+	var g errgroup.Group
+	g.SetLimit(16)
 	for _, t := range w.Tenants {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			in, err := seedOne(ctx, w, t, first.Name, b, code, tpl.Config.RequiredSecrets, r.Crons)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				errs = append(errs, fmt.Errorf("seed %s: %w", t.Name, err))
-				return
+				return nil
 			}
 			inputs[t.Name] = in
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // every tenant's error is in errs
 	return inputs, errors.Join(errs...)
 }
 

@@ -10,8 +10,9 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/jsonc"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
@@ -153,30 +154,25 @@ func (v *Validator) run(ctx context.Context, target string, loaded *tenant.Tenan
 // are only parsed and resolved (for the cross-tenant rules), not schema-checked.
 func (v *Validator) checkAll(ctx context.Context, names []string, target string, loaded *tenant.Tenant) []*checked {
 	out := make([]*checked, len(names))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(len(names), 1)) {
-		wg.Go(func() {
-			for i := range work {
-				switch {
-				case loaded != nil && names[i] == loaded.Name:
-					out[i] = v.checkLoaded(ctx, loaded)
-				case target == "all" || names[i] == target:
-					out[i] = v.checkTenant(ctx, names[i])
-				default:
-					out[i] = v.peekTenant(ctx, names[i])
-				}
-			}
-		})
-	}
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range names {
 		if ctx.Err() != nil {
 			break
 		}
-		work <- i
+		g.Go(func() error {
+			switch {
+			case loaded != nil && names[i] == loaded.Name:
+				out[i] = v.checkLoaded(ctx, loaded)
+			case target == "all" || names[i] == target:
+				out[i] = v.checkTenant(ctx, names[i])
+			default:
+				out[i] = v.peekTenant(ctx, names[i])
+			}
+			return nil
+		})
 	}
-	close(work)
-	wg.Wait()
+	_ = g.Wait() // each tenant's problems are in out; none returns an error
 	return slices.DeleteFunc(out, func(c *checked) bool { return c == nil })
 }
 

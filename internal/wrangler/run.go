@@ -63,18 +63,18 @@ var nodeFlags = []string{"--no-warnings", "--experimental-vm-modules"}
 
 // command is how one run is started: node on cli.js when CLI is set (one process, the one
 // that talks to Cloudflare, carries the parent-death signal), else the launcher Bin.
-func (r Runner) command(nodeBin string, args []string) *exec.Cmd {
+func (r Runner) command(ctx context.Context, nodeBin string, args []string) *exec.Cmd {
 	if r.CLI == "" {
-		return exec.Command(r.Bin, args...)
+		return exec.CommandContext(ctx, r.Bin, args...)
 	}
 	if _, err := os.Stat(r.CLI); err != nil {
 		// Another wrangler layout than the pinned one: the launcher still works, without the
 		// guarantee that a kill -9 of ours takes the upload down.
 		r.log().Warn("wrangler's cli.js is not where 4.63.0 keeps it; starting it through its launcher", "cli", r.CLI, "err", err)
-		return exec.Command(r.Bin, args...)
+		return exec.CommandContext(ctx, r.Bin, args...)
 	}
 	flags, env := r.codeCacheArgs()
-	cmd := exec.Command(filepath.Join(nodeBin, "node"), append(append(append(slices.Clone(nodeFlags), flags...), r.CLI), args...)...)
+	cmd := exec.CommandContext(ctx, filepath.Join(nodeBin, "node"), append(append(append(slices.Clone(nodeFlags), flags...), r.CLI), args...)...)
 	cmd.Env = env // exec adds the run's environment to it
 	return cmd
 }
@@ -187,10 +187,14 @@ func (r Runner) exec(ctx context.Context, inv Invocation, command string, args [
 	}
 	scrub := append(scrubber{inv.Token.Reveal()}, extraSecrets...)
 
-	cmd := r.command(nb, args)
+	cmd := r.command(ctx, nb, args)
 	cmd.Dir = sc.cwd
 	cmd.Env = append(cmd.Env, environ(inv, sc, nb)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Cancelled: SIGTERM to wrangler's whole group (it is the group's leader), and SIGKILL to
+	// wrangler if it has not exited after the grace; the rest of the group goes after Wait.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = r.grace()
 	orphanGuard(cmd.SysProcAttr)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
@@ -219,6 +223,9 @@ func (r Runner) exec(ctx context.Context, inv Invocation, command string, args [
 	if startErr != nil {
 		_ = outR.Close()
 		_ = errR.Close()
+		if ctx.Err() != nil { // exec starts nothing once ctx is done
+			return nil, fmt.Errorf("wrangler %s: interrupted before it started: %w", command, ctx.Err())
+		}
 		return nil, fmt.Errorf("wrangler %s: start %s: %w (run npmdeps.Ensure first)", command, r.Bin, startErr)
 	}
 	var readers sync.WaitGroup
@@ -233,21 +240,7 @@ func (r Runner) exec(ctx context.Context, inv Invocation, command string, args [
 		})
 	}
 	pgid := cmd.Process.Pid
-	exited := make(chan struct{})
-	go func() {
-		select {
-		case <-exited:
-		case <-ctx.Done():
-			_ = syscall.Kill(-pgid, syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(r.grace()):
-				_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			}
-		}
-	}()
 	waitErr := cmd.Wait()
-	close(exited)
 	// Whatever wrangler left behind in its group (esbuild, workerd) goes with it; ESRCH when
 	// nothing is left is the normal case.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
