@@ -22,19 +22,19 @@ import (
 type StartOptions struct {
 	// Addr to listen on; default 127.0.0.1:0 (a free port, reported in the runtime file).
 	Addr string
-	// Wait is how long to wait for the process to listen; default 30 s (the first start
-	// compiles cf-sandbox).
+	// Wait is how long to wait for the process to listen; default 30 s (a start without
+	// Binary compiles cf-sandbox first).
 	Wait time.Duration
-	// Binary is a prebuilt cf-sandbox to run instead of building one into .state/bin; tests
-	// use it to run a sandbox for a scratch checkout that has no Go sources.
+	// Binary is the cf-sandbox to run detached instead of building one into .state/bin:
+	// `cf-sandbox start` passes itself, and tests a binary built once for a scratch
+	// checkout that has no Go sources.
 	Binary string
 	// Edge is how workers.dev answers; "" means sandbox.EdgeWorkerd (run the uploaded code).
 	Edge sandbox.EdgeMode
 }
 
 // Start builds cf-sandbox (cached by the Go build cache) unless opts.Binary names one, and
-// starts it detached in its own
-// session, so it outlives the caller. When the checkout's sandbox already runs it returns
+// starts it detached in its own session, so it outlives the caller. When the checkout's sandbox already runs it returns
 // its status and changes nothing.
 func Start(ctx context.Context, ws workspace.Workspace, log *slog.Logger, opts StartOptions) (sandboxctl.Status, bool, error) {
 	addr := opts.Addr
