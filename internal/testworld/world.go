@@ -6,7 +6,6 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxworld"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
-	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
 // Options shape a World (see sandboxworld.Options).
@@ -64,6 +63,3 @@ func (w *World) API(name string) *cfapi.Client {
 	}
 	return c
 }
-
-// Repo is the checkout the test runs in, for tests that also need the repository itself.
-func Repo(tb testing.TB) workspace.Workspace { return testrepo.Repo(tb) }
