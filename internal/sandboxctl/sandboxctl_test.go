@@ -22,25 +22,12 @@ const (
 	acctB = "9e8d7c6b5a4f43e2a1b0c9d8e7f6a5b4"
 )
 
-// scratch makes a checkout with two tenants in two accounts and a third sharing acctA.
+// scratch is an empty checkout: Resolve reads only the runtime file under .state/sandbox, and
+// serveInProcess serves the two accounts itself (package sandboxhost tests reading them from
+// tenants/).
 func scratch(t *testing.T) workspace.Workspace {
 	t.Helper()
-	root := t.TempDir()
-	write := func(p, s string) {
-		p = filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("go.mod", "module scratch\n")
-	write("package.json", "{}\n")
-	write("tenants/alpha/tenant.config.json", `{"account_id":"`+acctA+`","workers_dev_subdomain":"alpha","display_name":"Alpha"}`)
-	write("tenants/beta/tenant.config.json", `{"account_id":"`+acctB+`","workers_dev_subdomain":"beta"}`)
-	write("tenants/gamma/tenant.config.json", `{"account_id":"`+acctA+`","workers_dev_subdomain":"alpha"}`)
-	return workspace.Workspace{Root: root}
+	return workspace.Workspace{Root: t.TempDir()}
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
