@@ -53,8 +53,7 @@ func (Deploy) All(ctx context.Context, env string,
 	if err != nil {
 		return fmt.Errorf("deploy:all: %w", err)
 	}
-	mg.SerialCtxDeps(ctx, NodeModules, mg.F(treeChecks, flag(emergency, false)))
-	_, err = fleet.DeployAll(ctx, fleet.DeployAllOptions{
+	o := fleet.DeployAllOptions{
 		Env: e, Only: flag(only, ""), Canary: flag(canary, ""), Parallel: flag(parallel, 1),
 		ContinueOnError: flag(continueOnError, false), JSON: flag(json, false), Workspace: ws,
 		Waves: flag(waves, ""), Bake: bakeFor, Rollout: ro, BuildEach: flag(buildEach, false),
@@ -64,6 +63,12 @@ func (Deploy) All(ctx context.Context, env string,
 			return o, err
 		},
 		Stdout: os.Stdout, Stderr: os.Stderr,
-	})
+	}
+	// Every flag is refused before the tree's checks: a typo must not cost the whole gate.
+	if _, err := fleet.CheckRequest(o); err != nil {
+		return err
+	}
+	mg.SerialCtxDeps(ctx, NodeModules, mg.F(treeChecks, flag(emergency, false)))
+	_, err = fleet.DeployAll(ctx, o)
 	return err
 }

@@ -172,9 +172,26 @@ func TestMenuMatchesTheMagefile(t *testing.T) {
 		{[]string{"secrets:list", "../x", "staging"}, `(or use "all")`},
 		{[]string{"secrets:put", "mrrainbowsmoke", "qa", "AI_GATEWAY_TOKEN"}, "invalid environment"},
 		{[]string{"secrets:sync", "all", "staging"}, "reserved for every tenant"},
+		// Issue 21: every number flag refuses NaN and infinities and says what is wrong, and
+		// every flag is refused before the tree's checks run (their lines start "checks:").
+		{[]string{"deploy:tenant", "mrrainbowsmoke", "staging", "-rollout=NaN,100"}, "not a number"},
+		{[]string{"deploy:tenant", "mrrainbowsmoke", "staging", "-rollout=10,+Inf"}, "not a number"},
+		{[]string{"deploy:tenant", "mrrainbowsmoke", "staging", "-rollout=10,100", "-bake=-1s"}, "negative"},
+		{[]string{"deploy:all", "staging", "-waves=NaN%,100%"}, "not a number"},
+		{[]string{"deploy:all", "staging", "-waves=0,100%"}, "a wave deploys 1 or more"},
+		{[]string{"deploy:all", "staging", "-parallel=0"}, "must be 1 or more"},
+		{[]string{"deploy:all", "staging", "-rollout=-Inf,100"}, "not a number"},
+		{[]string{"deploy:all", "staging", "-waves=1,100%", "-bake=-5m"}, "negative"},
+		{[]string{"deploy:all", "staging", "-only=nosuchtenant"}, "nosuchtenant"},
+		{[]string{"history:stats", "all", "all", "-since=NaNd"}, "-since"},
+		{[]string{"history:stats", "all", "all", "-since=99999999999999d"}, "too far back"},
 	} {
-		if out, code := run(c.args...); code == 0 || !strings.Contains(out, c.want) {
+		out, code := run(c.args...)
+		if code == 0 || !strings.Contains(out, c.want) {
 			t.Errorf("%v: exit %d, want a refusal saying %q:\n%s", c.args, code, c.want, out)
+		}
+		if strings.Contains(out, "checks:") || strings.Contains(out, "not a duration") && strings.Contains(c.want, "negative") {
+			t.Errorf("%v: refused only after the tree's checks, or with the wrong reason:\n%s", c.args, out)
 		}
 	}
 
