@@ -40,6 +40,7 @@ func (st *State) restore(ctx context.Context) {
 	// Retry-After and a 5xx with backoff, where one failed request would leave the failing
 	// version live. force: like wrangler rollback outside a terminal, the version that was
 	// live a moment ago goes back even if secrets changed since it was deployed.
+	st.intend("rollback to " + prev + " (" + msg + ")")
 	_, err := st.API.DeployVersion(ctx, worker, prev, msg, true)
 	st.step("rollback", start)
 	st.progress("rollback", time.Since(start), err)

@@ -340,6 +340,7 @@ type deployStep struct{}
 func (deployStep) Name() string { return "deploy" }
 func (deployStep) Run(ctx context.Context, st *State) error {
 	st.live = true // from here on the new version may be serving, whatever wrangler says
+	st.intend("wrangler deploy of a new version of " + st.Resolved.WorkerName + " at 100%")
 	defer func() {
 		// Whatever wrangler reported goes into the reservation, for the next run if we are killed.
 		if err := st.attempt.Update(st.Record); err != nil {
@@ -492,6 +493,7 @@ func (annotateStep) Run(ctx context.Context, st *State) error {
 		ann.Inputs, ann.Bundle = "", ""
 	}
 	msg := ann.String()
+	st.intend("annotate " + st.Deployed.VersionID + " (a deployment of it at 100% carrying its fingerprint)")
 	if err := annotate(ctx, st, st.Deployed.VersionID, msg); err != nil {
 		// The deploy itself is verified and live; without the mark the next run redeploys.
 		st.Opts.Log.Warn("could not mark the live deployment with its fingerprint; the next deploy will upload again",
@@ -499,6 +501,15 @@ func (annotateStep) Run(ctx context.Context, st *State) error {
 		return &softError{err}
 	}
 	return nil
+}
+
+// intend writes the record so far into the reservation with the change about to be made on
+// Cloudflare, before the call that makes it (write ahead). A reservation that cannot be written
+// is warned about: the change goes ahead, as the reservation is a help for the next run.
+func (st *State) intend(next string) {
+	if err := st.attempt.Intend(st.Record, next); err != nil {
+		st.Opts.Log.Warn("could not update the reserved record before a change", "tenant", st.Opts.Tenant, "env", st.Opts.Env, "next", next, "err", err)
+	}
 }
 
 // softError is a step that failed without failing the deploy: its progress line says FAILED

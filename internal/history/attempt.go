@@ -36,6 +36,10 @@ type Reservation struct {
 	Command    string    `json:"command,omitempty"`
 	// Record is the record as far as the run got; its status is filled in by whoever ends it.
 	Record Record `json:"record"`
+	// Next names the change the run was about to make on Cloudflare when it last wrote the
+	// reservation ("rollout step 2: <id> at 50%", "rollback to <id>", "secret API_KEY"): written
+	// before the call, so a kill between the two never records less than what may be live.
+	Next string `json:"next,omitempty"`
 }
 
 // AttemptPath is the reservation file of tenant/env in dir.
@@ -87,6 +91,8 @@ func (a *Attempt) Update(rec Record) error {
 	}
 	a.Reservation.Record = rec
 	b, err := json.MarshalIndent(a.Reservation, "", "  ")
+	// A later Update (after the call) no longer carries the intent: it was carried out.
+	a.Reservation.Next = ""
 	if err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
@@ -99,6 +105,16 @@ func (a *Attempt) Update(rec Record) error {
 		return &WritableError{a.store.Dir, err}
 	}
 	return nil
+}
+
+// Intend writes rec into the reservation with next, the change about to be made, before the
+// call that makes it (write ahead); Update after the call clears next.
+func (a *Attempt) Intend(rec Record, next string) error {
+	if a == nil {
+		return nil
+	}
+	a.Reservation.Next = next
+	return a.Update(rec)
 }
 
 // Done removes the reservation once the attempt's record is written. Without a record (the
@@ -184,6 +200,9 @@ func (s *Store) SettleSplit(tenant, env string, live []string, scrub ...string) 
 			rec.VersionID = live[0]
 		}
 		what += "; version " + live[0] + " is live and was never verified by it (the next deploy replaces it; `go tool mage rollback " + tenant + " " + env + "` puts the last good one back)"
+	}
+	if r.Next != "" {
+		what += "; it was about to make this change on Cloudflare, which may or may not have happened: " + r.Next
 	}
 	if rec.Error != "" {
 		what += "; it had got as far as: " + rec.Error
