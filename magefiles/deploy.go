@@ -60,10 +60,9 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 		if werr := deploy.WriteOutcome(os.Stdout, ws.Root, "deploy:tenant", out, flag(json, false)); werr != nil && err == nil {
 			err = werr
 		}
-		if err != nil || flag(dryRun, false) {
-			return err
-		}
-		return finalHealth(ctx, ws, log, name, e)
+		// The final health check is the deploy's last step, before its record: the exit code
+		// and the record cannot disagree.
+		return err
 	}
 	mg.CtxDeps(ctx, NodeModules)
 	srv, _, err := devserver.Start(ctx, devserver.Options{Workspace: ws, Tenant: tenantName, Log: log, Progress: os.Stderr})

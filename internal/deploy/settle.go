@@ -194,7 +194,7 @@ func Settle(ctx context.Context, opts Options, a Action) (Outcome, error) {
 			msg = Annotation{Fingerprint: fp, Bundle: e.Record.BundleSHA256, GitSHA: e.Record.GitSHA}.String()
 		}
 	}
-	_, err = st.API.DeployVersion(ctx, worker, target, msg, true)
+	_, err = st.API.DeployVersionChecked(ctx, worker, live.VersionIDs(), target, msg, true)
 	st.step(string(a), start)
 	st.progress(string(a), time.Since(start), err)
 	if err == nil {

@@ -43,6 +43,7 @@ var pipeline = []Step{
 	either{noStep{}, pluginStep{plugins.PostDeploy}}, // post-deploy plugins (the smoke test): non-zero rolls back
 	stepsStep{},    // gradual: traffic moved step by step, each baked while both versions are sampled
 	annotateStep{}, // mark the live deployment with the fingerprint, for the next plan
+	healthStep{},   // the last check, before the record: the version the record names is live alone and healthy
 }
 
 // noStep does nothing: the gradual side of a step a gradual rollout does elsewhere.
@@ -349,6 +350,7 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 	}()
 	for try := 1; ; try++ {
 		err := st.deployOnce(ctx)
+		st.deployErr = err
 		wait, again := st.retryRateLimited(ctx, err, try)
 		if !again {
 			return err
@@ -495,6 +497,11 @@ func (annotateStep) Run(ctx context.Context, st *State) error {
 	msg := ann.String()
 	st.intend("annotate " + st.Deployed.VersionID + " (a deployment of it at 100% carrying its fingerprint)")
 	if err := annotate(ctx, st, st.Deployed.VersionID, msg); err != nil {
+		if errors.Is(err, cfapi.ErrLiveChanged) {
+			// Somebody else's version serves now: this deploy is not what is live, whatever
+			// its verify said, and the record must not call it succeeded.
+			return err
+		}
 		// The deploy itself is verified and live; without the mark the next run redeploys.
 		st.Opts.Log.Warn("could not mark the live deployment with its fingerprint; the next deploy will upload again",
 			"tenant", st.Opts.Tenant, "env", st.Opts.Env, "err", err)
@@ -510,6 +517,44 @@ func (st *State) intend(next string) {
 	if err := st.attempt.Intend(st.Record, next); err != nil {
 		st.Opts.Log.Warn("could not update the reserved record before a change", "tenant", st.Opts.Tenant, "env", st.Opts.Env, "next", next, "err", err)
 	}
+}
+
+// finalHealthDeadline bounds the last health check: the version passed its verify moments ago,
+// so this is a few attempts past a blip, not a second wait for a cold start.
+const finalHealthDeadline = 10 * time.Second
+
+// healthStep is the deploy's last check, made before the record is written so that the exit
+// code, the record's status and what is live agree whatever happens after verify: the live
+// deployment must be the version the record names, alone, and its health URL must answer
+// healthy with that version. A failure here rolls back like any failure after the upload.
+type healthStep struct{}
+
+func (healthStep) Name() string { return "health" }
+func (healthStep) Run(ctx context.Context, st *State) error {
+	return st.finalHealth(ctx)
+}
+
+func (st *State) finalHealth(ctx context.Context) error {
+	want := st.Record.VersionID
+	live, err := st.API.LiveDeployment(ctx, st.Resolved.WorkerName)
+	if err != nil {
+		return fmt.Errorf("reading the live deployment for the final check: %w", err)
+	}
+	if ids := live.VersionIDs(); len(ids) != 1 || ids[0] != want {
+		return &cfapi.LiveChangedError{Script: st.Resolved.WorkerName, When: "after", Expected: []string{want}, Found: ids}
+	}
+	deadline := min(finalHealthDeadline, st.Tenant.Config.HealthCheck.Deadline())
+	if st.Opts.HealthDeadline > 0 {
+		deadline = min(deadline, st.Opts.HealthDeadline)
+	}
+	res, err := st.checkHealthHeader(ctx, want, nil, deadline)
+	st.Health = res
+	if err != nil {
+		return fmt.Errorf("the final health check of %s: %w", want, err)
+	}
+	// The line `go tool mage health` prints, so an operator sees the same words.
+	fmt.Fprintf(st.Opts.Progress, "health: %s/%s: healthy, version %s at %s\n", st.Opts.Tenant, st.Opts.Env, want, res.URL)
+	return nil
 }
 
 // softError is a step that failed without failing the deploy: its progress line says FAILED
