@@ -317,6 +317,11 @@ func (lockStep) Run(ctx context.Context, st *State) error {
 		st.Record.VersionID = p.LiveVersionID
 		return errUnchanged
 	}
+	if p.Why != "" {
+		// Say why this run uploads: after a secret change killed before it carried the
+		// annotation over, "carries no fingerprint" is the answer an operator looks for.
+		st.notef("lock", "uploading a new version: %s", p.Why)
+	}
 	// The record is reserved before anything is uploaded: a records folder that cannot take it
 	// stops the deploy here, and a run killed from now on leaves what it knew for the next.
 	host, _ := os.Hostname()

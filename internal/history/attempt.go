@@ -194,6 +194,10 @@ func (s *Store) SettleSplit(tenant, env string, live []string, scrub ...string) 
 		settled.Live = true
 		what += "; its traffic split is still live (" + strings.Join(live, ", ") + "): `go tool mage deploy:abort " + tenant + " " + env +
 			"` puts the old version back at 100%, `go tool mage deploy:promote " + tenant + " " + env + "` the new one"
+	case rec.Kind == KindSecrets:
+		// A secret change makes and deploys a new version of the same code: nothing to roll back.
+		rec.VersionID = live[0]
+		what += "; version " + live[0] + " is live (Cloudflare makes one per secret change); if the deploy annotation was not carried over to it, the next deploy uploads again and says why"
 	default:
 		settled.Live = true
 		if rec.VersionID == "" {

@@ -18,7 +18,9 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
 	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
@@ -313,55 +315,116 @@ func target(ctx context.Context, o Options, cmd string, name tenant.Name, e tena
 	return t, nil
 }
 
-// apply sets the values in the tenant's own account and writes a record (names only)
-// whatever the end.
+// apply sets the values in the tenant's own account as an attempt like a deploy's: under the
+// tenant/env's lock (lock.Acquire, the deploy's own call), with the reservation a killed run
+// left settled first, its own record reserved before the first write and each secret's name
+// written into the reservation before it is set (write ahead), and a record (names only)
+// whatever the end. A kill -9 leaves the reservation, which the next command of this
+// tenant/env turns into an interrupted record.
 func apply(ctx context.Context, o Options, cmd string, t preflight.Target, vals []Value) (Outcome, error) {
 	r := t.Resolved
-	out := Outcome{Tenant: t.Tenant, Env: string(r.Env), Worker: r.WorkerName}
+	env := string(r.Env)
+	out := Outcome{Tenant: t.Tenant, Env: env, Worker: r.WorkerName}
+	fail := func(err error) (Outcome, error) { return out, fmt.Errorf("%s %s/%s: %w", cmd, t.Tenant, env, err) }
 	a, err := o.access(ctx)
 	if err != nil {
-		return out, fmt.Errorf("%s %s/%s: %w", cmd, t.Tenant, r.Env, err)
+		return fail(err)
 	}
 	api, err := a.Client(t.Tenant, r.AccountID)
 	if err != nil {
-		return out, fmt.Errorf("%s %s/%s: %w", cmd, t.Tenant, r.Env, err)
+		return fail(err)
 	}
-	started := time.Now().UTC()
-	res, perr := Put(ctx, api, r.WorkerName, vals)
-	out.Result = res
+	held, err := lock.Acquire(o.Workspace.LocksDir(), t.Tenant, env, lock.Options{Command: cmd + " " + t.Tenant + " " + env, Log: o.Log})
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		if err := held.Release(); err != nil && o.Log != nil {
+			o.Log.Warn("releasing the lock", "tenant", t.Tenant, "env", env, "err", err)
+		}
+	}()
 	scrub := make([]string, 0, len(vals))
+	names := make([]string, 0, len(vals))
 	for _, v := range vals {
 		scrub = append(scrub, v.Value)
+		names = append(names, v.Name)
 	}
-	if perr != nil && errors.Is(perr, ErrNoWorker) {
-		// Nothing was attempted on Cloudflare: no record, as for a refused request.
-		return out, fmt.Errorf("%s %s/%s: %w", cmd, t.Tenant, r.Env, perr) // names only: no value in it
+	var live []string
+	d, err := api.LiveDeployment(ctx, r.WorkerName)
+	switch {
+	case err == nil:
+		live = d.VersionIDs()
+	case errors.Is(err, cfapi.ErrNotDeployed), errors.Is(err, cfapi.ErrNotFound):
+	default:
+		return fail(fmt.Errorf("reading the live deployment of %s; nothing was set: %w", r.WorkerName, err))
+	}
+	store := history.Open(o.Workspace.DeploymentsDir())
+	settled, ok, err := store.SettleSplit(t.Tenant, env, live, scrub...)
+	if err != nil {
+		return fail(&history.WritableError{Dir: store.Dir, Err: err})
+	}
+	if ok && o.Stderr != nil {
+		fmt.Fprintf(o.Stderr, "%s %s/%s: the previous attempt (%s, pid %d on %s) was killed before it finished; recorded it as interrupted in %s\n",
+			cmd, t.Tenant, env, orUnknown(settled.Reservation.Command), settled.Reservation.PID, settled.Reservation.Host, settled.File)
 	}
 	p := history.Find(ctx, o.Workspace.Root, history.Lookup(o.Lookup))
 	rec := history.Record{
-		Kind: history.KindSecrets, Tenant: t.Tenant, Env: string(r.Env), WorkerName: r.WorkerName, AccountID: r.AccountID,
-		Actor: p.Actor, GitSHA: p.GitSHA, GitDirty: p.GitDirty,
-		PreviousVersionID: res.PreviousVersionID, VersionID: res.VersionID,
-		Status: history.StatusSucceeded, SecretsChanged: res.Changed, Reason: cmd,
-		StartedAt: started,
+		Kind: history.KindSecrets, Tenant: t.Tenant, Env: env, WorkerName: r.WorkerName, AccountID: r.AccountID,
+		Actor: p.Actor, GitSHA: p.GitSHA, GitDirty: p.GitDirty, PreviousVersionID: d.Primary().VersionID,
+		SecretsChanged: []string{}, Reason: cmd, StartedAt: time.Now().UTC(),
 	}
+	host, _ := os.Hostname()
+	att, err := store.Reserve(os.Getpid(), host, cmd+" "+t.Tenant+" "+env+" "+strings.Join(names, ","), rec, scrub...)
+	if err != nil {
+		return fail(err) // a *history.WritableError: nothing was set
+	}
+	res, perr := PutAhead(ctx, api, r.WorkerName, vals, func(next string, so Result) {
+		rec.VersionID, rec.SecretsChanged = so.VersionID, append([]string{}, so.Changed...)
+		if err := att.Intend(rec, next); err != nil && o.Log != nil {
+			o.Log.Warn("could not update the reserved record before a change", "tenant", t.Tenant, "env", env, "err", err)
+		}
+	})
+	out.Result = res
+	if perr != nil && errors.Is(perr, ErrNoWorker) {
+		// Nothing was attempted on Cloudflare: no record, as for a refused request.
+		_ = att.Done()
+		return fail(perr) // names only: no value in it
+	}
+	rec.PreviousVersionID, rec.VersionID = res.PreviousVersionID, res.VersionID
+	rec.Status, rec.SecretsChanged = history.StatusSucceeded, res.Changed
 	if rec.SecretsChanged == nil {
 		rec.SecretsChanged = []string{}
 	}
 	if perr != nil {
 		rec.Status, rec.Error = history.StatusFailed, scrubbed(perr.Error(), scrub)
 	}
-	entry, werr := history.Open(o.Workspace.DeploymentsDir()).Write(rec, scrub...)
+	rec.FinishedAt = time.Now().UTC()
+	entry, werr := store.Write(rec, scrub...)
 	if rel, err := filepath.Rel(o.Workspace.Root, entry.Path); err == nil && entry.Path != "" {
 		out.Record = rel
 	}
+	if werr == nil {
+		if err := att.Done(); err != nil && o.Log != nil {
+			o.Log.Warn("could not remove the reserved record; the next run will record the attempt twice", "err", err)
+		}
+	} else {
+		werr = fmt.Errorf("%w; the attempt stays reserved in %s and the next command of %s/%s records it", werr,
+			history.AttemptPath(store.Dir, t.Tenant, env), t.Tenant, env)
+	}
 	if perr != nil {
-		return out, errors.Join(fmt.Errorf("%s %s/%s: %s (set before the failure: %s)", cmd, t.Tenant, r.Env, rec.Error, orNone(res.Changed)), werr)
+		return out, errors.Join(fmt.Errorf("%s %s/%s: %s (set before the failure: %s)", cmd, t.Tenant, env, rec.Error, orNone(res.Changed)), werr)
 	}
 	if werr != nil {
-		return out, fmt.Errorf("%s %s/%s: secrets set, but the record was not written: %w", cmd, t.Tenant, r.Env, werr)
+		return out, fmt.Errorf("%s %s/%s: secrets set, but the record was not written: %w", cmd, t.Tenant, env, werr)
 	}
 	return out, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown command"
+	}
+	return s
 }
 
 // Write renders what a put or sync did: its Text line, or with asJSON the outcome document.
