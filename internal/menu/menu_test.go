@@ -159,6 +159,21 @@ func TestMenuMatchesTheMagefile(t *testing.T) {
 		}
 	}
 
+	// secrets:sync's file (issue 21): duplicate names and trailing data are refused before
+	// anything is read from Cloudflare, and so is a link into the work tree git does not ignore.
+	syncDir := t.TempDir()
+	dupFile := filepath.Join(syncDir, "dup.json")
+	trailFile := filepath.Join(syncDir, "trail.json")
+	linkFile := filepath.Join(syncDir, "link.json")
+	if err := os.WriteFile(dupFile, []byte(`{"AI_GATEWAY_TOKEN":"first-value","AI_GATEWAY_TOKEN":"second-value"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(trailFile, []byte(`{"AI_GATEWAY_TOKEN":"first-value"}{}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(ws.Root, "package.json"), linkFile); err != nil {
+		t.Fatal(err)
+	}
 	// The targets parse their tenant and env first, once (the magefile's request and its
 	// siblings), and refuse a bad one with its reason before anything runs.
 	for _, c := range []struct {
@@ -185,6 +200,9 @@ func TestMenuMatchesTheMagefile(t *testing.T) {
 		{[]string{"deploy:all", "staging", "-only=nosuchtenant"}, "nosuchtenant"},
 		{[]string{"history:stats", "all", "all", "-since=NaNd"}, "-since"},
 		{[]string{"history:stats", "all", "all", "-since=99999999999999d"}, "too far back"},
+		{[]string{"secrets:sync", "mrrainbowsmoke", "staging", "-from=" + dupFile}, "appears twice"},
+		{[]string{"secrets:sync", "mrrainbowsmoke", "staging", "-from=" + trailFile}, "more after its JSON object"},
+		{[]string{"secrets:sync", "mrrainbowsmoke", "staging", "-from=" + linkFile}, "git does not ignore"},
 	} {
 		out, code := run(c.args...)
 		if code == 0 || !strings.Contains(out, c.want) {

@@ -229,7 +229,11 @@ func SyncCommand(ctx context.Context, o Options, tenantName tenant.Name, e tenan
 }
 
 // ReadSyncFile reads a JSON object of name -> non-empty string from path, which must not be
-// tracked by git (a committed secret is leaked for good, whatever is deleted later).
+// tracked by git (a committed secret is leaked for good, whatever is deleted later). Links are
+// resolved before git is asked: a symbolic link is judged by its target, and a file with
+// another hard link is refused (the other name may be tracked). A file inside the work tree
+// must be ignored by git, or one `git add .` commits it. Duplicate names, data after the
+// object and a value over the cap stdin has are refused.
 func ReadSyncFile(ctx context.Context, root, path string) ([]Value, error) {
 	if path == "" {
 		return nil, errors.New("-from=<file> is required: a JSON object of name -> value, kept outside git")
@@ -238,46 +242,111 @@ func ReadSyncFile(ctx context.Context, root, path string) ([]Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tracked(ctx, root, abs) {
-		return nil, fmt.Errorf("%s is tracked by git; secrets must never be committed: move it out of the repository (or `git rm --cached` it and rotate every value in it)", path)
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	st, err := os.Stat(abs)
+	if tracked(ctx, root, abs) || tracked(ctx, root, real) {
+		return nil, fmt.Errorf("%s is tracked by git; secrets must never be committed: move it out of the repository (or `git rm --cached` it and rotate every value in it)", describeLink(path, abs, real))
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if !st.Mode().IsRegular() || st.Size() > maxSyncFile {
 		return nil, fmt.Errorf("%s is not a regular file of at most %d KiB", path, maxSyncFile>>10)
 	}
-	b, err := os.ReadFile(abs)
+	if n := hardLinks(st); n > 1 {
+		return nil, fmt.Errorf("%s has %d hard links: another name of the same file may be tracked by git; copy the values into a file of its own outside the repository", path, n)
+	}
+	if rootReal, err := filepath.EvalSymlinks(root); err == nil && inside(rootReal, real) && !ignored(ctx, root, real) {
+		return nil, fmt.Errorf("%s is inside the work tree and git does not ignore it, so one `git add .` would commit it: move it out of the repository, or add it to .gitignore", describeLink(path, abs, real))
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSyncFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&raw); err != nil || raw == nil {
+	return parseSyncJSON(path, b)
+}
+
+// parseSyncJSON reads one JSON object of name -> string, refusing duplicate names, data after
+// the object, and values that are empty, not strings or over maxValue. Its errors give places,
+// never the file's bytes.
+func parseSyncJSON(path string, b []byte) ([]Value, error) {
+	notObject := func(err error) error {
 		// The decoder's message can quote the file's bytes: keep only the place.
-		return nil, fmt.Errorf("%s is not a JSON object of name -> value (like {\"API_KEY\": \"...\"})%s", path, offset(err))
+		return fmt.Errorf("%s is not a JSON object of name -> value (like {\"API_KEY\": \"...\"})%s", path, offset(err))
 	}
-	names := make([]string, 0, len(raw))
-	for n := range raw {
-		names = append(names, n)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	tok, err := dec.Token()
+	if d, ok := tok.(json.Delim); err != nil || !ok || d != '{' {
+		return nil, notObject(err)
 	}
-	sort.Strings(names)
-	out := make([]Value, 0, len(names))
-	for _, n := range names {
-		var s string
-		if err := json.Unmarshal(raw[n], &s); err != nil {
+	seen := map[string]bool{}
+	var out []Value
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, notObject(err)
+		}
+		n, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, notObject(err)
+		}
+		if seen[n] {
+			return nil, fmt.Errorf("%s: %s appears twice; keep one (JSON would silently take the last)", path, n)
+		}
+		seen[n] = true
+		var v string
+		if err := json.Unmarshal(raw, &v); err != nil {
 			return nil, fmt.Errorf("%s: the value of %s is not a string", path, n)
 		}
-		if s == "" {
+		if v == "" {
 			return nil, fmt.Errorf("%s: the value of %s is empty; an empty secret is almost always a mistake", path, n)
 		}
-		out = append(out, Value{Name: n, Value: s})
+		if len(v) > maxValue {
+			return nil, fmt.Errorf("%s: the value of %s is over %d KiB; Cloudflare caps a secret at 5 KiB", path, n, maxValue>>10)
+		}
+		out = append(out, Value{Name: n, Value: v})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, notObject(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%s holds more after its JSON object (at byte %d); keep one object in the file", path, dec.InputOffset())
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s holds no secrets", path)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// describeLink names path, and its target when it is a symbolic link.
+func describeLink(path, abs, real string) string {
+	if abs == real {
+		return path
+	}
+	return path + " (a link to " + real + ")"
+}
+
+// inside reports whether path is root or below it.
+func inside(root, path string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// ignored reports whether git ignores path in the repository at root.
+func ignored(ctx context.Context, root, path string) bool {
+	cmd := exec.CommandContext(ctx, "git", "-C", root, "check-ignore", "-q", "--", path)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	return cmd.Run() == nil
 }
 
 func offset(err error) string {
