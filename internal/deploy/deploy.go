@@ -162,6 +162,15 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 		return out, fmt.Errorf("deploy %s/%s: %w", opts.Tenant, opts.Env, runErr)
 	}
 	st.finish(ctx, runErr)
+	// The ending goes into the reservation first (in the space it holds, whatever the disk),
+	// so that a record that cannot be written is written by the next run as it ended, not as
+	// "never verified"; then that space is given back for the record itself.
+	if err := st.attempt.Update(st.Record); err != nil {
+		st.notef("record", "COULD NOT keep this run's ending (%s, version %s) in its reservation: %v", st.Record.Status, orUnknown(st.Record.VersionID), err)
+	}
+	if err := st.attempt.Free(); err != nil {
+		opts.Log.Warn("could not free the reservation's space for the record", "err", err)
+	}
 	file, werr := st.writeRecord()
 	out.Record, out.RecordFile = st.Record, file
 	if werr == nil {

@@ -204,11 +204,7 @@ type uploadStep struct{}
 func (uploadStep) Name() string { return "upload" }
 func (uploadStep) Run(ctx context.Context, st *State) error {
 	st.live = true // from here a failure puts the old version back alone at 100%
-	defer func() {
-		if err := st.attempt.Update(st.Record); err != nil {
-			st.Opts.Log.Warn("could not update the reserved record", "tenant", st.Opts.Tenant, "env", st.Opts.Env, "err", err)
-		}
-	}()
+	defer st.keepVersion()
 	msg := "rollout of " + orNone(st.Fingerprint)
 	var up wrangler.VersionUpload
 	var err error

@@ -305,7 +305,11 @@ func (lockStep) Run(ctx context.Context, st *State) error {
 	if err != nil {
 		return &history.WritableError{Dir: store.Dir, Err: err}
 	}
-	if ok {
+	if ok && settled.Reservation.Record.Status != "" {
+		st.Settled = &settled // not Live: its version was verified, or rolled back, by its own run
+		st.notef("lock", "the previous attempt (pid %d on %s) ended %s but could not write its record; wrote it in %s",
+			settled.Reservation.PID, settled.Reservation.Host, settled.Reservation.Record.Status, settled.File)
+	} else if ok {
 		st.Settled = &settled
 		st.notef("lock", "the previous attempt (pid %d on %s, %s) was killed before it finished; recorded it as interrupted in %s",
 			settled.Reservation.PID, settled.Reservation.Host, settled.Reservation.ReservedAt.Format(time.RFC3339), settled.File)
@@ -347,12 +351,7 @@ func (deployStep) Name() string { return "deploy" }
 func (deployStep) Run(ctx context.Context, st *State) error {
 	st.live = true // from here on the new version may be serving, whatever wrangler says
 	st.intend("wrangler deploy of a new version of " + st.Resolved.WorkerName + " at 100%")
-	defer func() {
-		// Whatever wrangler reported goes into the reservation, for the next run if we are killed.
-		if err := st.attempt.Update(st.Record); err != nil {
-			st.Opts.Log.Warn("could not update the reserved record", "tenant", st.Opts.Tenant, "env", st.Opts.Env, "err", err)
-		}
-	}()
+	defer st.keepVersion()
 	for try := 1; ; try++ {
 		err := st.deployOnce(ctx)
 		st.deployErr = err
@@ -513,6 +512,16 @@ func (annotateStep) Run(ctx context.Context, st *State) error {
 		return &softError{err}
 	}
 	return nil
+}
+
+// keepVersion writes what the upload reported (the version id) into the reservation, for the
+// next run if this one is killed. Failing that is loud: the version is on Cloudflare and the
+// next run would not know it came from this attempt.
+func (st *State) keepVersion() {
+	if err := st.attempt.Update(st.Record); err != nil {
+		st.notef("deploy", "COULD NOT write version %s into the reservation %s: %v; if this run is killed now, the next one cannot tell that version came from it",
+			orUnknown(st.Record.VersionID), history.AttemptPath(st.Opts.Workspace.DeploymentsDir(), string(st.Opts.Tenant), string(st.Env)), err)
+	}
 }
 
 // intend writes the record so far into the reservation with the change about to be made on

@@ -101,10 +101,64 @@ func (a *Attempt) Update(rec Record) error {
 			b = bytes.ReplaceAll(b, []byte(sec), []byte("[REDACTED]"))
 		}
 	}
-	if err := atomicfile.Write(a.path, append(b, '\n'), atomicfile.Options{Sync: true}); err != nil {
-		return &WritableError{a.store.Dir, err}
+	data := padded(b)
+	if err := atomicfile.Write(a.path, data, atomicfile.Options{Sync: true}); err != nil {
+		// No room for a new file (a full disk, a folder that takes no new files): overwrite
+		// the reservation in place, in the space Reserve took, so the next run still reads
+		// what this one knew (the version id above all). Only when that fails too is it lost.
+		if ierr := overwrite(a.path, data); ierr != nil {
+			return &WritableError{a.store.Dir, errors.Join(err, ierr)}
+		}
 	}
 	return nil
+}
+
+// reserveSize is the space a reservation holds from the start: more than any record takes (a
+// record is a few KiB), so that whatever the run learns later fits in place, and freeing it
+// (Free) makes room for the record itself on a disk that filled up meanwhile.
+const reserveSize = 64 << 10
+
+// padded is the reservation's JSON followed by blanks up to reserveSize (JSON allows trailing
+// white space), or twice its length if that is more.
+func padded(b []byte) []byte {
+	size := max(reserveSize, 2*len(b))
+	out := make([]byte, size)
+	copy(out, b)
+	for i := len(b); i < size; i++ {
+		out[i] = ' '
+	}
+	out[size-1] = '\n'
+	return out
+}
+
+// overwrite writes data over path's bytes without creating a file: in the blocks the file
+// already holds when data is no longer than it.
+func overwrite(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, werr := f.WriteAt(data, 0)
+	var terr error
+	if st, err := f.Stat(); err == nil && st.Size() > int64(len(data)) {
+		terr = f.Truncate(int64(len(data)))
+	}
+	serr := f.Sync()
+	return errors.Join(werr, terr, serr, f.Close())
+}
+
+// Free gives back the space the reservation holds beyond its content, right before the
+// attempt's record is written: the record takes the room the reservation kept for it. The
+// reservation itself stays (what the run knew, the version id) until Done.
+func (a *Attempt) Free() error {
+	if a == nil {
+		return nil
+	}
+	b, err := os.ReadFile(a.path)
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	return os.Truncate(a.path, int64(len(bytes.TrimRight(b, " \n"))+1))
 }
 
 // Intend writes rec into the reservation with next, the change about to be made, before the
@@ -179,6 +233,20 @@ func (s *Store) SettleSplit(tenant, env string, live []string, scrub ...string) 
 		}
 	}
 	rec := r.Record
+	if rec.Status != "" {
+		// The run ended and put its ending in the reservation, but could not write its record
+		// (a full disk): write that record as it ended, saying who wrote it.
+		rec.Error = strings.TrimPrefix(rec.Error+fmt.Sprintf("; this record was written by the next run at %s: the %s attempt of pid %d on %s ended %s but could not write it (a full disk?)",
+			s.now().UTC().Format(time.RFC3339), rec.Kind, r.PID, r.Host, rec.Status), "; ")
+		entry, err := s.Write(rec, scrub...)
+		if err != nil {
+			return Settled{}, false, err
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return Settled{File: entry.Path, Reservation: r}, true, fmt.Errorf("history: %w", err)
+		}
+		return Settled{File: entry.Path, Reservation: r}, true, nil
+	}
 	rec.Status = StatusInterrupted
 	what := fmt.Sprintf("abandoned: the %s attempt of pid %d on %s (reserved %s) ended without writing its record (killed?); this record was written by the next run at %s",
 		rec.Kind, r.PID, r.Host, r.ReservedAt.Format(time.RFC3339), s.now().UTC().Format(time.RFC3339))

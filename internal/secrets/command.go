@@ -468,6 +468,14 @@ func apply(ctx context.Context, o Options, cmd string, t preflight.Target, vals 
 		rec.Status, rec.Error = history.StatusFailed, scrubbed(perr.Error(), scrub)
 	}
 	rec.FinishedAt = time.Now().UTC()
+	// The ending into the reservation (in the space it holds), then that space to the record:
+	// a record that still cannot be written is written by the next run as it ended.
+	if err := att.Update(rec); err != nil && o.Log != nil {
+		o.Log.Error("could not keep this attempt's ending in its reservation", "tenant", t.Tenant, "env", env, "version", rec.VersionID, "err", err)
+	}
+	if err := att.Free(); err != nil && o.Log != nil {
+		o.Log.Warn("could not free the reservation's space for the record", "err", err)
+	}
 	entry, werr := store.Write(rec, scrub...)
 	if rel, err := filepath.Rel(o.Workspace.Root, entry.Path); err == nil && entry.Path != "" {
 		out.Record = rel
