@@ -10,6 +10,7 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 )
 
 // syncHook runs fn in the writer's goroutine the first time a progress line contains trigger:
@@ -119,5 +120,35 @@ func TestSomebodyElsesVersionIsNeverWrittenOver(t *testing.T) {
 	}
 	if !strings.Contains(out.Record.Error, cfapi.ErrLiveChanged.Error()) {
 		t.Errorf("the record does not say the live deployment changed under it: %s", out.Record.Error)
+	}
+}
+
+// Issue 21 item 7: the upload fails and the API cannot be read afterwards. Nothing is rolled
+// back blind and the record says what is known, never "ROLLBACK … FAILED … may still be live"
+// about a version that never went live.
+func TestUnreadableAPIAfterAFailedUploadSaysWhatIsKnown(t *testing.T) {
+	w := newWorld(t)
+	const tn, worker = "rainbowsmokeofficial", "rainbowsmokeofficial-api-staging"
+	w.firstDeploy(t, tn, worker)
+	v1 := w.live(t, tn, worker)
+	n := w.versions(t, tn, worker)
+	w.bumpCode(t, "unreadable")
+	hook := &syncHook{trigger: ": lock ", fn: func() {
+		w.sb.AddFault(sandbox.Fault{Method: "PUT", Path: "/accounts/*/workers/scripts/*", Status: 400, Code: 10021, Message: "refused by the test", Count: 1})
+		w.sb.AddFault(sandbox.Fault{Method: "GET", Path: "/accounts/*/workers/scripts/*/deployments", Status: 503, Count: 1000})
+	}}
+	out, err := Run(context.Background(), w.opts(t, tn, "staging", hook))
+	w.sb.ClearFaults()
+	if !errors.Is(err, ErrFailed) || out.Record.Status != history.StatusFailed {
+		t.Fatalf("err %v, record %s (%s)\n%s", err, out.Record.Status, out.Record.Error, hook.String())
+	}
+	if strings.Contains(out.Record.Error, "ROLLBACK") || strings.Contains(out.Record.Error, "may still be live") {
+		t.Errorf("the record calls it a failed rollback: %s", out.Record.Error)
+	}
+	if !strings.Contains(out.Record.Error, "nothing was uploaded") && !strings.Contains(out.Record.Error, "fate is unknown") {
+		t.Errorf("the record does not say what is known: %s", out.Record.Error)
+	}
+	if got := w.live(t, tn, worker); got != v1 || w.versions(t, tn, worker) != n {
+		t.Errorf("live %s (want %s), %d new versions", got, v1, w.versions(t, tn, worker)-n)
 	}
 }
