@@ -69,7 +69,6 @@ func TestDeploySignalThroughMage(t *testing.T) {
 	t.Run("simultaneous", func(t *testing.T) { simultaneousDeploys(t, ws, sb, bin, "mrrainbowsmoke") })
 	t.Run("rollout interrupted, status, abort", func(t *testing.T) { rolloutInterrupted(t, ws, sb, bin, "mrrainbowsmoke", syscall.SIGINT) })
 	t.Run("rollout killed, status, abort", func(t *testing.T) { rolloutInterrupted(t, ws, sb, bin, "rainbowsmokeofficial", syscall.SIGKILL) })
-	t.Run("secrets:put killed, then deploy", func(t *testing.T) { secretsPutKilled(t, ws, sb, bin, "mrrainbowsmoke") })
 }
 
 // simultaneousDeploys starts two deploys of one tenant/env at the same instant from one
