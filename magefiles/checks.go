@@ -132,6 +132,10 @@ func treeChecks(ctx context.Context, emergency bool) error {
 		Emergency: emergency, Out: os.Stderr,
 	})
 	if err != nil {
+		if emergency {
+			// The operator already gave -emergency=true: suggesting it again would be no help.
+			return fmt.Errorf("deploy refused before anything was uploaded: %w (even -emergency=true runs the Worker's typecheck: fix it)", err)
+		}
 		return fmt.Errorf("deploy refused before anything was uploaded: %w (fix it, or in an emergency deploy with -emergency=true, which the record notes)", err)
 	}
 	checked = &res

@@ -59,10 +59,9 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 		if werr := deploy.WriteOutcome(os.Stdout, ws.Root, "deploy:tenant", out, flag(json, false)); werr != nil && err == nil {
 			err = werr
 		}
-		if err != nil || flag(dryRun, false) {
-			return err
-		}
-		return finalHealth(ctx, ws, log, name, e)
+		// The final health check is the deploy's last step, before its record: the exit code
+		// and the record cannot disagree.
+		return err
 	}
 	return startDev(ctx, ws, log, name, flag(json, false))
 }
@@ -106,8 +105,7 @@ func (Deploy) All(ctx context.Context, env string,
 	if err != nil {
 		return fmt.Errorf("deploy:all: %w", err)
 	}
-	mg.SerialCtxDeps(ctx, NodeModules, mg.F(treeChecks, flag(emergency, false)))
-	_, err = fleet.DeployAll(ctx, fleet.DeployAllOptions{
+	o := fleet.DeployAllOptions{
 		Env: e, Only: flag(only, ""), Canary: flag(canary, ""), Parallel: flag(parallel, 1),
 		ContinueOnError: flag(continueOnError, false), JSON: flag(json, false), Workspace: ws,
 		Waves: flag(waves, ""), Bake: bakeFor, Rollout: ro, BuildEach: flag(buildEach, false),
@@ -117,7 +115,13 @@ func (Deploy) All(ctx context.Context, env string,
 			return o, err
 		},
 		Stdout: os.Stdout, Stderr: os.Stderr,
-	})
+	}
+	// Every flag is refused before the tree's checks: a typo must not cost the whole gate.
+	if _, err := fleet.CheckRequest(o); err != nil {
+		return err
+	}
+	mg.SerialCtxDeps(ctx, NodeModules, mg.F(treeChecks, flag(emergency, false)))
+	_, err = fleet.DeployAll(ctx, o)
 	return err
 }
 

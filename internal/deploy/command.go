@@ -69,8 +69,11 @@ func ParseBake(bake string) (time.Duration, error) {
 		return 0, nil
 	}
 	d, err := time.ParseDuration(bake)
-	if err != nil || d < 0 {
+	if err != nil {
 		return 0, fmt.Errorf("-bake=%s: not a duration; write e.g. -bake=30s or -bake=5m", bake)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("-bake=%s: negative; the bake is how long something holds, 0 or more (e.g. -bake=30s)", bake)
 	}
 	return d, nil
 }

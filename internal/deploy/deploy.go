@@ -133,6 +133,17 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 	}()
 
 	runErr := st.runSteps(ctx, pipeline)
+	if errors.Is(runErr, errUnchanged) && !opts.DryRun && st.API != nil {
+		// Unchanged uploads nothing, but its exit code and record still say the live version is
+		// good: the same last check as a deploy's, before the record.
+		start := time.Now()
+		err := st.finalHealth(ctx)
+		st.step("health", start)
+		st.progress("health", time.Since(start), err)
+		if err != nil {
+			runErr = &stepError{"health", fmt.Errorf("nothing was deployed (unchanged), but %w", err)}
+		}
+	}
 	out := Outcome{Plan: st.Plan, RunDir: st.RunDir, DryRun: opts.DryRun}
 	if st.Settled != nil {
 		out.Settled = st.Settled.File
@@ -151,6 +162,15 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 		return out, fmt.Errorf("deploy %s/%s: %w", opts.Tenant, opts.Env, runErr)
 	}
 	st.finish(ctx, runErr)
+	// The ending goes into the reservation first (in the space it holds, whatever the disk),
+	// so that a record that cannot be written is written by the next run as it ended, not as
+	// "never verified"; then that space is given back for the record itself.
+	if err := st.attempt.Update(st.Record); err != nil {
+		st.notef("record", "COULD NOT keep this run's ending (%s, version %s) in its reservation: %v", st.Record.Status, orUnknown(st.Record.VersionID), err)
+	}
+	if err := st.attempt.Free(); err != nil {
+		opts.Log.Warn("could not free the reservation's space for the record", "err", err)
+	}
 	file, werr := st.writeRecord()
 	out.Record, out.RecordFile = st.Record, file
 	if werr == nil {
@@ -197,6 +217,8 @@ type State struct {
 	Plan        Plan
 	Lock        *lock.Lock
 	Deployed    wrangler.DeployResult
+	// deployErr is how the deploy (or upload) step's wrangler run failed, for the record.
+	deployErr error
 	// attempt is the record reserved under the lock, removed once the record is written.
 	attempt *history.Attempt
 	// Settled is the record this run wrote for an attempt a killed run left, if any.

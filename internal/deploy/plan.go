@@ -246,6 +246,8 @@ func annotate(ctx context.Context, st *State, versionID, message string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	_, err := st.API.DeployVersion(ctx, st.Resolved.WorkerName, versionID, message, false)
+	// Annotate never deploys over a version that is no longer this run's own: the live
+	// deployment must still be versionID alone, before the write and after it.
+	_, err := st.API.DeployVersionChecked(ctx, st.Resolved.WorkerName, []string{versionID}, versionID, message, false)
 	return err
 }

@@ -2,12 +2,16 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/plugins"
+	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
 )
 
 // restore puts the version that was live before back after a failed deploy, verifies it, and
@@ -23,16 +27,36 @@ func (st *State) restore(ctx context.Context) {
 		return
 	}
 	// wrangler may have failed before anything went live: then there is nothing to undo.
-	if live, err := st.API.LiveDeployment(ctx, worker); err == nil {
-		if p := live.Primary(); p.VersionID == prev && p.Percentage >= 100 && len(live.Versions) == 1 {
-			rec.Status = history.StatusFailed
-			rec.Error += "; the previous version " + prev + " is still live, nothing to roll back"
-			st.noteUploaded(ctx)
-			return
+	live, err := st.API.LiveDeployment(ctx, worker)
+	if err != nil {
+		// Without the live deployment no write can be checked (DeployVersionChecked): say what
+		// is known instead of rolling back blind or calling it a failed rollback.
+		rec.Status = history.StatusFailed
+		if st.nothingUploaded() {
+			rec.Error += fmt.Sprintf("; nothing was uploaded (Cloudflare refused wrangler's request before any upload), so %s stays live; the API could not be read to confirm it (%v): check with `go tool mage deploy:status %s %s`",
+				prev, err, st.Opts.Tenant, st.Opts.Env)
+		} else {
+			rec.Error += fmt.Sprintf("; the API could not be read (%v), so the upload's fate is unknown (whether %s went live) and nothing was rolled back: check with `go tool mage deploy:status %s %s` and, if it is live, `go tool mage rollback %s %s -to=%s`",
+				err, orUnknown(rec.VersionID), st.Opts.Tenant, st.Opts.Env, st.Opts.Tenant, st.Opts.Env, prev)
 		}
-		if v := live.Primary().VersionID; rec.VersionID == "" && v != prev {
-			rec.VersionID = v // wrangler failed before it could report the new version's id
-		}
+		return
+	}
+	if p := live.Primary(); p.VersionID == prev && p.Percentage >= 100 && len(live.Versions) == 1 {
+		rec.Status = history.StatusFailed
+		rec.Error += "; the previous version " + prev + " is still live, nothing to roll back"
+		st.noteUploaded(ctx)
+		return
+	}
+	if v := live.Primary().VersionID; rec.VersionID == "" && v != prev && len(live.Versions) == 1 {
+		rec.VersionID = v // wrangler failed before it could report the new version's id
+	}
+	// The automatic rollback acts only while the failing version is still this run's own: a
+	// version somebody else put live meanwhile is theirs to judge, not ours to undo.
+	if !slices.Contains(live.VersionIDs(), rec.VersionID) {
+		rec.Status = history.StatusFailed
+		rec.Error += fmt.Sprintf("; not rolled back: %s serves %s now, not this run's %s (somebody else deployed meanwhile); check with `go tool mage deploy:status %s %s`",
+			worker, strings.Join(live.VersionIDs(), " + "), orUnknown(rec.VersionID), st.Opts.Tenant, st.Opts.Env)
+		return
 	}
 	start := time.Now()
 	msg := fmt.Sprintf("rollback: deploy of %s failed", orUnknown(rec.VersionID))
@@ -40,9 +64,15 @@ func (st *State) restore(ctx context.Context) {
 	// Retry-After and a 5xx with backoff, where one failed request would leave the failing
 	// version live. force: like wrangler rollback outside a terminal, the version that was
 	// live a moment ago goes back even if secrets changed since it was deployed.
-	_, err := st.API.DeployVersion(ctx, worker, prev, msg, true)
+	st.intend("rollback to " + prev + " (" + msg + ")")
+	_, err = st.API.DeployVersionChecked(ctx, worker, live.VersionIDs(), prev, msg, true)
 	st.step("rollback", start)
 	st.progress("rollback", time.Since(start), err)
+	if errors.Is(err, cfapi.ErrLiveChanged) {
+		rec.Status = history.StatusFailed
+		rec.Error += "; rollback to " + prev + " stopped: " + err.Error()
+		return
+	}
 	if err != nil {
 		rec.Status = history.StatusFailed
 		rec.Error += fmt.Sprintf("; ROLLBACK to %s FAILED: %v; the failed version may still be live: run `go tool mage rollback %s %s -to=%s`",
@@ -65,6 +95,22 @@ func (st *State) restore(ctx context.Context) {
 	rec.Status = history.StatusRolledBack
 	rec.Error += "; rolled back to " + prev + ", which answers healthy"
 	st.runPlugins(ctx, plugins.PostRollback, false)
+}
+
+// nothingUploaded reports whether what wrangler said proves that nothing went live: Cloudflare
+// answered one of its requests with an API error (wrangler stops at the first) before it
+// printed an upload or a version id. A connection lost or a timeout proves nothing.
+func (st *State) nothingUploaded() bool {
+	var ce *wrangler.CommandError
+	if st.Record.VersionID != "" || !errors.As(st.deployErr, &ce) || ce.Uploaded || ce.VersionID != "" || ce.Code == "" {
+		return false
+	}
+	for _, r := range ce.Code {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // restoreTarget is the version a failed deploy goes back to: the one live before it, unless

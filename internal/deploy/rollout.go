@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -36,8 +37,13 @@ func ParseRollout(s string) ([]float64, error) {
 	for f := range strings.SplitSeq(s, ",") {
 		f = strings.TrimSuffix(strings.TrimSpace(f), "%")
 		p, err := strconv.ParseFloat(f, 64)
-		if err != nil || p <= 0 || p > 100 {
-			return nil, fmt.Errorf("-rollout=%s: %q is not a percentage in (0,100]; write e.g. -rollout=10,50,100", s, f)
+		switch {
+		case err != nil || math.IsNaN(p) || math.IsInf(p, 0):
+			return nil, fmt.Errorf("-rollout=%s: %q is not a number; write percentages, e.g. -rollout=10,50,100", s, f)
+		case p <= 0:
+			return nil, fmt.Errorf("-rollout=%s: %q is not above 0; each step gives the new version a share in (0,100]", s, f)
+		case p > 100:
+			return nil, fmt.Errorf("-rollout=%s: %q is over 100", s, f)
 		}
 		if len(out) > 0 && p <= out[len(out)-1] {
 			return nil, fmt.Errorf("-rollout=%s: the percentages must increase (%v after %v)", s, p, out[len(out)-1])
@@ -198,11 +204,7 @@ type uploadStep struct{}
 func (uploadStep) Name() string { return "upload" }
 func (uploadStep) Run(ctx context.Context, st *State) error {
 	st.live = true // from here a failure puts the old version back alone at 100%
-	defer func() {
-		if err := st.attempt.Update(st.Record); err != nil {
-			st.Opts.Log.Warn("could not update the reserved record", "tenant", st.Opts.Tenant, "env", st.Opts.Env, "err", err)
-		}
-	}()
+	defer st.keepVersion()
 	msg := "rollout of " + orNone(st.Fingerprint)
 	var up wrangler.VersionUpload
 	var err error
@@ -243,6 +245,7 @@ func (gateStep) Name() string { return "verify" }
 func (gateStep) Run(ctx context.Context, st *State) error {
 	rs := history.RolloutStep{Step: 0, Percent: 0, Start: time.Now().UTC()}
 	st.Record.Rollout = append(st.Record.Rollout, rs)
+	st.intend(fmt.Sprintf("rollout step 0: %s at 0%% beside %s at 100%%", st.Deployed.VersionID, st.Plan.LiveVersionID))
 	dep, err := st.splitTo(ctx, 0, 0)
 	if err != nil {
 		st.gate("failed: " + err.Error())
@@ -331,6 +334,9 @@ func (stepsStep) Run(ctx context.Context, st *State) error {
 	for i, p := range st.Opts.Rollout.Percents {
 		n := i + 1
 		st.Record.Rollout = append(st.Record.Rollout, history.RolloutStep{Step: n, Percent: p, Start: time.Now().UTC()})
+		// Write ahead: the reservation names the step before the split goes live, so a run
+		// killed between the two never leaves a record with fewer steps than are live.
+		st.intend(fmt.Sprintf("rollout step %d: %s at %v%% beside %s", n, st.Deployed.VersionID, p, st.Plan.LiveVersionID))
 		dep, err := st.splitTo(ctx, n, p)
 		if err != nil {
 			st.gate(gateFailure(ctx, err))

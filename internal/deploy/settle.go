@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"time"
 
@@ -194,7 +195,16 @@ func Settle(ctx context.Context, opts Options, a Action) (Outcome, error) {
 			msg = Annotation{Fingerprint: fp, Bundle: e.Record.BundleSHA256, GitSHA: e.Record.GitSHA}.String()
 		}
 	}
-	_, err = st.API.DeployVersion(ctx, worker, target, msg, true)
+	// Reserved before the write, naming it (write ahead): a kill -9 from here on is recorded by
+	// the next command, with what it was about to do.
+	host, _ := os.Hostname()
+	att, err := store.Reserve(os.Getpid(), host, "deploy:"+string(a)+" "+string(opts.Tenant)+" "+string(st.Env), st.Record, st.Token.Value.Reveal())
+	if err != nil {
+		return Outcome{}, fmt.Errorf("deploy:%s %s/%s: %w", a, opts.Tenant, st.Env, err)
+	}
+	st.attempt = att
+	st.intend("deploy:" + string(a) + ": " + target + " alone at 100% (was " + splitString(live.Versions) + ")")
+	_, err = st.API.DeployVersionChecked(ctx, worker, live.VersionIDs(), target, msg, true)
 	st.step(string(a), start)
 	st.progress(string(a), time.Since(start), err)
 	if err == nil {
@@ -220,6 +230,10 @@ func Settle(ctx context.Context, opts Options, a Action) (Outcome, error) {
 			StatusCode: h.StatusCode, Attempts: h.Attempts, OK: h.OK}
 	}
 	st.Record.FinishedAt = time.Now().UTC()
+	if uerr := st.attempt.Update(st.Record); uerr != nil {
+		st.notef("record", "COULD NOT keep this run's ending in its reservation: %v", uerr)
+	}
+	_ = st.attempt.Free()
 	file, werr := st.writeRecord()
 	out := Outcome{Record: st.Record, RecordFile: file}
 	if ok {
@@ -227,6 +241,9 @@ func Settle(ctx context.Context, opts Options, a Action) (Outcome, error) {
 	}
 	if werr != nil {
 		return out, errors.Join(err, werr)
+	}
+	if derr := st.attempt.Done(); derr != nil {
+		opts.Log.Warn("could not remove the reserved record; the next run will record the attempt twice", "err", derr)
 	}
 	if st.Record.Status != history.StatusSucceeded {
 		return out, fmt.Errorf("%w: deploy:%s %s/%s ended %s: %s", ErrFailed, a, opts.Tenant, st.Env, st.Record.Status, st.Record.Error)

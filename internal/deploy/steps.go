@@ -43,6 +43,7 @@ var pipeline = []Step{
 	either{noStep{}, pluginStep{plugins.PostDeploy}}, // post-deploy plugins (the smoke test): non-zero rolls back
 	stepsStep{},    // gradual: traffic moved step by step, each baked while both versions are sampled
 	annotateStep{}, // mark the live deployment with the fingerprint, for the next plan
+	healthStep{},   // the last check, before the record: the version the record names is live alone and healthy
 }
 
 // noStep does nothing: the gradual side of a step a gradual rollout does elsewhere.
@@ -304,7 +305,11 @@ func (lockStep) Run(ctx context.Context, st *State) error {
 	if err != nil {
 		return &history.WritableError{Dir: store.Dir, Err: err}
 	}
-	if ok {
+	if ok && settled.Reservation.Record.Status != "" {
+		st.Settled = &settled // not Live: its version was verified, or rolled back, by its own run
+		st.notef("lock", "the previous attempt (pid %d on %s) ended %s but could not write its record; wrote it in %s",
+			settled.Reservation.PID, settled.Reservation.Host, settled.Reservation.Record.Status, settled.File)
+	} else if ok {
 		st.Settled = &settled
 		st.notef("lock", "the previous attempt (pid %d on %s, %s) was killed before it finished; recorded it as interrupted in %s",
 			settled.Reservation.PID, settled.Reservation.Host, settled.Reservation.ReservedAt.Format(time.RFC3339), settled.File)
@@ -315,6 +320,11 @@ func (lockStep) Run(ctx context.Context, st *State) error {
 	if p.Unchanged && !st.Opts.Force {
 		st.Record.VersionID = p.LiveVersionID
 		return errUnchanged
+	}
+	if p.Why != "" {
+		// Say why this run uploads: after a secret change killed before it carried the
+		// annotation over, "carries no fingerprint" is the answer an operator looks for.
+		st.notef("lock", "uploading a new version: %s", p.Why)
 	}
 	// The record is reserved before anything is uploaded: a records folder that cannot take it
 	// stops the deploy here, and a run killed from now on leaves what it knew for the next.
@@ -340,14 +350,11 @@ type deployStep struct{}
 func (deployStep) Name() string { return "deploy" }
 func (deployStep) Run(ctx context.Context, st *State) error {
 	st.live = true // from here on the new version may be serving, whatever wrangler says
-	defer func() {
-		// Whatever wrangler reported goes into the reservation, for the next run if we are killed.
-		if err := st.attempt.Update(st.Record); err != nil {
-			st.Opts.Log.Warn("could not update the reserved record", "tenant", st.Opts.Tenant, "env", st.Opts.Env, "err", err)
-		}
-	}()
+	st.intend("wrangler deploy of a new version of " + st.Resolved.WorkerName + " at 100%")
+	defer st.keepVersion()
 	for try := 1; ; try++ {
 		err := st.deployOnce(ctx)
+		st.deployErr = err
 		wait, again := st.retryRateLimited(ctx, err, try)
 		if !again {
 			return err
@@ -492,12 +499,75 @@ func (annotateStep) Run(ctx context.Context, st *State) error {
 		ann.Inputs, ann.Bundle = "", ""
 	}
 	msg := ann.String()
+	st.intend("annotate " + st.Deployed.VersionID + " (a deployment of it at 100% carrying its fingerprint)")
 	if err := annotate(ctx, st, st.Deployed.VersionID, msg); err != nil {
+		if errors.Is(err, cfapi.ErrLiveChanged) {
+			// Somebody else's version serves now: this deploy is not what is live, whatever
+			// its verify said, and the record must not call it succeeded.
+			return err
+		}
 		// The deploy itself is verified and live; without the mark the next run redeploys.
 		st.Opts.Log.Warn("could not mark the live deployment with its fingerprint; the next deploy will upload again",
 			"tenant", st.Opts.Tenant, "env", st.Opts.Env, "err", err)
 		return &softError{err}
 	}
+	return nil
+}
+
+// keepVersion writes what the upload reported (the version id) into the reservation, for the
+// next run if this one is killed. Failing that is loud: the version is on Cloudflare and the
+// next run would not know it came from this attempt.
+func (st *State) keepVersion() {
+	if err := st.attempt.Update(st.Record); err != nil {
+		st.notef("deploy", "COULD NOT write version %s into the reservation %s: %v; if this run is killed now, the next one cannot tell that version came from it",
+			orUnknown(st.Record.VersionID), history.AttemptPath(st.Opts.Workspace.DeploymentsDir(), string(st.Opts.Tenant), string(st.Env)), err)
+	}
+}
+
+// intend writes the record so far into the reservation with the change about to be made on
+// Cloudflare, before the call that makes it (write ahead). A reservation that cannot be written
+// is warned about: the change goes ahead, as the reservation is a help for the next run.
+func (st *State) intend(next string) {
+	if err := st.attempt.Intend(st.Record, next); err != nil {
+		st.Opts.Log.Warn("could not update the reserved record before a change", "tenant", st.Opts.Tenant, "env", st.Opts.Env, "next", next, "err", err)
+	}
+}
+
+// finalHealthDeadline bounds the last health check: the version passed its verify moments ago,
+// so this is a few attempts past a blip, not a second wait for a cold start.
+const finalHealthDeadline = 10 * time.Second
+
+// healthStep is the deploy's last check, made before the record is written so that the exit
+// code, the record's status and what is live agree whatever happens after verify: the live
+// deployment must be the version the record names, alone, and its health URL must answer
+// healthy with that version. A failure here rolls back like any failure after the upload.
+type healthStep struct{}
+
+func (healthStep) Name() string { return "health" }
+func (healthStep) Run(ctx context.Context, st *State) error {
+	return st.finalHealth(ctx)
+}
+
+func (st *State) finalHealth(ctx context.Context) error {
+	want := st.Record.VersionID
+	live, err := st.API.LiveDeployment(ctx, st.Resolved.WorkerName)
+	if err != nil {
+		return fmt.Errorf("reading the live deployment for the final check: %w", err)
+	}
+	if ids := live.VersionIDs(); len(ids) != 1 || ids[0] != want {
+		return &cfapi.LiveChangedError{Script: st.Resolved.WorkerName, When: "after", Expected: []string{want}, Found: ids}
+	}
+	deadline := min(finalHealthDeadline, st.Tenant.Config.HealthCheck.Deadline())
+	if st.Opts.HealthDeadline > 0 {
+		deadline = min(deadline, st.Opts.HealthDeadline)
+	}
+	res, err := st.checkHealthHeader(ctx, want, nil, deadline)
+	st.Health = res
+	if err != nil {
+		return fmt.Errorf("the final health check of %s: %w", want, err)
+	}
+	// The line `go tool mage health` prints, so an operator sees the same words.
+	fmt.Fprintf(st.Opts.Progress, "health: %s/%s: healthy, version %s at %s\n", st.Opts.Tenant, st.Opts.Env, want, res.URL)
 	return nil
 }
 

@@ -43,33 +43,44 @@ type DeployAllOptions struct {
 	Stdout, Stderr io.Writer
 }
 
-// DeployAll deploys every selected tenant and prints the summary. The error is non-nil when
-// the selection is refused (nothing ran) or any tenant failed; the Summary is filled either
-// way once something ran.
-func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
+// CheckRequest refuses a deploy:all request whose flags or selection are wrong, before anything
+// runs (the magefile calls it ahead of the tree's checks, so a typo in -waves costs nothing);
+// it returns the selection. DeployAll checks again.
+func CheckRequest(o DeployAllOptions) (Selection, error) {
 	if o.Parallel < 1 {
-		return Summary{}, fmt.Errorf("deploy:all: -parallel=%d: must be 1 or more (1, the default, deploys one tenant after another)", o.Parallel)
+		return Selection{}, fmt.Errorf("deploy:all: -parallel=%d: must be 1 or more (1, the default, deploys one tenant after another)", o.Parallel)
 	}
 	names, invalid, err := tenant.Scan(o.Workspace)
 	if err != nil {
-		return Summary{}, fmt.Errorf("deploy:all: %w", err)
+		return Selection{}, fmt.Errorf("deploy:all: %w", err)
 	}
 	// A linked tenant folder is refused rather than left out: "all" must mean every tenant.
 	for _, n := range invalid {
 		if err := tenant.FolderProblem(o.Workspace, n); errors.Is(err, tenant.ErrSymlink) {
-			return Summary{}, fmt.Errorf("deploy:all: %w", err)
+			return Selection{}, fmt.Errorf("deploy:all: %w", err)
 		}
 	}
 	sel, err := Select(names, o.Env, o.Only, o.Canary)
 	if err != nil {
-		return Summary{}, fmt.Errorf("deploy:all: %w", err)
+		return Selection{}, fmt.Errorf("deploy:all: %w", err)
 	}
 	if o.Waves != "" {
 		if _, err := ParseWaves(o.Waves, len(sel.Tenants)); err != nil {
-			return Summary{}, fmt.Errorf("deploy:all: %w", err)
+			return Selection{}, fmt.Errorf("deploy:all: %w", err)
 		}
 	} else if o.Bake > 0 && o.Rollout == nil {
-		return Summary{}, fmt.Errorf("deploy:all: -bake goes with -waves=… (between waves) or -rollout=… (each step)")
+		return Selection{}, fmt.Errorf("deploy:all: -bake goes with -waves=… (between waves) or -rollout=… (each step)")
+	}
+	return sel, nil
+}
+
+// DeployAll deploys every selected tenant and prints the summary. The error is non-nil when
+// the selection is refused (nothing ran) or any tenant failed; the Summary is filled either
+// way once something ran.
+func DeployAll(ctx context.Context, o DeployAllOptions) (Summary, error) {
+	sel, err := CheckRequest(o)
+	if err != nil {
+		return Summary{}, err
 	}
 	base, err := o.Prepare(ctx)
 	if err != nil {

@@ -20,14 +20,22 @@ func ParseWaves(spec string, n int) ([]int, error) {
 		var c int
 		if p, ok := strings.CutSuffix(f, "%"); ok {
 			v, err := strconv.ParseFloat(p, 64)
-			if err != nil || v <= 0 || v > 100 {
-				return nil, fmt.Errorf("-waves=%s: %q is not a share in (0%%,100%%]", spec, f)
+			switch {
+			case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
+				return nil, fmt.Errorf("-waves=%s: %q is not a number followed by %%; write a share like 25%%", spec, f)
+			case v <= 0:
+				return nil, fmt.Errorf("-waves=%s: %q is not above 0%%; a wave deploys at least one tenant", spec, f)
+			case v > 100:
+				return nil, fmt.Errorf("-waves=%s: %q is over 100%%", spec, f)
 			}
 			c = int(math.Ceil(v * float64(n) / 100))
 		} else {
 			v, err := strconv.Atoi(f)
-			if err != nil || v < 1 {
+			switch {
+			case err != nil:
 				return nil, fmt.Errorf("-waves=%s: %q is neither a count of tenants (1 or more) nor a share like 25%%", spec, f)
+			case v < 1:
+				return nil, fmt.Errorf("-waves=%s: %q is not a count of tenants: a wave deploys 1 or more", spec, f)
 			}
 			c = v
 		}

@@ -36,6 +36,10 @@ type Reservation struct {
 	Command    string    `json:"command,omitempty"`
 	// Record is the record as far as the run got; its status is filled in by whoever ends it.
 	Record Record `json:"record"`
+	// Next names the change the run was about to make on Cloudflare when it last wrote the
+	// reservation ("rollout step 2: <id> at 50%", "rollback to <id>", "secret API_KEY"): written
+	// before the call, so a kill between the two never records less than what may be live.
+	Next string `json:"next,omitempty"`
 }
 
 // AttemptPath is the reservation file of tenant/env in dir.
@@ -87,6 +91,8 @@ func (a *Attempt) Update(rec Record) error {
 	}
 	a.Reservation.Record = rec
 	b, err := json.MarshalIndent(a.Reservation, "", "  ")
+	// A later Update (after the call) no longer carries the intent: it was carried out.
+	a.Reservation.Next = ""
 	if err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
@@ -95,10 +101,74 @@ func (a *Attempt) Update(rec Record) error {
 			b = bytes.ReplaceAll(b, []byte(sec), []byte("[REDACTED]"))
 		}
 	}
-	if err := atomicfile.Write(a.path, append(b, '\n'), atomicfile.Options{Sync: true}); err != nil {
-		return &WritableError{a.store.Dir, err}
+	data := padded(b)
+	if err := atomicfile.Write(a.path, data, atomicfile.Options{Sync: true}); err != nil {
+		// No room for a new file (a full disk, a folder that takes no new files): overwrite
+		// the reservation in place, in the space Reserve took, so the next run still reads
+		// what this one knew (the version id above all). Only when that fails too is it lost.
+		if ierr := overwrite(a.path, data); ierr != nil {
+			return &WritableError{a.store.Dir, errors.Join(err, ierr)}
+		}
 	}
 	return nil
+}
+
+// reserveSize is the space a reservation holds from the start: more than any record takes (a
+// record is a few KiB), so that whatever the run learns later fits in place, and freeing it
+// (Free) makes room for the record itself on a disk that filled up meanwhile.
+const reserveSize = 64 << 10
+
+// padded is the reservation's JSON followed by blanks up to reserveSize (JSON allows trailing
+// white space), or twice its length if that is more.
+func padded(b []byte) []byte {
+	size := max(reserveSize, 2*len(b))
+	out := make([]byte, size)
+	copy(out, b)
+	for i := len(b); i < size; i++ {
+		out[i] = ' '
+	}
+	out[size-1] = '\n'
+	return out
+}
+
+// overwrite writes data over path's bytes without creating a file: in the blocks the file
+// already holds when data is no longer than it.
+func overwrite(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, werr := f.WriteAt(data, 0)
+	var terr error
+	if st, err := f.Stat(); err == nil && st.Size() > int64(len(data)) {
+		terr = f.Truncate(int64(len(data)))
+	}
+	serr := f.Sync()
+	return errors.Join(werr, terr, serr, f.Close())
+}
+
+// Free gives back the space the reservation holds beyond its content, right before the
+// attempt's record is written: the record takes the room the reservation kept for it. The
+// reservation itself stays (what the run knew, the version id) until Done.
+func (a *Attempt) Free() error {
+	if a == nil {
+		return nil
+	}
+	b, err := os.ReadFile(a.path)
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	return os.Truncate(a.path, int64(len(bytes.TrimRight(b, " \n"))+1))
+}
+
+// Intend writes rec into the reservation with next, the change about to be made, before the
+// call that makes it (write ahead); Update after the call clears next.
+func (a *Attempt) Intend(rec Record, next string) error {
+	if a == nil {
+		return nil
+	}
+	a.Reservation.Next = next
+	return a.Update(rec)
 }
 
 // Done removes the reservation once the attempt's record is written. Without a record (the
@@ -163,6 +233,20 @@ func (s *Store) SettleSplit(tenant, env string, live []string, scrub ...string) 
 		}
 	}
 	rec := r.Record
+	if rec.Status != "" {
+		// The run ended and put its ending in the reservation, but could not write its record
+		// (a full disk): write that record as it ended, saying who wrote it.
+		rec.Error = strings.TrimPrefix(rec.Error+fmt.Sprintf("; this record was written by the next run at %s: the %s attempt of pid %d on %s ended %s but could not write it (a full disk?)",
+			s.now().UTC().Format(time.RFC3339), rec.Kind, r.PID, r.Host, rec.Status), "; ")
+		entry, err := s.Write(rec, scrub...)
+		if err != nil {
+			return Settled{}, false, err
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return Settled{File: entry.Path, Reservation: r}, true, fmt.Errorf("history: %w", err)
+		}
+		return Settled{File: entry.Path, Reservation: r}, true, nil
+	}
 	rec.Status = StatusInterrupted
 	what := fmt.Sprintf("abandoned: the %s attempt of pid %d on %s (reserved %s) ended without writing its record (killed?); this record was written by the next run at %s",
 		rec.Kind, r.PID, r.Host, r.ReservedAt.Format(time.RFC3339), s.now().UTC().Format(time.RFC3339))
@@ -178,12 +262,19 @@ func (s *Store) SettleSplit(tenant, env string, live []string, scrub ...string) 
 		settled.Live = true
 		what += "; its traffic split is still live (" + strings.Join(live, ", ") + "): `go tool mage deploy:abort " + tenant + " " + env +
 			"` puts the old version back at 100%, `go tool mage deploy:promote " + tenant + " " + env + "` the new one"
+	case rec.Kind == KindSecrets:
+		// A secret change makes and deploys a new version of the same code: nothing to roll back.
+		rec.VersionID = live[0]
+		what += "; version " + live[0] + " is live (Cloudflare makes one per secret change); if the deploy annotation was not carried over to it, the next deploy uploads again and says why"
 	default:
 		settled.Live = true
 		if rec.VersionID == "" {
 			rec.VersionID = live[0]
 		}
 		what += "; version " + live[0] + " is live and was never verified by it (the next deploy replaces it; `go tool mage rollback " + tenant + " " + env + "` puts the last good one back)"
+	}
+	if r.Next != "" {
+		what += "; it was about to make this change on Cloudflare, which may or may not have happened: " + r.Next
 	}
 	if rec.Error != "" {
 		what += "; it had got as far as: " + rec.Error

@@ -160,6 +160,21 @@ func TestMenuMatchesTheMagefile(t *testing.T) {
 		}
 	}
 
+	// secrets:sync's file (issue 21): duplicate names and trailing data are refused before
+	// anything is read from Cloudflare, and so is a link into the work tree git does not ignore.
+	syncDir := t.TempDir()
+	dupFile := filepath.Join(syncDir, "dup.json")
+	trailFile := filepath.Join(syncDir, "trail.json")
+	linkFile := filepath.Join(syncDir, "link.json")
+	if err := os.WriteFile(dupFile, []byte(`{"AI_GATEWAY_TOKEN":"first-value","AI_GATEWAY_TOKEN":"second-value"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(trailFile, []byte(`{"AI_GATEWAY_TOKEN":"first-value"}{}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(ws.Root, "package.json"), linkFile); err != nil {
+		t.Fatal(err)
+	}
 	// The targets parse their tenant and env first, once (the magefile's request and its
 	// siblings), and refuse a bad one with its reason before anything runs.
 	for _, c := range []struct {
@@ -173,9 +188,29 @@ func TestMenuMatchesTheMagefile(t *testing.T) {
 		{[]string{"secrets:list", "../x", "staging"}, `(or use "all")`},
 		{[]string{"secrets:put", "mrrainbowsmoke", "qa", "AI_GATEWAY_TOKEN"}, "invalid environment"},
 		{[]string{"secrets:sync", "all", "staging"}, "reserved for every tenant"},
+		// Issue 21: every number flag refuses NaN and infinities and says what is wrong, and
+		// every flag is refused before the tree's checks run (their lines start "checks:").
+		{[]string{"deploy:tenant", "mrrainbowsmoke", "staging", "-rollout=NaN,100"}, "not a number"},
+		{[]string{"deploy:tenant", "mrrainbowsmoke", "staging", "-rollout=10,+Inf"}, "not a number"},
+		{[]string{"deploy:tenant", "mrrainbowsmoke", "staging", "-rollout=10,100", "-bake=-1s"}, "negative"},
+		{[]string{"deploy:all", "staging", "-waves=NaN%,100%"}, "not a number"},
+		{[]string{"deploy:all", "staging", "-waves=0,100%"}, "a wave deploys 1 or more"},
+		{[]string{"deploy:all", "staging", "-parallel=0"}, "must be 1 or more"},
+		{[]string{"deploy:all", "staging", "-rollout=-Inf,100"}, "not a number"},
+		{[]string{"deploy:all", "staging", "-waves=1,100%", "-bake=-5m"}, "negative"},
+		{[]string{"deploy:all", "staging", "-only=nosuchtenant"}, "nosuchtenant"},
+		{[]string{"history:stats", "all", "all", "-since=NaNd"}, "-since"},
+		{[]string{"history:stats", "all", "all", "-since=99999999999999d"}, "too far back"},
+		{[]string{"secrets:sync", "mrrainbowsmoke", "staging", "-from=" + dupFile}, "appears twice"},
+		{[]string{"secrets:sync", "mrrainbowsmoke", "staging", "-from=" + trailFile}, "more after its JSON object"},
+		{[]string{"secrets:sync", "mrrainbowsmoke", "staging", "-from=" + linkFile}, "git does not ignore"},
 	} {
-		if out, code := run(c.args...); code == 0 || !strings.Contains(out, c.want) {
+		out, code := run(c.args...)
+		if code == 0 || !strings.Contains(out, c.want) {
 			t.Errorf("%v: exit %d, want a refusal saying %q:\n%s", c.args, code, c.want, out)
+		}
+		if strings.Contains(out, "checks:") || strings.Contains(out, "not a duration") && strings.Contains(c.want, "negative") {
+			t.Errorf("%v: refused only after the tree's checks, or with the wrong reason:\n%s", c.args, out)
 		}
 	}
 

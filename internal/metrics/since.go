@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,10 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 				return time.Time{}, fmt.Errorf("-since=%s: the count must be positive", s)
 			}
 			per := map[byte]time.Duration{'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[unit]
+			if int64(v) > math.MaxInt64/int64(per) {
+				// time.Duration would wrap around to a time in the future.
+				return time.Time{}, fmt.Errorf("-since=%s: too far back (at most %d%c); give a date such as 2026-11-01 instead", s, math.MaxInt64/int64(per), unit)
+			}
 			return now.Add(-time.Duration(v) * per), nil
 		}
 	}

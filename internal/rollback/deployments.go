@@ -18,15 +18,15 @@ import (
 // secret change. Posting ourselves lets Cloudflare decide and name the secrets, changes
 // nothing when it refuses, and forces only when the operator said -force=true.
 type DeploymentsActor struct {
-	// API is the tenant's client; its DeployVersion makes the request, with the client's
+	// API is the tenant's client; its DeployVersionChecked makes the request, with the client's
 	// retries (429 with Retry-After, 5xx), request budget and error type.
 	API    *cfapi.Client
 	Script string
 }
 
 // Rollback implements Actor.
-func (a DeploymentsActor) Rollback(ctx context.Context, versionID, message string, force bool) ([]string, error) {
-	err := a.post(ctx, versionID, message, false)
+func (a DeploymentsActor) Rollback(ctx context.Context, live []string, versionID, message string, force bool) ([]string, error) {
+	err := a.post(ctx, live, versionID, message, false)
 	var api *cfapi.APIError
 	if err == nil || !errors.As(err, &api) || !api.HasCode(cfapi.CodeSecretsChanged) {
 		return nil, err
@@ -35,7 +35,7 @@ func (a DeploymentsActor) Rollback(ctx context.Context, versionID, message strin
 	if !force {
 		return nil, &SecretsError{Target: versionID, Names: names}
 	}
-	return names, a.post(ctx, versionID, message, true)
+	return names, a.post(ctx, live, versionID, message, true)
 }
 
 func changedSecrets(e *cfapi.APIError) []string {
@@ -50,10 +50,10 @@ func changedSecrets(e *cfapi.APIError) []string {
 // maxMessage is the deployment message limit wrangler enforces for rollbacks (120 characters).
 const maxMessage = 120
 
-func (a DeploymentsActor) post(ctx context.Context, versionID, message string, force bool) error {
+func (a DeploymentsActor) post(ctx context.Context, live []string, versionID, message string, force bool) error {
 	if utf8.RuneCountInString(message) > maxMessage {
 		message = string([]rune(message)[:maxMessage-1]) + "…"
 	}
-	_, err := a.API.DeployVersion(ctx, a.Script, versionID, message, force)
+	_, err := a.API.DeployVersionChecked(ctx, a.Script, live, versionID, message, force)
 	return err
 }

@@ -26,7 +26,9 @@ type Actor interface {
 	// Rollback deploys versionID at 100% with message as the deployment's reason. Unless force
 	// is set it must refuse with a *SecretsError, changing nothing, when secrets changed since
 	// versionID was deployed. It returns the names of changed secrets it overrode with force.
-	Rollback(ctx context.Context, versionID, message string, force bool) (overridden []string, err error)
+	// live is what this run planned against: the write is made only while exactly those
+	// versions serve, and is checked after (cfapi.DeployVersionChecked).
+	Rollback(ctx context.Context, live []string, versionID, message string, force bool) (overridden []string, err error)
 }
 
 // Health confirms that the Worker answers healthy and reports the expected version.
@@ -251,7 +253,7 @@ func Run(ctx context.Context, d Deps, req Request) (Outcome, error) {
 	}
 	err = step("rollback", func() error {
 		var err error
-		o.OverriddenSecrets, err = d.Actor.Rollback(ctx, target.VersionID, message, req.Force)
+		o.OverriddenSecrets, err = d.Actor.Rollback(ctx, deps[0].serving(), target.VersionID, message, req.Force)
 		return err
 	})
 	var secrets *SecretsError

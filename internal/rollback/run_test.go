@@ -37,7 +37,7 @@ func (w *world) Version(_ context.Context, id string) (Version, error) {
 	return Version{}, errors.New("no such version " + id)
 }
 
-func (w *world) Rollback(_ context.Context, id, msg string, force bool) ([]string, error) {
+func (w *world) Rollback(_ context.Context, _ []string, id, msg string, force bool) ([]string, error) {
 	if len(w.secrets) > 0 && !force {
 		return nil, &SecretsError{Target: id, Names: w.secrets}
 	}

@@ -18,7 +18,9 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
 	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
@@ -227,7 +229,11 @@ func SyncCommand(ctx context.Context, o Options, tenantName tenant.Name, e tenan
 }
 
 // ReadSyncFile reads a JSON object of name -> non-empty string from path, which must not be
-// tracked by git (a committed secret is leaked for good, whatever is deleted later).
+// tracked by git (a committed secret is leaked for good, whatever is deleted later). Links are
+// resolved before git is asked: a symbolic link is judged by its target, and a file with
+// another hard link is refused (the other name may be tracked). A file inside the work tree
+// must be ignored by git, or one `git add .` commits it. Duplicate names, data after the
+// object and a value over the cap stdin has are refused.
 func ReadSyncFile(ctx context.Context, root, path string) ([]Value, error) {
 	if path == "" {
 		return nil, errors.New("-from=<file> is required: a JSON object of name -> value, kept outside git")
@@ -236,46 +242,111 @@ func ReadSyncFile(ctx context.Context, root, path string) ([]Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tracked(ctx, root, abs) {
-		return nil, fmt.Errorf("%s is tracked by git; secrets must never be committed: move it out of the repository (or `git rm --cached` it and rotate every value in it)", path)
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	st, err := os.Stat(abs)
+	if tracked(ctx, root, abs) || tracked(ctx, root, real) {
+		return nil, fmt.Errorf("%s is tracked by git; secrets must never be committed: move it out of the repository (or `git rm --cached` it and rotate every value in it)", describeLink(path, abs, real))
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if !st.Mode().IsRegular() || st.Size() > maxSyncFile {
 		return nil, fmt.Errorf("%s is not a regular file of at most %d KiB", path, maxSyncFile>>10)
 	}
-	b, err := os.ReadFile(abs)
+	if n := hardLinks(st); n > 1 {
+		return nil, fmt.Errorf("%s has %d hard links: another name of the same file may be tracked by git; copy the values into a file of its own outside the repository", path, n)
+	}
+	if rootReal, err := filepath.EvalSymlinks(root); err == nil && inside(rootReal, real) && !ignored(ctx, root, real) {
+		return nil, fmt.Errorf("%s is inside the work tree and git does not ignore it, so one `git add .` would commit it: move it out of the repository, or add it to .gitignore", describeLink(path, abs, real))
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSyncFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&raw); err != nil || raw == nil {
+	return parseSyncJSON(path, b)
+}
+
+// parseSyncJSON reads one JSON object of name -> string, refusing duplicate names, data after
+// the object, and values that are empty, not strings or over maxValue. Its errors give places,
+// never the file's bytes.
+func parseSyncJSON(path string, b []byte) ([]Value, error) {
+	notObject := func(err error) error {
 		// The decoder's message can quote the file's bytes: keep only the place.
-		return nil, fmt.Errorf("%s is not a JSON object of name -> value (like {\"API_KEY\": \"...\"})%s", path, offset(err))
+		return fmt.Errorf("%s is not a JSON object of name -> value (like {\"API_KEY\": \"...\"})%s", path, offset(err))
 	}
-	names := make([]string, 0, len(raw))
-	for n := range raw {
-		names = append(names, n)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	tok, err := dec.Token()
+	if d, ok := tok.(json.Delim); err != nil || !ok || d != '{' {
+		return nil, notObject(err)
 	}
-	sort.Strings(names)
-	out := make([]Value, 0, len(names))
-	for _, n := range names {
-		var s string
-		if err := json.Unmarshal(raw[n], &s); err != nil {
+	seen := map[string]bool{}
+	var out []Value
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, notObject(err)
+		}
+		n, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, notObject(err)
+		}
+		if seen[n] {
+			return nil, fmt.Errorf("%s: %s appears twice; keep one (JSON would silently take the last)", path, n)
+		}
+		seen[n] = true
+		var v string
+		if err := json.Unmarshal(raw, &v); err != nil {
 			return nil, fmt.Errorf("%s: the value of %s is not a string", path, n)
 		}
-		if s == "" {
+		if v == "" {
 			return nil, fmt.Errorf("%s: the value of %s is empty; an empty secret is almost always a mistake", path, n)
 		}
-		out = append(out, Value{Name: n, Value: s})
+		if len(v) > maxValue {
+			return nil, fmt.Errorf("%s: the value of %s is over %d KiB; Cloudflare caps a secret at 5 KiB", path, n, maxValue>>10)
+		}
+		out = append(out, Value{Name: n, Value: v})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, notObject(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%s holds more after its JSON object (at byte %d); keep one object in the file", path, dec.InputOffset())
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s holds no secrets", path)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// describeLink names path, and its target when it is a symbolic link.
+func describeLink(path, abs, real string) string {
+	if abs == real {
+		return path
+	}
+	return path + " (a link to " + real + ")"
+}
+
+// inside reports whether path is root or below it.
+func inside(root, path string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// ignored reports whether git ignores path in the repository at root.
+func ignored(ctx context.Context, root, path string) bool {
+	cmd := exec.CommandContext(ctx, "git", "-C", root, "check-ignore", "-q", "--", path)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	return cmd.Run() == nil
 }
 
 func offset(err error) string {
@@ -313,55 +384,124 @@ func target(ctx context.Context, o Options, cmd string, name tenant.Name, e tena
 	return t, nil
 }
 
-// apply sets the values in the tenant's own account and writes a record (names only)
-// whatever the end.
+// apply sets the values in the tenant's own account as an attempt like a deploy's: under the
+// tenant/env's lock (lock.Acquire, the deploy's own call), with the reservation a killed run
+// left settled first, its own record reserved before the first write and each secret's name
+// written into the reservation before it is set (write ahead), and a record (names only)
+// whatever the end. A kill -9 leaves the reservation, which the next command of this
+// tenant/env turns into an interrupted record.
 func apply(ctx context.Context, o Options, cmd string, t preflight.Target, vals []Value) (Outcome, error) {
 	r := t.Resolved
-	out := Outcome{Tenant: t.Tenant, Env: string(r.Env), Worker: r.WorkerName}
+	env := string(r.Env)
+	out := Outcome{Tenant: t.Tenant, Env: env, Worker: r.WorkerName}
+	fail := func(err error) (Outcome, error) { return out, fmt.Errorf("%s %s/%s: %w", cmd, t.Tenant, env, err) }
 	a, err := o.access(ctx)
 	if err != nil {
-		return out, fmt.Errorf("%s %s/%s: %w", cmd, t.Tenant, r.Env, err)
+		return fail(err)
 	}
 	api, err := a.Client(t.Tenant, r.AccountID)
 	if err != nil {
-		return out, fmt.Errorf("%s %s/%s: %w", cmd, t.Tenant, r.Env, err)
+		return fail(err)
 	}
-	started := time.Now().UTC()
-	res, perr := Put(ctx, api, r.WorkerName, vals)
-	out.Result = res
+	held, err := lock.Acquire(o.Workspace.LocksDir(), t.Tenant, env, lock.Options{Command: cmd + " " + t.Tenant + " " + env, Log: o.Log})
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		if err := held.Release(); err != nil && o.Log != nil {
+			o.Log.Warn("releasing the lock", "tenant", t.Tenant, "env", env, "err", err)
+		}
+	}()
 	scrub := make([]string, 0, len(vals))
+	names := make([]string, 0, len(vals))
 	for _, v := range vals {
 		scrub = append(scrub, v.Value)
+		names = append(names, v.Name)
 	}
-	if perr != nil && errors.Is(perr, ErrNoWorker) {
-		// Nothing was attempted on Cloudflare: no record, as for a refused request.
-		return out, fmt.Errorf("%s %s/%s: %w", cmd, t.Tenant, r.Env, perr) // names only: no value in it
+	var live []string
+	d, err := api.LiveDeployment(ctx, r.WorkerName)
+	switch {
+	case err == nil:
+		live = d.VersionIDs()
+	case errors.Is(err, cfapi.ErrNotDeployed), errors.Is(err, cfapi.ErrNotFound):
+	default:
+		return fail(fmt.Errorf("reading the live deployment of %s; nothing was set: %w", r.WorkerName, err))
+	}
+	store := history.Open(o.Workspace.DeploymentsDir())
+	settled, ok, err := store.SettleSplit(t.Tenant, env, live, scrub...)
+	if err != nil {
+		return fail(&history.WritableError{Dir: store.Dir, Err: err})
+	}
+	if ok && o.Stderr != nil {
+		fmt.Fprintf(o.Stderr, "%s %s/%s: the previous attempt (%s, pid %d on %s) was killed before it finished; recorded it as interrupted in %s\n",
+			cmd, t.Tenant, env, orUnknown(settled.Reservation.Command), settled.Reservation.PID, settled.Reservation.Host, settled.File)
 	}
 	p := history.Find(ctx, o.Workspace.Root, history.Lookup(o.Lookup))
 	rec := history.Record{
-		Kind: history.KindSecrets, Tenant: t.Tenant, Env: string(r.Env), WorkerName: r.WorkerName, AccountID: r.AccountID,
-		Actor: p.Actor, GitSHA: p.GitSHA, GitDirty: p.GitDirty,
-		PreviousVersionID: res.PreviousVersionID, VersionID: res.VersionID,
-		Status: history.StatusSucceeded, SecretsChanged: res.Changed, Reason: cmd,
-		StartedAt: started,
+		Kind: history.KindSecrets, Tenant: t.Tenant, Env: env, WorkerName: r.WorkerName, AccountID: r.AccountID,
+		Actor: p.Actor, GitSHA: p.GitSHA, GitDirty: p.GitDirty, PreviousVersionID: d.Primary().VersionID,
+		SecretsChanged: []string{}, Reason: cmd, StartedAt: time.Now().UTC(),
 	}
+	host, _ := os.Hostname()
+	att, err := store.Reserve(os.Getpid(), host, cmd+" "+t.Tenant+" "+env+" "+strings.Join(names, ","), rec, scrub...)
+	if err != nil {
+		return fail(err) // a *history.WritableError: nothing was set
+	}
+	res, perr := PutAhead(ctx, api, r.WorkerName, vals, func(next string, so Result) {
+		rec.VersionID, rec.SecretsChanged = so.VersionID, append([]string{}, so.Changed...)
+		if err := att.Intend(rec, next); err != nil && o.Log != nil {
+			o.Log.Warn("could not update the reserved record before a change", "tenant", t.Tenant, "env", env, "err", err)
+		}
+	})
+	out.Result = res
+	if perr != nil && errors.Is(perr, ErrNoWorker) {
+		// Nothing was attempted on Cloudflare: no record, as for a refused request.
+		_ = att.Done()
+		return fail(perr) // names only: no value in it
+	}
+	rec.PreviousVersionID, rec.VersionID = res.PreviousVersionID, res.VersionID
+	rec.Status, rec.SecretsChanged = history.StatusSucceeded, res.Changed
 	if rec.SecretsChanged == nil {
 		rec.SecretsChanged = []string{}
 	}
 	if perr != nil {
 		rec.Status, rec.Error = history.StatusFailed, scrubbed(perr.Error(), scrub)
 	}
-	entry, werr := history.Open(o.Workspace.DeploymentsDir()).Write(rec, scrub...)
+	rec.FinishedAt = time.Now().UTC()
+	// The ending into the reservation (in the space it holds), then that space to the record:
+	// a record that still cannot be written is written by the next run as it ended.
+	if err := att.Update(rec); err != nil && o.Log != nil {
+		o.Log.Error("could not keep this attempt's ending in its reservation", "tenant", t.Tenant, "env", env, "version", rec.VersionID, "err", err)
+	}
+	if err := att.Free(); err != nil && o.Log != nil {
+		o.Log.Warn("could not free the reservation's space for the record", "err", err)
+	}
+	entry, werr := store.Write(rec, scrub...)
 	if rel, err := filepath.Rel(o.Workspace.Root, entry.Path); err == nil && entry.Path != "" {
 		out.Record = rel
 	}
+	if werr == nil {
+		if err := att.Done(); err != nil && o.Log != nil {
+			o.Log.Warn("could not remove the reserved record; the next run will record the attempt twice", "err", err)
+		}
+	} else {
+		werr = fmt.Errorf("%w; the attempt stays reserved in %s and the next command of %s/%s records it", werr,
+			history.AttemptPath(store.Dir, t.Tenant, env), t.Tenant, env)
+	}
 	if perr != nil {
-		return out, errors.Join(fmt.Errorf("%s %s/%s: %s (set before the failure: %s)", cmd, t.Tenant, r.Env, rec.Error, orNone(res.Changed)), werr)
+		return out, errors.Join(fmt.Errorf("%s %s/%s: %s (set before the failure: %s)", cmd, t.Tenant, env, rec.Error, orNone(res.Changed)), werr)
 	}
 	if werr != nil {
-		return out, fmt.Errorf("%s %s/%s: secrets set, but the record was not written: %w", cmd, t.Tenant, r.Env, werr)
+		return out, fmt.Errorf("%s %s/%s: secrets set, but the record was not written: %w", cmd, t.Tenant, env, werr)
 	}
 	return out, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown command"
+	}
+	return s
 }
 
 // Write renders what a put or sync did: its Text line, or with asJSON the outcome document.

@@ -17,7 +17,7 @@ type API interface {
 	Secrets(ctx context.Context, script string) ([]cfapi.Secret, error)
 	LiveDeployment(ctx context.Context, script string) (cfapi.Deployment, error)
 	PutSecret(ctx context.Context, script, name, value string) error
-	DeployVersion(ctx context.Context, script, versionID, message string, force bool) (cfapi.Deployment, error)
+	DeployVersionChecked(ctx context.Context, script string, expect []string, versionID, message string, force bool) (cfapi.Deployment, error)
 }
 
 // Value is one secret to set. Value is never printed, logged or recorded.
@@ -133,6 +133,16 @@ var ErrNoWorker = errors.New("the Worker does not exist yet")
 // does not exist, because Cloudflare would create an empty draft Worker for the name. On a
 // failure half-way, Result lists what was set before it.
 func Put(ctx context.Context, api API, worker string, values []Value) (Result, error) {
+	return PutAhead(ctx, api, worker, values, nil)
+}
+
+// PutAhead is Put that calls ahead, when not nil, with the change about to be made before each
+// call that changes Cloudflare ("secret API_KEY", "carry the deploy annotation over to …"),
+// and with the result so far: the caller writes it into its reservation (write ahead).
+func PutAhead(ctx context.Context, api API, worker string, values []Value, ahead func(next string, res Result)) (Result, error) {
+	if ahead == nil {
+		ahead = func(string, Result) {}
+	}
 	var res Result
 	if _, err := api.Script(ctx, worker); errors.Is(err, cfapi.ErrNotFound) {
 		return res, fmt.Errorf("%w: %s; deploy it first (a secret put on a missing Worker would create an empty draft Worker)", ErrNoWorker, worker)
@@ -146,6 +156,7 @@ func Put(ctx context.Context, api API, worker string, values []Value) (Result, e
 	res.PreviousVersionID = before.Primary().VersionID
 	res.VersionID = res.PreviousVersionID
 	for _, v := range values {
+		ahead("secret "+v.Name+" (Cloudflare makes and deploys a new version of "+worker+" for it)", res)
 		if err := api.PutSecret(ctx, worker, v.Name, v.Value); err != nil {
 			var ae *cfapi.APIError
 			if errors.As(err, &ae) && ae.HasCode(cfapi.CodeLatestNotDeployed) {
@@ -162,7 +173,9 @@ func Put(ctx context.Context, api API, worker string, values []Value) (Result, e
 	res.VersionID = after.Primary().VersionID
 	res.NewVersion = res.VersionID != res.PreviousVersionID
 	if res.NewVersion && before.Message != "" && after.Message == "" && len(after.Versions) == 1 {
-		if _, err := api.DeployVersion(ctx, worker, res.VersionID, before.Message, false); err != nil {
+		ahead("carry the deploy annotation over to "+res.VersionID, res)
+		// Guarded: only while the version the secrets made is still the one live alone.
+		if _, err := api.DeployVersionChecked(ctx, worker, []string{res.VersionID}, res.VersionID, before.Message, false); err != nil {
 			return res, fmt.Errorf("secrets set and live in version %s; carrying the deploy annotation over failed (the next deploy will upload again): %w", res.VersionID, err)
 		}
 	}
