@@ -53,7 +53,11 @@ func (Deploy) All(ctx context.Context, env string,
 	if err != nil {
 		return fmt.Errorf("deploy:all: %w", err)
 	}
-	mg.SerialCtxDeps(ctx, NodeModules, mg.F(treeChecks, flag(emergency, false)))
+	target := flag(only, "")
+	if target == "" {
+		target = "all"
+	}
+	mg.SerialCtxDeps(ctx, NodeModules, mg.F(treeChecks, flag(emergency, false), target, env))
 	_, err = fleet.DeployAll(ctx, fleet.DeployAllOptions{
 		Env: e, Only: flag(only, ""), Canary: flag(canary, ""), Parallel: flag(parallel, 1),
 		ContinueOnError: flag(continueOnError, false), JSON: flag(json, false), Workspace: ws,
