@@ -93,6 +93,15 @@ func TestDeployThroughMageDependsOnItsChecks(t *testing.T) {
 		t.Fatalf("first deploy: %v, record %+v", err, out.Record)
 	}
 
+	// The next deploy's preflight requires the secrets that the first deploy went live without.
+	api, err := cfapi.New(cfapi.Config{BaseURL: sb.APIBaseURL(), Token: sb.Server.Token(account), AccountID: account})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secrets.Put(context.Background(), api, worker, []secrets.Value{{Name: "AI_GATEWAY_TOKEN", Value: "v-ai"}, {Name: "WEBHOOK_SIGNING_KEY", Value: "v-wh"}}); err != nil {
+		t.Fatal(err)
+	}
+
 	// The same tree again: the checks do not run again.
 	stdout, stderr, err = deployTenant("-json=true", "-force=true")
 	if err != nil {
@@ -110,15 +119,6 @@ func TestDeployThroughMageDependsOnItsChecks(t *testing.T) {
 	}
 	if out.Record.Checks == nil || out.Record.Checks.Status != treecheck.StatusAlreadyPassed {
 		t.Errorf("record status %s, checks %+v", out.Record.Status, out.Record.Checks)
-	}
-
-	// The next deploy's preflight requires the secrets that the first deploy went live without.
-	api, err := cfapi.New(cfapi.Config{BaseURL: sb.APIBaseURL(), Token: sb.Server.Token(account), AccountID: account})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := secrets.Put(context.Background(), api, worker, []secrets.Value{{Name: "AI_GATEWAY_TOKEN", Value: "v-ai"}, {Name: "WEBHOOK_SIGNING_KEY", Value: "v-wh"}}); err != nil {
-		t.Fatal(err)
 	}
 
 	// An emergency deploy: the record says the checks were skipped.

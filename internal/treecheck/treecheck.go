@@ -37,6 +37,9 @@ const (
 // must not make the next deploy re-check), the rest is tooling output and git's own.
 var skipped = []string{".git", "node_modules", ".state", ".build", ".wrangler", "deployments"}
 
+// testBuild is where the Worker's tests are compiled to (apps/worker-api/tsconfig.test.json).
+const testBuild = "apps/worker-api/.test-build"
+
 // Hash is the hash of the tree in ws as it is on disk: in a git checkout, `git write-tree` of
 // every file git does not ignore (tracked or not) outside deployments/, staged into a
 // throwaway index so the real index is untouched; elsewhere a sha256 over the paths and
@@ -56,7 +59,19 @@ func gitTree(ctx context.Context, ws workspace.Workspace) (string, error) {
 	index := filepath.Join(dir, fmt.Sprintf("index-%d", os.Getpid()))
 	defer os.Remove(index)
 	env := []string{"GIT_INDEX_FILE=" + index}
-	if _, err := gitOut(ctx, ws.Root, env, "add", "-A", "--", ".", ":(exclude)deployments"); err != nil {
+	// The tool's own output is left out even where .gitignore forgets it (the checks write
+	// some of it, the Worker tests' build, and must not change the tree they vouch for). The
+	// same file replaces the machine's global excludes, which would otherwise make one tree
+	// hash differently on a laptop and on CI.
+	excludes := filepath.Join(dir, "excludes")
+	var pats strings.Builder
+	for _, p := range append(slices.Clone(skipped[1:]), testBuild) {
+		fmt.Fprintf(&pats, "/%s/\n", p)
+	}
+	if err := os.WriteFile(excludes, []byte(pats.String()), 0o644); err != nil {
+		return "", fmt.Errorf("tree hash: %w", err)
+	}
+	if _, err := gitOut(ctx, ws.Root, env, "-c", "core.excludesFile="+excludes, "add", "-A", "--", "."); err != nil {
 		return "", fmt.Errorf("tree hash: %w", err)
 	}
 	tree, err := gitOut(ctx, ws.Root, env, "write-tree")
@@ -93,7 +108,7 @@ func walkHash(root string) (string, error) {
 			return err
 		}
 		rel, _ := filepath.Rel(root, p)
-		if d.IsDir() && slices.Contains(skipped, rel) {
+		if d.IsDir() && (slices.Contains(skipped, rel) || filepath.ToSlash(rel) == testBuild) {
 			return filepath.SkipDir
 		}
 		if d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".env") {
