@@ -28,8 +28,8 @@ type Deploy mg.Namespace
 // (tsc --noEmit), the Worker's own tests, validation of this tenant and a dry-run build of its
 // env (kept for the deploy), unless this exact tree already passed them or `go tool mage ci`
 // (here, or on any machine sharing the remote's refs/notes/checks). A failed check refuses the
-// deploy before anything is uploaded, with a record. The tool's Go lint and tests are
-// `mage ci`'s, not the deploy's.
+// deploy before anything is uploaded, with a record. The tool's own Go lint and tests do not
+// run here: `go tool mage ci` runs them.
 func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 	dryRun *bool, // print the plan and stop: nothing is locked, uploaded or recorded
 	force *bool, // deploy even when the live version already runs this tree

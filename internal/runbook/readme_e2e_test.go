@@ -57,16 +57,18 @@ func TestReadmeVerbatim(t *testing.T) {
 	// wrangler dev listens on the tenant's dev.port: a port of this test's own, so that nothing
 	// else on the machine decides the outcome. The line itself runs as written.
 	devPort := testrepo.FreePort(t)
-	cfg := filepath.Join(clone, "tenants", "mrrainbowsmoke", "tenant.config.json")
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(b, []byte(`"port": 8787`)) {
-		t.Fatalf("%s: no dev port 8787 to move", cfg)
-	}
-	if err := os.WriteFile(cfg, bytes.Replace(b, []byte(`"port": 8787`), []byte(`"port": `+strconv.Itoa(devPort)), 1), 0o644); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{"tenant.config.json", "wrangler.jsonc"} {
+		cfg := filepath.Join(clone, "tenants", "mrrainbowsmoke", f)
+		b, err := os.ReadFile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte(`"port": 8787`)) {
+			t.Fatalf("%s: no dev port 8787 to move", cfg)
+		}
+		if err := os.WriteFile(cfg, bytes.Replace(b, []byte(`"port": 8787`), []byte(`"port": `+strconv.Itoa(devPort)), 1), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	gitIn(t, clone, "commit", "-qam", "test: a dev port of the test's own")
 
