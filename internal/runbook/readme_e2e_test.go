@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -284,7 +283,7 @@ func hasBrowser(dir string) bool {
 	return false
 }
 
-// changeWorker is the change the walkthrough asks for: a field added to /health's answer.
+// changeWorker is the change the walkthrough asks for: a header added to /health's answer.
 func changeWorker(t *testing.T, clone string) {
 	t.Helper()
 	f := filepath.Join(clone, "apps", "worker-api", "src", "routes", "health.ts")
@@ -292,11 +291,11 @@ func changeWorker(t *testing.T, clone string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const anchor = "    timestamp: c.now().toISOString(),\n"
+	const anchor = "return json(body, problems.length === 0 ? 200 : 503);"
 	if !bytes.Contains(b, []byte(anchor)) {
-		t.Fatalf("%s: no %q to add a field after", f, strings.TrimSpace(anchor))
+		t.Fatalf("%s: no %q to add a header to", f, anchor)
 	}
-	b = bytes.Replace(b, []byte(anchor), []byte(anchor+fmt.Sprintf("    walkthrough: %q,\n", "changed")), 1)
+	b = bytes.Replace(b, []byte(anchor), []byte(`return json(body, problems.length === 0 ? 200 : 503, { "x-walkthrough": "changed" });`), 1)
 	if err := os.WriteFile(f, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
