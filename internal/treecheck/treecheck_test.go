@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/ci"
@@ -88,9 +90,13 @@ func TestGateRunsOncePerTree(t *testing.T) {
 	ws := gitRepo(t)
 	ctx := context.Background()
 	var ran []string
+	var mu sync.Mutex // the gate runs its steps at once
 	step := func(name string, fail *bool) ci.Step {
 		return ci.Step{Name: name, Run: func(context.Context, io.Writer) error {
+			mu.Lock()
 			ran = append(ran, name)
+			slices.Sort(ran)
+			mu.Unlock()
 			if fail != nil && *fail {
 				return errors.New("boom")
 			}
