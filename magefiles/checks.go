@@ -103,40 +103,48 @@ func CI(ctx context.Context,
 		}
 		err = fmt.Errorf("ci: %v", r)
 	}()
+	start := time.Now()
 	mg.SerialCtxDeps(ctx, NodeModules, Lint, Typecheck, mg.F(test, d), validateAll, mg.F(Build, "all"))
 	fmt.Println(tracker.Summary("ci"))
-	// ci runs a superset of the fast checks: a deploy of this tree need not run them again.
+	// ci runs a superset of every deploy's checks: a deploy of this tree, here or on any
+	// machine that shares the remote (refs/notes/checks), need not run them again.
 	if ws, log, err := setup(); err == nil {
-		if err := treecheck.MarkPassed(ctx, ws, ci.FastSteps(ci.Options{Workspace: ws})); err != nil {
-			log.Warn("could not remember that this tree passed the checks", "err", err)
+		if err := treecheck.RecordCI(ctx, ws, "", time.Since(start)); err != nil {
+			log.Warn("this tree passed, but the pass is remembered on this machine only", "err", err)
 		}
 	}
 	return nil
 }
 
-// checked is what the fast checks found in this run (nil until treeChecks ran), for the
+// checked is what the deploy checks found in this run (nil until treeChecks ran), for the
 // deploy records: a Mage dependency returns nothing but its error.
 var checked *history.Checks
 
-// treeChecks is the dependency of a staging or production deploy: the fast checks (lint,
-// typecheck, unit tests) of this tree, unless it already passed them; with emergency only the
-// Worker's typecheck. Its lines go to stderr, so that -json=true keeps stdout to one document.
-func treeChecks(ctx context.Context, emergency bool) error {
+// treeChecks is the dependency of a staging or production deploy of target (a tenant, "all"
+// or a comma-separated list) to env: the deploy checks of this tree (the Worker's typecheck
+// and tests, validation of those tenants, their build), unless it already passed them or
+// `mage ci`; with emergency only the Worker's typecheck. A failure does not stop here: the
+// deploy refuses with a record naming the failed check (deploy's checks step). Its lines go
+// to stderr, so that -json=true keeps stdout to one document.
+func treeChecks(ctx context.Context, emergency bool, target, env string) error {
 	ws, log, err := setup()
+	if err != nil {
+		return err
+	}
+	scope, err := treecheck.ScopeOf(ws, target, env)
 	if err != nil {
 		return err
 	}
 	o := ci.Options{Workspace: ws, Log: log}
 	res, err := treecheck.Gate(ctx, treecheck.Options{
-		Workspace: ws, Steps: ci.FastSteps(o), Always: []ci.Step{ci.WorkerTypecheck(o)},
+		Workspace: ws, Steps: ci.DeploySteps(o, scope), Covers: scope.Covers(), Always: []ci.Step{ci.WorkerTypecheck(o)},
 		Emergency: emergency, Out: os.Stderr,
 	})
+	if err != nil && res.Status != treecheck.StatusFailed {
+		return fmt.Errorf("deploy refused before anything was uploaded: %w", err)
+	}
 	if err != nil {
-		if emergency {
-			// The operator already gave -emergency=true: suggesting it again would be no help.
-			return fmt.Errorf("deploy refused before anything was uploaded: %w (even -emergency=true runs the Worker's typecheck: fix it)", err)
-		}
-		return fmt.Errorf("deploy refused before anything was uploaded: %w (fix it, or in an emergency deploy with -emergency=true, which the record notes)", err)
+		fmt.Fprintf(os.Stderr, "checks: %v: the deploy is refused and recorded\n", err)
 	}
 	checked = &res
 	return nil

@@ -23,8 +23,12 @@ type Deploy mg.Namespace
 // health-check, roll back on failure, record. dev runs the Worker locally under wrangler dev
 // on the tenant's dev port instead. Exits 1 unless deployed or unchanged.
 //
-// Before staging or production, the fast checks of this tree run (lint, typecheck, unit
-// tests), unless this exact tree already passed them.
+// Before staging or production, the deploy checks of this tree run: the Worker's typecheck
+// (tsc --noEmit), the Worker's own tests, validation of this tenant and a dry-run build of its
+// env (kept for the deploy), unless this exact tree already passed them or `go tool mage ci`
+// (here, or on any machine sharing the remote's refs/notes/checks). A failed check refuses the
+// deploy before anything is uploaded, with a record. The tool's own Go lint and tests do not
+// run here: `go tool mage ci` runs them.
 func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 	dryRun *bool, // print the plan and stop: nothing is locked, uploaded or recorded
 	force *bool, // deploy even when the live version already runs this tree
@@ -51,7 +55,7 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 	if e != tenant.Dev {
 		mg.CtxDeps(ctx, NodeModules)
 		if !flag(dryRun, false) {
-			mg.CtxDeps(ctx, mg.F(treeChecks, flag(emergency, false)))
+			mg.CtxDeps(ctx, mg.F(treeChecks, flag(emergency, false), tenantName, env))
 		}
 		out, err := deploy.Command(ctx, ws, log, name, e, deploy.Flags{
 			DryRun: flag(dryRun, false), Force: flag(force, false), Checks: checked, Rollout: ro,
@@ -120,7 +124,11 @@ func (Deploy) All(ctx context.Context, env string,
 	if _, err := fleet.CheckRequest(o); err != nil {
 		return err
 	}
-	mg.SerialCtxDeps(ctx, NodeModules, mg.F(treeChecks, flag(emergency, false)))
+	target := flag(only, "")
+	if target == "" {
+		target = "all"
+	}
+	mg.SerialCtxDeps(ctx, NodeModules, mg.F(treeChecks, flag(emergency, false), target, env))
 	_, err = fleet.DeployAll(ctx, o)
 	return err
 }

@@ -18,7 +18,7 @@ import (
 const DefaultPath = "/usr/bin/chromium"
 
 // ErrMissing is returned (wrapped) when Chromium is not installed.
-var ErrMissing = errors.New("chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
+var ErrMissing = errors.New("chromium is not installed (install it with `apt-get install chromium`, or set CHROMIUM_BIN to a Chromium or Chrome binary)")
 
 // Chromium runs one headless Chromium per call.
 type Chromium struct {
@@ -55,6 +55,31 @@ func (c Chromium) Available() error {
 		return fmt.Errorf("%w: %s: %v", ErrMissing, c.path(), err)
 	}
 	return nil
+}
+
+// TB is the part of testing.TB that Need uses (this package is in the mage binary, which
+// must not import testing).
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+}
+
+// Need is the first line of a test that loads a page in Chromium. Under CI=true a missing
+// browser fails the test loudly, naming how to install it: CI must run it. Elsewhere (a
+// laptop, a fresh clone) the test is skipped and says it did not run, so that nothing an
+// operator runs needs a browser.
+func (c Chromium) Need(t TB) {
+	t.Helper()
+	err := c.Available()
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true and the browser test cannot run: %v", err)
+		return
+	}
+	t.Skipf("did not run (the report's browser test; CI runs it): %v", err)
 }
 
 // flags keep a headless run offline and reproducible: no GPU, no sandbox (containers have no

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -16,16 +17,21 @@ type command struct {
 	dir  string
 	name string
 	args []string
+	// env is added to ours (GOOS=darwin for the darwin vet).
+	env []string
 }
 
 // run starts c in its folder with our environment, streams its output to out and announces
 // it with its duration. Cancelling ctx sends SIGINT (go test and tsc stop cleanly on it), then
 // the process is killed after a grace period.
 func (c command) run(ctx context.Context, out io.Writer) error {
-	line := strings.Join(append([]string{c.name}, c.args...), " ")
+	line := strings.Join(append(append(slices.Clone(c.env), c.name), c.args...), " ")
 	fmt.Fprintf(out, "    $ %s\n", line)
 	cmd := exec.CommandContext(ctx, c.name, c.args...)
 	cmd.Dir = c.dir
+	if len(c.env) > 0 {
+		cmd.Env = append(os.Environ(), c.env...)
+	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
 	cmd.WaitDelay = 10 * time.Second

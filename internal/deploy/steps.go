@@ -29,6 +29,7 @@ type Step interface {
 // .state; nothing before deploy changes anything on Cloudflare.
 var pipeline = []Step{
 	resolveStep{},                      // tenant and env names checked, files loaded, env resolved: before any side effect
+	checksStep{},                       // the tree's deploy checks did not fail (refused and recorded if they did)
 	validateStep{},                     // the same checks as `mage validate`
 	credentialsStep{},                  // the tenant's token, before anything is built
 	preflightStep{},                    // the account is ready: token, permissions, KV/Vectorize/DO, required secrets

@@ -20,6 +20,7 @@ import (
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/health"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 	"github.com/rainbowsmoke/crispy-enigma/internal/wrangler"
@@ -246,11 +247,11 @@ func ours(s Server) bool {
 	if s.PID <= 1 || syscall.Kill(s.PID, 0) != nil {
 		return false
 	}
-	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(s.PID), "cmdline"))
+	// /proc on Linux, ps on macOS (sandboxctl.Cmdline).
+	c, err := sandboxctl.Cmdline(s.PID)
 	if err != nil {
 		return false
 	}
-	c := string(cmdline)
 	return strings.Contains(c, "wrangler") && strings.Contains(c, string(filepath.Separator)+s.Tenant+string(filepath.Separator))
 }
 

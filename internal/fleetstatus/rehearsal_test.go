@@ -135,9 +135,7 @@ func TestRehearsalStatusStatsAndReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := browser.Chromium{Timeout: 90 * time.Second}
-	if err := c.Available(); err != nil {
-		t.Fatal(err)
-	}
+	c.Need(t)
 	dom, _, err := c.DumpDOM(ctx, file)
 	if err != nil {
 		t.Fatal(err)

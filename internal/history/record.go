@@ -42,18 +42,31 @@ type Health struct {
 	OK              bool   `json:"ok"`
 }
 
-// Checks says whether the fast checks (lint, typecheck, unit tests) vouched for the tree a
-// deploy shipped: run now, passed before for this exact tree, or skipped in an emergency.
+// Checks says whether the deploy checks (the Worker's typecheck and tests, validation of the
+// tenants deployed, their build) vouched for the tree a deploy shipped: run now, passed before
+// for this exact tree (or `mage ci` passed it, here or on another machine), skipped in an
+// emergency, or failed, which refused the deploy.
 type Checks struct {
 	// Tree is the hash of the tree checked (git write-tree of its content, deployments/ aside).
 	Tree string `json:"tree"`
 	// Status is "passed" (ran before this deploy), "already_passed" (this tree passed
-	// earlier) or "skipped_emergency" (-emergency=true: only the Worker's typecheck ran).
+	// earlier), "skipped_emergency" (-emergency=true: only the Worker's typecheck ran) or
+	// "failed" (the deploy was refused before anything was uploaded).
 	Status string `json:"status"`
+	// Failed is the check that failed (Status "failed"): worker-typecheck, worker-tests,
+	// validate or build.
+	Failed string `json:"failed,omitempty"`
+	// Emergency says the operator gave -emergency=true (only the Worker's typecheck ran).
+	Emergency bool `json:"emergency,omitempty"`
+	// Source says where an earlier pass ran ("CI run <url>", "on <host>"), for already_passed.
+	Source string `json:"source,omitempty"`
 	// PassedAt is when this tree passed them (zero when skipped).
 	PassedAt   time.Time `json:"passed_at,omitzero"`
 	DurationMS int64     `json:"duration_ms"`
 }
+
+// ChecksFailed is Checks.Status of a deploy refused by its checks.
+const ChecksFailed = "failed"
 
 // PluginRun is one plugin script's run during a deploy (package plugins).
 type PluginRun struct {

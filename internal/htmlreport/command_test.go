@@ -74,9 +74,7 @@ func TestCommandOfflineLinksReachTheRecords(t *testing.T) {
 
 	// And the same file in Chromium: every tenant's row is in the DOM.
 	c := browser.Chromium{Timeout: 90 * time.Second}
-	if err := c.Available(); err != nil {
-		t.Fatal(err)
-	}
+	c.Need(t)
 	dom, _, err := c.DumpDOM(context.Background(), out)
 	if err != nil {
 		t.Fatal(err)

@@ -181,11 +181,11 @@ func Stop(ctx context.Context, ws workspace.Workspace, log *slog.Logger) (bool, 
 
 // isSandboxProcess guards against signalling an unrelated process that reused the pid.
 func isSandboxProcess(pid int) bool {
-	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	cmdline, err := Cmdline(pid)
 	if err != nil {
-		return true // no /proc (macOS): the runtime file and signal 0 are all we have
+		return true // neither /proc nor ps answered: the runtime file and signal 0 are all we have
 	}
-	return bytes.Contains(cmdline, []byte("cf-sandbox"))
+	return strings.Contains(cmdline, "cf-sandbox")
 }
 
 // Running reports whether pid is a process that has not exited: alive, and not a zombie

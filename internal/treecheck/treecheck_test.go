@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/ci"
@@ -88,9 +90,13 @@ func TestGateRunsOncePerTree(t *testing.T) {
 	ws := gitRepo(t)
 	ctx := context.Background()
 	var ran []string
+	var mu sync.Mutex // the gate runs its steps at once
 	step := func(name string, fail *bool) ci.Step {
 		return ci.Step{Name: name, Run: func(context.Context, io.Writer) error {
+			mu.Lock()
 			ran = append(ran, name)
+			slices.Sort(ran)
+			mu.Unlock()
 			if fail != nil && *fail {
 				return errors.New("boom")
 			}
@@ -152,5 +158,59 @@ func TestWorkerThatFailsTypecheckIsRefused(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "health.ts") {
 		t.Errorf("tsc's complaint is not in the output:\n%s", out.String())
+	}
+}
+
+// TestPassVouchesForWhatItChecked: a deploy gate's pass of tenant a's checks does not stand in
+// for tenant b's on the same tree; once both passed, either deploy finds its pass; a pass of
+// `mage ci` stands in for every gate.
+func TestPassVouchesForWhatItChecked(t *testing.T) {
+	ws := gitRepo(t)
+	ctx := context.Background()
+	runs := 0
+	gate := func(covers ...string) string {
+		t.Helper()
+		res, err := treecheck.Gate(ctx, treecheck.Options{Workspace: ws, Covers: covers,
+			Steps: []ci.Step{{Name: "validate", Run: func(context.Context, io.Writer) error { runs++; return nil }}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Status
+	}
+	a := ci.Scope{Tenants: []string{"a"}, Env: "staging"}.Covers()
+	b := ci.Scope{Tenants: []string{"b"}, Env: "staging"}.Covers()
+	if gate(a...) != treecheck.StatusPassed || gate(b...) != treecheck.StatusPassed || runs != 2 {
+		t.Fatalf("a's pass stood in for b's (%d runs)", runs)
+	}
+	if gate(a...) != treecheck.StatusAlreadyPassed || gate(b...) != treecheck.StatusAlreadyPassed || runs != 2 {
+		t.Fatalf("a pass was forgotten when another was remembered (%d runs)", runs)
+	}
+	write(t, ws.Root, "a.txt", "edited\n")
+	if err := treecheck.MarkPassed(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	all := ci.Scope{Tenants: []string{"a", "b", "c"}, Env: "production"}.Covers()
+	if gate(all...) != treecheck.StatusAlreadyPassed || runs != 2 {
+		t.Fatalf("a pass of mage ci did not stand in for a deploy gate (%d runs)", runs)
+	}
+}
+
+// TestScopeOfTarget: one tenant, every tenant, or deploy:all's -only list; dev and unknown
+// tenants refused.
+func TestScopeOfTarget(t *testing.T) {
+	ws := workspace.Workspace{Root: t.TempDir()}
+	for _, n := range []string{"acme", "globex"} {
+		write(t, ws.Root, "tenants/"+n+"/tenant.config.json", "{}")
+	}
+	for target, want := range map[string]string{"acme": "acme", "all": "acme,globex", "globex, acme": "acme,globex"} {
+		s, err := treecheck.ScopeOf(ws, target, "staging")
+		if err != nil || strings.Join(s.Tenants, ",") != want || s.Env != "staging" {
+			t.Errorf("ScopeOf(%q) = %+v, %v; want %s", target, s, err, want)
+		}
+	}
+	for _, bad := range [][2]string{{"acme", "dev"}, {"nobody", "staging"}} {
+		if _, err := treecheck.ScopeOf(ws, bad[0], bad[1]); err == nil {
+			t.Errorf("ScopeOf(%q, %q) accepted", bad[0], bad[1])
+		}
 	}
 }

@@ -35,7 +35,7 @@ var (
 )
 
 // gitIgnore keeps the linked install and the copy's own output out of its commit.
-const gitIgnore = "node_modules\n.state/\n.build/\n.wrangler/\n"
+const gitIgnore = "node_modules\n.state/\n.build/\n.wrangler/\napps/worker-api/.test-build/\n"
 
 // To copies repo's tenants, Worker, schemas and package and module files into dir, with
 // node_modules linked to the repository's (wrangler is never installed twice). dir should be
