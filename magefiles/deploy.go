@@ -34,9 +34,12 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 	rollout *string, // gradual rollout: the new version's percentages, e.g. 10,50,100
 	bake *string, // with -rollout: how long each step holds while both versions are sampled (e.g. 2m)
 	rolloutFallback *string, // with -rollout: "immediate" deploys at once where a rollout is impossible
+	wait *string, // wait up to this long for another machine's lease on the tenant/env (e.g. 15m)
+	localLockOnly *bool, // go ahead on this machine's lock alone when the lease remote cannot be reached (recorded)
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
+	leaseFlags(wait, localLockOnly)
 	name, e, err := request("deploy", tenantName, env)
 	if err != nil {
 		return err
@@ -115,7 +118,10 @@ func (Deploy) Status(ctx context.Context, target, env string,
 // back to the old one (rolled_back).
 func (Deploy) Promote(ctx context.Context, tenantName, env string,
 	json *bool, // print the outcome as one JSON document on stdout
+	wait *string, // wait up to this long for another machine's lease on the tenant/env (e.g. 15m)
+	localLockOnly *bool, // go ahead on this machine's lock alone when the lease remote cannot be reached (recorded)
 ) error {
+	leaseFlags(wait, localLockOnly)
 	return settle(ctx, tenantName, env, deploy.Promote, flag(json, false))
 }
 
@@ -124,7 +130,10 @@ func (Deploy) Promote(ctx context.Context, tenantName, env string,
 // Takes the tenant/env's deploy lock; the record is a rollback record.
 func (Deploy) Abort(ctx context.Context, tenantName, env string,
 	json *bool, // print the outcome as one JSON document on stdout
+	wait *string, // wait up to this long for another machine's lease on the tenant/env (e.g. 15m)
+	localLockOnly *bool, // go ahead on this machine's lock alone when the lease remote cannot be reached (recorded)
 ) error {
+	leaseFlags(wait, localLockOnly)
 	return settle(ctx, tenantName, env, deploy.Abort, flag(json, false))
 }
 

@@ -31,9 +31,12 @@ func (Deploy) All(ctx context.Context, env string,
 	rollout *string, // each tenant a gradual rollout: the new version's percentages, e.g. 10,50,100
 	rolloutFallback *string, // with -rollout: "immediate" deploys at once where a rollout is impossible
 	buildEach *bool, // every tenant bundles its own upload instead of sharing one build
+	wait *string, // wait up to this long for another machine's lease on each tenant (e.g. 15m)
+	localLockOnly *bool, // go ahead on this machine's locks alone when the lease remote cannot be reached (recorded)
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
+	leaseFlags(wait, localLockOnly)
 	ws, log, err := setup()
 	if err != nil {
 		return err

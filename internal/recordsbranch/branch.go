@@ -325,7 +325,7 @@ func extractTree(ctx context.Context, repo, treeish, prefix, dir string) error {
 	out, err := runRaw(ctx, repo, nil, nil, "archive", "--format=tar", treeish, prefix+"/")
 	if err != nil {
 		var ge *gitErr
-		if errors.As(err, &ge) && strings.Contains(ge.stderr, "did not match any files") {
+		if errors.As(err, &ge) && strings.Contains(ge.Stderr, "did not match any files") {
 			return nil // the branch has no records folder yet
 		}
 		return fmt.Errorf("records branch: %w", err)

@@ -56,9 +56,9 @@ func Wire(s Setup) (Deps, string, error) {
 		Health: healthCheck{check: health.Check{URL: url, Expect: hc.Expect, Deadline: hc.Deadline(), Client: s.HealthClient}},
 		Records: &records{store: store, tenant: s.Tenant.Name, env: string(s.Env), account: r.AccountID, prov: s.Provenance,
 			url: url, token: s.Token},
-		Lock: func(context.Context) (func() error, error) {
+		Lock: func(ctx context.Context) (func() error, error) {
 			l, err := lock.Acquire(s.LockDir, s.Tenant.Name, string(s.Env), lock.Options{
-				Command: fmt.Sprintf("rollback %s %s", s.Tenant.Name, s.Env), Log: s.Log})
+				Command: fmt.Sprintf("rollback %s %s", s.Tenant.Name, s.Env), Log: s.Log, Context: ctx})
 			if err != nil {
 				return nil, err
 			}
