@@ -92,4 +92,3 @@ func (Lease) Break(ctx context.Context, tenantName, env string,
 	fmt.Printf("lease:break %s/%s: %s\n", n, e, l.Content.Note)
 	return nil
 }
-

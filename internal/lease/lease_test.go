@@ -192,7 +192,7 @@ func TestUnreachableRemoteIsNotAHeldLease(t *testing.T) {
 func TestRenewalChangesTheOIDAndKeepsTheLease(t *testing.T) {
 	ctx := context.Background()
 	c := clones(t, 1)
-	la, err := store(t, c[0], nil).Take(ctx, "acme", "staging", TakeOptions{Holder: Holder{Who: "alice"}, TTL: 600 * time.Millisecond})
+	la, err := store(t, c[0], nil).Take(ctx, "acme", "staging", TakeOptions{Holder: Holder{Who: "alice"}, TTL: 1500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -171,7 +171,7 @@ func (t *Taken) renew() {
 		t.mu.Unlock()
 		c.Renewals++
 		c.RenewedAt = t.store.clock().UTC()
-		ctx, cancel := context.WithTimeout(context.Background(), every)
+		ctx, cancel := context.WithTimeout(context.Background(), max(every, 10*time.Second))
 		r := t.store.remote()
 		oid, err := r.write(ctx, c)
 		if err == nil {
