@@ -39,7 +39,9 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
-	leaseFlags(wait, localLockOnly)
+	if err := leaseFlags(wait, localLockOnly); err != nil {
+		return err
+	}
 	name, e, err := request("deploy", tenantName, env)
 	if err != nil {
 		return err
@@ -121,7 +123,9 @@ func (Deploy) Promote(ctx context.Context, tenantName, env string,
 	wait *string, // wait up to this long for another machine's lease on the tenant/env (e.g. 15m)
 	localLockOnly *bool, // go ahead on this machine's lock alone when the lease remote cannot be reached (recorded)
 ) error {
-	leaseFlags(wait, localLockOnly)
+	if err := leaseFlags(wait, localLockOnly); err != nil {
+		return err
+	}
 	return settle(ctx, tenantName, env, deploy.Promote, flag(json, false))
 }
 
@@ -133,7 +137,9 @@ func (Deploy) Abort(ctx context.Context, tenantName, env string,
 	wait *string, // wait up to this long for another machine's lease on the tenant/env (e.g. 15m)
 	localLockOnly *bool, // go ahead on this machine's lock alone when the lease remote cannot be reached (recorded)
 ) error {
-	leaseFlags(wait, localLockOnly)
+	if err := leaseFlags(wait, localLockOnly); err != nil {
+		return err
+	}
 	return settle(ctx, tenantName, env, deploy.Abort, flag(json, false))
 }
 

@@ -36,7 +36,9 @@ func (Deploy) All(ctx context.Context, env string,
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
-	leaseFlags(wait, localLockOnly)
+	if err := leaseFlags(wait, localLockOnly); err != nil {
+		return err
+	}
 	ws, log, err := setup()
 	if err != nil {
 		return err

@@ -64,13 +64,17 @@ var guard *lease.Guard
 // leaseFlags applies a lock-taking target's -wait and -localLockOnly before setup reads them:
 // they are the flags' names for DEPLOY_LEASE_WAIT and DEPLOY_LEASE_LOCAL_ONLY, which reach
 // every target (redeploy, secrets:put, secrets:sync) and CI jobs alike.
-func leaseFlags(wait *string, localLockOnly *bool) {
+func leaseFlags(wait *string, localLockOnly *bool) error {
 	if wait != nil {
+		if d, err := time.ParseDuration(*wait); err != nil || d < 0 {
+			return fmt.Errorf("-wait=%s: not a duration; write e.g. -wait=15m", *wait)
+		}
 		_ = os.Setenv(lease.EnvWait, *wait)
 	}
 	if localLockOnly != nil {
 		_ = os.Setenv(lease.EnvLocalOnly, fmt.Sprint(*localLockOnly))
 	}
+	return nil
 }
 
 // request parses a target's tenant and env arguments, once: what runs the request takes them

@@ -32,7 +32,9 @@ func Rollback(ctx context.Context, tenantName, env string,
 ) error {
 	ctx, stop := mutating(ctx)
 	defer stop()
-	leaseFlags(wait, localLockOnly)
+	if err := leaseFlags(wait, localLockOnly); err != nil {
+		return err
+	}
 	name, e, err := request("rollback", tenantName, env)
 	if err != nil {
 		return err

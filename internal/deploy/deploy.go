@@ -120,7 +120,7 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 		opts.Command = "deploy:tenant " + string(opts.Tenant) + " " + string(opts.Env)
 	}
 	st := &State{Opts: opts, started: time.Now().UTC()}
-	st.Record = history.Record{Kind: history.KindDeploy, Tenant: string(opts.Tenant), Env: string(opts.Env), StartedAt: st.started, Checks: opts.Checks}
+	st.Record = history.Record{Kind: history.KindDeploy, Tenant: string(opts.Tenant), Env: string(opts.Env), StartedAt: st.started, Checks: opts.Checks, Rehearsal: opts.SandboxToken != nil}
 	defer func() {
 		if st.wlog != nil {
 			_ = st.wlog.Close()

@@ -109,6 +109,9 @@ type Record struct {
 	// Lease says what kept other machines off the tenant/env during the run: the team lease
 	// (its ref and id, and whose expired lease it took over) or "local lock only: <why>".
 	Lease string `json:"lease,omitempty"`
+	// Rehearsal: the run talked to the sandbox, not Cloudflare. Such records never reach the
+	// real records branch (records:push refuses them) nor deployments/.
+	Rehearsal bool `json:"rehearsal,omitempty"`
 }
 
 // RolloutStep is one step of a gradual rollout: the new version at Percent of traffic (the
