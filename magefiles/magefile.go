@@ -49,7 +49,7 @@ func setup() (workspace.Workspace, *slog.Logger, error) {
 	}
 	// Every lock any target takes takes the team's lease after it (internal/lock's team
 	// guard): rehearsals under their own refs, so they never block a real deploy.
-	g, err := lease.NewGuard(ctx, lease.Config{Repo: ws.Root, StateDir: ws.StateDir(), Rehearsal: rehearsal, Log: log})
+	g, err := lease.NewGuard(ctx, lease.Config{Repo: ws.Root, StateDir: ws.StateDir(), Rehearsal: rehearsal, Records: ws.DeploymentsDir(), Log: log})
 	if err != nil {
 		return ws, log, err
 	}

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/magefile/mage/mg"
@@ -82,6 +83,25 @@ func recordsBranch(ws workspace.Workspace) string {
 		return recordsbranch.RehearsalBranch
 	}
 	return recordsbranch.DefaultBranch
+}
+
+// sharedRecords brings the team's records (the records branch on the remote the leases use)
+// into the records folder before a report reads it, so history, history:stats, fleet:status and
+// report:html show every machine's deploys, not only this checkout's. Without a remote, or when
+// it does not answer, the local records are read as they are (said).
+func sharedRecords(ctx context.Context, ws workspace.Workspace, log *slog.Logger) {
+	if guard == nil || guard.Store.Remote == "" {
+		return
+	}
+	n, err := recordsbranch.Pull(ctx, recordsbranch.Options{Repo: ws.Root, Remote: guard.Store.Remote, Branch: recordsBranch(ws),
+		Dir: ws.DeploymentsDir(), Rehearsal: rehearsing(ws), Log: log})
+	if err != nil {
+		log.Warn("reading this checkout's records only: the shared records branch could not be read", "branch", recordsBranch(ws), "err", err)
+		return
+	}
+	if n > 0 {
+		log.Info("brought in the team's records", "branch", recordsBranch(ws), "records", n)
+	}
 }
 
 // recordsDir is the records folder a history target reads: dir itself, or with from a

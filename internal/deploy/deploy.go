@@ -146,6 +146,11 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 		out.Record = st.Record
 		return out, fmt.Errorf("deploy %s/%s (dry run): %w", opts.Tenant, opts.Env, runErr)
 	}
+	if errors.Is(runErr, lock.ErrTeamHeld) {
+		// Another machine holds the lease: nothing changed, and a record written outside the
+		// lease would fork the team's chain.
+		return out, fmt.Errorf("deploy %s/%s: %w", opts.Tenant, opts.Env, runErr)
+	}
 	if !st.resolved {
 		// The tenant or env is not known: there is no record to write, and nothing happened.
 		return out, fmt.Errorf("deploy %s/%s: %w", opts.Tenant, opts.Env, runErr)

@@ -14,6 +14,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/gitrun"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
+	"github.com/rainbowsmoke/crispy-enigma/internal/recordsbranch"
 )
 
 // The settings a command reads from its environment (flags of the targets set them too).
@@ -31,6 +32,10 @@ type Config struct {
 	StateDir string
 	// Rehearsal keeps the leases under RehearsalNamespace.
 	Rehearsal bool
+	// Records is the records folder a leased run writes to; with a remote, each take pulls the
+	// records branch into it first (so the run's record continues the shared chain) and each
+	// release pushes it (so the next holder, anywhere, continues from it). "" syncs nothing.
+	Records string
 	// Remote, TTL, Wait and LocalOnly override the environment when set.
 	Remote    string
 	TTL, Wait time.Duration
@@ -49,6 +54,10 @@ type Guard struct {
 	holder     func() Holder // who takes; ID and Command are filled in per take
 	holderOnce sync.Once
 	me         Holder
+
+	// records and branch are the folder and branch synced around each lease (see Config.Records).
+	records, branch string
+	rehearsal       bool
 
 	said sync.Once
 	mu   sync.Mutex
@@ -105,6 +114,10 @@ func NewGuard(ctx context.Context, cfg Config) (*Guard, error) {
 		ns = RehearsalNamespace
 	}
 	g.Store = Store{Repo: cfg.Repo, Namespace: ns, SeenDir: filepath.Join(cfg.StateDir, "leases", "seen")}
+	g.records, g.rehearsal, g.branch = cfg.Records, cfg.Rehearsal, recordsbranch.DefaultBranch
+	if cfg.Rehearsal {
+		g.branch = recordsbranch.RehearsalBranch
+	}
 	if _, err := gitrun.Run(ctx, cfg.Repo, nil, nil, "remote", "get-url", name); err == nil {
 		g.Store.Remote = name
 	}
@@ -168,7 +181,34 @@ func (g *Guard) Take(ctx context.Context, tenant, env, command string) (lock.Tea
 	g.mu.Lock()
 	g.held[ref] = n
 	g.mu.Unlock()
+	g.pull(ctx, tenant, env)
 	return n, nil
+}
+
+func (g *Guard) recordsOptions() recordsbranch.Options {
+	return recordsbranch.Options{Repo: g.Store.Repo, Remote: g.Store.Remote, Branch: g.branch, Dir: g.records, Rehearsal: g.rehearsal, Log: g.Log}
+}
+
+// pull brings the shared records into the run's folder under the lease, so its record
+// continues the chain the last holder (on any machine) pushed. A failure is said, not fatal:
+// records:push refuses a forked record later, naming it.
+func (g *Guard) pull(ctx context.Context, tenant, env string) {
+	if g.records == "" {
+		return
+	}
+	if _, err := recordsbranch.Pull(ctx, g.recordsOptions()); err != nil {
+		g.Log.Warn("could not bring the shared records in before the run; its record may not continue the shared chain", "tenant", tenant, "env", env, "branch", g.branch, "err", err)
+	}
+}
+
+// push sends the run's record to the shared branch while the lease is still held.
+func (g *Guard) push(ctx context.Context, tenant, env string) {
+	if g.records == "" {
+		return
+	}
+	if _, err := recordsbranch.Push(ctx, g.recordsOptions()); err != nil {
+		g.Log.Warn("could not push the run's record to the shared branch; run `go tool mage records:push`", "tenant", tenant, "env", env, "branch", g.branch, "err", err)
+	}
 }
 
 // nested is this process's hold of one lease, shared by nested locks of the same tenant/env.
@@ -191,6 +231,9 @@ func (n *nested) Release(ctx context.Context) error {
 	n.g.mu.Unlock()
 	if !last {
 		return nil
+	}
+	if n.t.Check(ctx) == nil {
+		n.g.push(ctx, n.t.Tenant, n.t.Env)
 	}
 	return n.t.Release(ctx)
 }

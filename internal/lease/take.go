@@ -7,12 +7,17 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
 )
 
 // HeldError is a refused take: someone else holds the lease.
 type HeldError struct {
 	Lease Lease
 }
+
+// Is makes a refused take match lock.ErrTeamHeld.
+func (e *HeldError) Is(target error) bool { return target == lock.ErrTeamHeld }
 
 func (e *HeldError) Error() string {
 	l := e.Lease

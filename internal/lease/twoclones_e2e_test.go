@@ -328,6 +328,49 @@ func TestTwoClonesOneSandbox(t *testing.T) {
 			t.Fatalf("the broken holder went on: %v\n%s", ra.err, ra.all)
 		}
 	})
+
+	t.Run("records from both clones form one chain on the shared rehearsal branch", func(t *testing.T) {
+		// Each leased run pulled the branch before and pushed its record before releasing; the
+		// run whose lease was broken could not, so its record goes as an operator sends it.
+		if out, err := tm.run(t, tm.a, nil, "records:push"); err != nil {
+			t.Fatalf("records:push of the broken run's record: %v\n%s", err, out)
+		}
+		gitIn(t, tm.b.Root, "fetch", "-q", "origin", "+refs/heads/rehearsal-records:refs/remotes/origin/rehearsal-records")
+		if out, err := tm.run(t, tm.b, nil, "history:verify", "-from=rehearsal-records"); err != nil {
+			t.Fatalf("history:verify of the shared branch: %v\n%s", err, out)
+		}
+		onBranch := map[string]bool{}
+		for _, f := range strings.Fields(gitIn(t, tm.b.Root, "ls-tree", "--name-only", "origin/rehearsal-records:deployments/")) {
+			onBranch[f] = true
+		}
+		for _, ws := range []workspace.Workspace{tm.a, tm.b} {
+			es, err := history.Open(sandboxctl.PathsFor(ws).Records).Entries(name, "staging")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(es) == 0 {
+				t.Fatalf("no records in %s", ws.Root)
+			}
+			for _, e := range es {
+				if !onBranch[filepath.Base(e.Path)] {
+					t.Errorf("%s's record %s is not on the shared branch", ws.Root, filepath.Base(e.Path))
+				}
+				if !e.Record.Rehearsal {
+					t.Errorf("%s is not marked as a rehearsal's record", filepath.Base(e.Path))
+				}
+			}
+		}
+	})
+
+	t.Run("records:push with the sandbox running pushes nothing to deploy-records", func(t *testing.T) {
+		out, err := tm.run(t, tm.a, nil, "records:push", "-branch=deploy-records")
+		if err == nil || !strings.Contains(out, "refuses a rehearsal") {
+			t.Fatalf("records:push -branch=deploy-records while rehearsing: %v\n%s", err, out)
+		}
+		if got := gitIn(t, tm.a.Root, "ls-remote", "origin", "refs/heads/deploy-records"); got != "" {
+			t.Fatalf("deploy-records exists on the remote: %s", got)
+		}
+	})
 }
 
 // locked is a buffer two writers (stdout and stderr) share.

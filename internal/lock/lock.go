@@ -70,6 +70,11 @@ type TeamHold interface {
 	Note() string
 }
 
+// ErrTeamHeld is matched (errors.Is) by a team guard's refusal: another machine holds the
+// tenant/env. Such a run changed nothing and writes no record: written outside the lease, it
+// would fork the team's record chain.
+var ErrTeamHeld = errors.New("held by another machine's lease")
+
 var (
 	teamMu sync.Mutex
 	team   Team
