@@ -39,14 +39,20 @@ func setup() (workspace.Workspace, *slog.Logger, error) {
 	if err != nil {
 		return ws, log, err
 	}
-	// Rehearsals against this checkout's sandbox keep their records apart from deployments/,
-	// which is the real, committed history.
+	// Rehearsal or real is decided here, once, and handed to every package the target calls:
+	// rehearsals keep their records apart from deployments/, the real, committed history.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	rehearsal := sandboxctl.InUse(ctx, ws)
-	if rehearsal {
-		ws.Records = sandboxctl.PathsFor(ws).Records
+	d, err := sandboxctl.Decide(ctx, ws, log)
+	if err == nil {
+		sandboxctl.Hand(ws, d)
+	} else {
+		// Targets that reach no API (validate, history) go on; those that do meet the same
+		// error, with its fix, when they resolve the API.
+		log.Debug("no decision on the Cloudflare API yet", "err", err)
 	}
+	rehearsal := d.Rehearsal
+	ws.Records = d.Records
 	// Every lock any target takes takes the team's lease after it (internal/lock's team
 	// guard): rehearsals under their own refs, so they never block a real deploy.
 	g, err := lease.NewGuard(ctx, lease.Config{Repo: ws.Root, StateDir: ws.StateDir(), Rehearsal: rehearsal, Records: ws.DeploymentsDir(), Log: log})
