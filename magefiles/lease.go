@@ -57,7 +57,7 @@ func (Lease) Status(ctx context.Context, target, env string,
 	return nil
 }
 
-// Break breaks a tenant/env's expired lease (or, with -force, the named one), recorded on the lease.
+// Break breaks a tenant/env's expired (or, with -force, named) lease, recorded.
 //
 // -id must be the holder's lease id as lease:status shows it, so nobody breaks the wrong lease;
 // of two breakers, one wins. Without -force a lease breaks only once it has been unchanged for

@@ -50,7 +50,7 @@ func (Sandbox) Start(ctx context.Context,
 	return nil
 }
 
-// Attach makes this checkout rehearse against a sandbox another checkout started (its URL).
+// Attach makes this checkout rehearse against another checkout's running sandbox.
 //
 // The URL is the one sandbox:status shows in the other checkout (http://127.0.0.1:PORT). From
 // then on every target here uses that sandbox, with its tokens and its workers.dev edge, and
