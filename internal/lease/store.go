@@ -3,6 +3,7 @@ package lease
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -94,16 +95,27 @@ func (l Lease) Describe() string {
 func (s Store) Get(ctx context.Context, tenant, env string) (Lease, bool, error) {
 	r := s.remote()
 	ref := r.ref(tenant, env)
-	refs, err := r.lsRemote(ctx, ref)
-	if err != nil {
-		return Lease{}, false, fmt.Errorf("lease %s/%s: %w", tenant, env, err)
+	var err error
+	// A renewal between the listing and the fetch leaves the listed oid unfetched: list again.
+	for range 3 {
+		var refs map[string]string
+		refs, err = r.lsRemote(ctx, ref)
+		if err != nil {
+			return Lease{}, false, fmt.Errorf("lease %s/%s: %w", tenant, env, err)
+		}
+		oid, ok := refs[ref]
+		if !ok {
+			return Lease{}, false, nil
+		}
+		var l Lease
+		if l, err = s.observe(ctx, tenant, env, ref, oid); err == nil {
+			return l, true, nil
+		}
+		if errors.Is(err, ErrUnreachable) {
+			break
+		}
 	}
-	oid, ok := refs[ref]
-	if !ok {
-		return Lease{}, false, nil
-	}
-	l, err := s.observe(ctx, tenant, env, ref, oid)
-	return l, err == nil, err
+	return Lease{}, false, err
 }
 
 // List reads every lease on the remote, sorted by tenant then env.
