@@ -32,7 +32,7 @@ func (Lease) Status(ctx context.Context, target, env string,
 		return err
 	}
 	if guard.Store.Remote == "" {
-		return fmt.Errorf("lease:status: this checkout has no git remote (%s): deploys here are kept apart by the local lock alone", "origin")
+		return fmt.Errorf("lease:status: this checkout has no git remote (origin, or the one %s names): deploys here are kept apart by the local lock alone", lease.EnvRemote)
 	}
 	all, err := guard.Store.List(ctx)
 	if err != nil {
