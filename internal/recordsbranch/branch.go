@@ -176,13 +176,25 @@ func Push(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("records branch: %w", err)
 	}
-	blobs := map[string]string{}
+	// One git for every file: a leased deploy pushes before it releases, so this runs once per
+	// deploy over the whole folder.
+	var paths strings.Builder
 	for _, n := range names {
-		id, err := run(ctx, o.Repo, nil, nil, "hash-object", "-w", "--", filepath.Join(o.Dir, n))
+		paths.WriteString(filepath.Join(o.Dir, n) + "\n")
+	}
+	blobs := map[string]string{}
+	if len(names) > 0 {
+		out, err := run(ctx, o.Repo, nil, []byte(paths.String()), "hash-object", "-w", "--stdin-paths")
 		if err != nil {
-			return res, fmt.Errorf("records branch: storing %s: %w", n, err)
+			return res, fmt.Errorf("records branch: storing the records of %s: %w", o.Dir, err)
 		}
-		blobs[n] = id
+		ids := strings.Fields(out)
+		if len(ids) != len(names) {
+			return res, fmt.Errorf("records branch: git hash-object gave %d ids for %d records", len(ids), len(names))
+		}
+		for i, n := range names {
+			blobs[n] = ids[i]
+		}
 	}
 	for attempt := 1; attempt <= o.Attempts; attempt++ {
 		res.Attempts = attempt
