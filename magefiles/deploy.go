@@ -37,9 +37,14 @@ func (Deploy) Tenant(ctx context.Context, tenantName, env string,
 	rollout *string, // gradual rollout: the new version's percentages, e.g. 10,50,100
 	bake *string, // with -rollout: how long each step holds while both versions are sampled (e.g. 2m)
 	rolloutFallback *string, // with -rollout: "immediate" deploys at once where a rollout is impossible
+	wait *string, // wait up to this long for another machine's lease on the tenant/env (e.g. 15m)
+	localLockOnly *bool, // go ahead on this machine's lock alone when the lease remote cannot be reached (recorded)
 ) error {
 	ctx, stop := stoppable(ctx)
 	defer stop()
+	if err := leaseFlags(wait, localLockOnly); err != nil {
+		return err
+	}
 	name, e, err := request("deploy", tenantName, env)
 	if err != nil {
 		return err
@@ -87,9 +92,14 @@ func (Deploy) All(ctx context.Context, env string,
 	rollout *string, // each tenant a gradual rollout: the new version's percentages, e.g. 10,50,100
 	rolloutFallback *string, // with -rollout: "immediate" deploys at once where a rollout is impossible
 	buildEach *bool, // every tenant bundles its own upload instead of sharing one build
+	wait *string, // wait up to this long for another machine's lease on each tenant (e.g. 15m)
+	localLockOnly *bool, // go ahead on this machine's locks alone when the lease remote cannot be reached (recorded)
 ) error {
 	ctx, stop := stoppable(ctx)
 	defer stop()
+	if err := leaseFlags(wait, localLockOnly); err != nil {
+		return err
+	}
 	ws, log, err := setup()
 	if err != nil {
 		return err
@@ -170,7 +180,12 @@ func (Deploy) Status(ctx context.Context, target, env string,
 // back to the old one (rolled_back).
 func (Deploy) Promote(ctx context.Context, tenantName, env string,
 	json *bool, // print the outcome as one JSON document on stdout
+	wait *string, // wait up to this long for another machine's lease on the tenant/env (e.g. 15m)
+	localLockOnly *bool, // go ahead on this machine's lock alone when the lease remote cannot be reached (recorded)
 ) error {
+	if err := leaseFlags(wait, localLockOnly); err != nil {
+		return err
+	}
 	return settle(ctx, tenantName, env, deploy.Promote, flag(json, false))
 }
 
@@ -179,7 +194,12 @@ func (Deploy) Promote(ctx context.Context, tenantName, env string,
 // Takes the tenant/env's deploy lock; the record is a rollback record.
 func (Deploy) Abort(ctx context.Context, tenantName, env string,
 	json *bool, // print the outcome as one JSON document on stdout
+	wait *string, // wait up to this long for another machine's lease on the tenant/env (e.g. 15m)
+	localLockOnly *bool, // go ahead on this machine's lock alone when the lease remote cannot be reached (recorded)
 ) error {
+	if err := leaseFlags(wait, localLockOnly); err != nil {
+		return err
+	}
 	return settle(ctx, tenantName, env, deploy.Abort, flag(json, false))
 }
 

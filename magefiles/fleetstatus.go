@@ -31,6 +31,7 @@ func (Fleet) Status(ctx context.Context, env string,
 	if err != nil {
 		return err
 	}
+	sharedRecords(ctx, ws, log)
 	rows, err := fleetstatus.Command(ctx, ws, log, env, os.Stderr)
 	if err != nil {
 		return err

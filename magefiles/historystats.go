@@ -26,9 +26,12 @@ func (History) Stats(ctx context.Context, target, env string,
 	if err != nil {
 		return err
 	}
-	ws, _, err := setup()
+	ws, log, err := setup()
 	if err != nil {
 		return err
+	}
+	if flag(from, "") == "" {
+		sharedRecords(ctx, ws, log)
 	}
 	dir, done, err := recordsDir(ctx, ws.Root, ws.DeploymentsDir(), flag(from, ""))
 	if err != nil {

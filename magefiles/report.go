@@ -32,6 +32,7 @@ func (Report) HTML(ctx context.Context,
 	if err != nil {
 		return err
 	}
+	sharedRecords(ctx, ws, log)
 	path, err := htmlreport.Command(ctx, ws, log, htmlreport.Request{
 		Out: flag(out, ""), Since: flag(since, "30d"), Offline: flag(offline, false),
 	}, os.Stderr)

@@ -27,9 +27,14 @@ func Rollback(ctx context.Context, tenantName, env string,
 	force *bool, // go past secrets that changed since the target version
 	reason *string, // why, kept in the rollback record
 	json *bool, // print the outcome as JSON on stdout
+	wait *string, // wait up to this long for another machine's lease on the tenant/env (e.g. 15m)
+	localLockOnly *bool, // go ahead on this machine's lock alone when the lease remote cannot be reached (recorded)
 ) error {
 	ctx, stop := stoppable(ctx)
 	defer stop()
+	if err := leaseFlags(wait, localLockOnly); err != nil {
+		return err
+	}
 	name, e, err := request("rollback", tenantName, env)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 
@@ -33,6 +34,26 @@ func (Sandbox) Start(ctx context.Context,
 		args = append(args, "-edge="+*edge)
 	}
 	return cfSandbox(ctx, "start", args...)
+}
+
+// Attach makes this checkout rehearse against another checkout's running sandbox.
+//
+// The URL is the one sandbox:status shows in the other checkout (http://127.0.0.1:PORT). From
+// then on every target here uses that sandbox, with its tokens and its workers.dev edge, and
+// keeps records in this checkout's rehearsal folder, never in deployments/. sandbox:stop here
+// detaches without stopping it.
+func (Sandbox) Attach(ctx context.Context, url string) error {
+	ws, _, err := setup()
+	if err != nil {
+		return err
+	}
+	rt, err := sandboxctl.Attach(ctx, ws, url)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("attached to the sandbox at %s; rehearsal records go to %s; detach with: go tool mage sandbox:stop\n",
+		rt.URL, sandboxctl.PathsFor(ws).Records)
+	return nil
 }
 
 // Stop stops the local Cloudflare API of this checkout; its state file is kept.

@@ -19,6 +19,8 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/lease"
+	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
 	"github.com/rainbowsmoke/crispy-enigma/internal/report"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
@@ -37,14 +39,48 @@ func setup() (workspace.Workspace, *slog.Logger, error) {
 	if err != nil {
 		return ws, log, err
 	}
-	// Rehearsals against this checkout's sandbox keep their records apart from deployments/,
-	// which is the real, committed history.
+	// Rehearsal or real is decided here, once, and handed to every package the target calls:
+	// rehearsals keep their records apart from deployments/, the real, committed history.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if sandboxctl.InUse(ctx, ws) {
-		ws.Records = sandboxctl.PathsFor(ws).Records
+	d, err := sandboxctl.Decide(ctx, ws, log)
+	if err == nil {
+		sandboxctl.Hand(ws, d)
+	} else {
+		// Targets that reach no API (validate, history) go on; those that do meet the same
+		// error, with its fix, when they resolve the API.
+		log.Debug("no decision on the Cloudflare API yet", "err", err)
 	}
+	rehearsal := d.Rehearsal
+	ws.Records = d.Records
+	// Every lock any target takes takes the team's lease after it (internal/lock's team
+	// guard): rehearsals under their own refs, so they never block a real deploy.
+	g, err := lease.NewGuard(ctx, lease.Config{Repo: ws.Root, StateDir: ws.StateDir(), Rehearsal: rehearsal, Records: ws.DeploymentsDir(), Log: log})
+	if err != nil {
+		return ws, log, err
+	}
+	lock.SetTeam(g)
+	guard = g
 	return ws, log, nil
+}
+
+// guard is the lease guard setup installed, for lease:status and lease:break.
+var guard *lease.Guard
+
+// leaseFlags applies a lock-taking target's -wait and -localLockOnly before setup reads them:
+// they are the flags' names for DEPLOY_LEASE_WAIT and DEPLOY_LEASE_LOCAL_ONLY, which reach
+// every target (redeploy, secrets:put, secrets:sync) and CI jobs alike.
+func leaseFlags(wait *string, localLockOnly *bool) error {
+	if wait != nil {
+		if d, err := time.ParseDuration(*wait); err != nil || d < 0 {
+			return fmt.Errorf("-wait=%s: not a duration; write e.g. -wait=15m", *wait)
+		}
+		_ = os.Setenv(lease.EnvWait, *wait)
+	}
+	if localLockOnly != nil {
+		_ = os.Setenv(lease.EnvLocalOnly, fmt.Sprint(*localLockOnly))
+	}
+	return nil
 }
 
 // request parses a target's tenant and env arguments, once: what runs the request takes them

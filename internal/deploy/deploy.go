@@ -120,7 +120,7 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 		opts.Command = "deploy:tenant " + string(opts.Tenant) + " " + string(opts.Env)
 	}
 	st := &State{Opts: opts, started: time.Now().UTC()}
-	st.Record = history.Record{Kind: history.KindDeploy, Tenant: string(opts.Tenant), Env: string(opts.Env), StartedAt: st.started, Checks: opts.Checks}
+	st.Record = history.Record{Kind: history.KindDeploy, Tenant: string(opts.Tenant), Env: string(opts.Env), StartedAt: st.started, Checks: opts.Checks, Rehearsal: opts.SandboxToken != nil}
 	defer func() {
 		if st.wlog != nil {
 			_ = st.wlog.Close()
@@ -156,6 +156,11 @@ func Run(ctx context.Context, opts Options) (Outcome, error) {
 		// A dry run is not an attempt: it leaves no record, also when it fails before planning.
 		out.Record = st.Record
 		return out, fmt.Errorf("deploy %s/%s (dry run): %w", opts.Tenant, opts.Env, runErr)
+	}
+	if errors.Is(runErr, lock.ErrTeamHeld) {
+		// Another machine holds the lease: nothing changed, and a record written outside the
+		// lease would fork the team's chain.
+		return out, fmt.Errorf("deploy %s/%s: %w", opts.Tenant, opts.Env, runErr)
 	}
 	if !st.resolved {
 		// The tenant or env is not known: there is no record to write, and nothing happened.

@@ -142,11 +142,13 @@ func Settle(ctx context.Context, opts Options, a Action) (Outcome, error) {
 		kind = history.KindRollback
 	}
 	st.Record = history.Record{Kind: kind, Tenant: string(opts.Tenant), Env: string(st.Env), WorkerName: worker, AccountID: st.Resolved.AccountID,
-		URL: st.Record.URL, Actor: st.Record.Actor, GitSHA: st.Record.GitSHA, GitDirty: st.Record.GitDirty, StartedAt: st.started, Reason: "deploy:" + string(a)}
-	l, err := lock.Acquire(opts.Workspace.LocksDir(), string(opts.Tenant), string(st.Env), lock.Options{Command: "deploy:" + string(a) + " " + string(opts.Tenant) + " " + string(st.Env), Log: opts.Log})
+		URL: st.Record.URL, Actor: st.Record.Actor, GitSHA: st.Record.GitSHA, GitDirty: st.Record.GitDirty, StartedAt: st.started, Reason: "deploy:" + string(a),
+		Rehearsal: opts.SandboxToken != nil}
+	l, err := lock.Acquire(opts.Workspace.LocksDir(), string(opts.Tenant), string(st.Env), lock.Options{Command: "deploy:" + string(a) + " " + string(opts.Tenant) + " " + string(st.Env), Log: opts.Log, Context: ctx})
 	if err != nil {
 		return Outcome{}, fmt.Errorf("deploy:%s %s/%s: %w", a, opts.Tenant, st.Env, err)
 	}
+	st.Record.Lease = l.Note()
 	defer func() {
 		if err := l.Release(); err != nil {
 			opts.Log.Warn("releasing the deploy lock", "err", err)

@@ -87,6 +87,10 @@ func (st *State) runSteps(ctx context.Context, steps []Step) error {
 		if _, ok := s.(rolloutCheckStep); ok && st.Opts.Rollout == nil {
 			continue
 		}
+		// Holding the lock, every step may change Cloudflare: the team's lease must still be ours.
+		if err := st.Lock.Check(ctx); err != nil {
+			return &stepError{s.Name(), err}
+		}
 		start := time.Now()
 		err := s.Run(ctx, st)
 		st.step(s.Name(), start)
@@ -286,11 +290,12 @@ type lockStep struct{}
 func (lockStep) Name() string { return "lock" }
 func (lockStep) Run(ctx context.Context, st *State) error {
 	l, err := lock.Acquire(st.Opts.Workspace.LocksDir(), string(st.Opts.Tenant), string(st.Env),
-		lock.Options{Command: st.Opts.Command, Log: st.Opts.Log})
+		lock.Options{Command: st.Opts.Command, Log: st.Opts.Log, Context: ctx})
 	if err != nil {
 		return err
 	}
 	st.Lock = l
+	st.Record.Lease = l.Note()
 	// Another deploy may have finished between our plan and our lock: plan again under the
 	// lock, so that we neither redeploy what it put live nor roll back to what it replaced.
 	p, err := makePlan(ctx, st)

@@ -119,6 +119,12 @@ type Record struct {
 	// Rollout is a gradual rollout's steps, in order: the gate at 0% first, then one per
 	// percentage (deploy:tenant -rollout=…); empty for an immediate deploy.
 	Rollout []RolloutStep `json:"rollout,omitempty"`
+	// Lease says what kept other machines off the tenant/env during the run: the team lease
+	// (its ref and id, and whose expired lease it took over) or "local lock only: <why>".
+	Lease string `json:"lease,omitempty"`
+	// Rehearsal: the run talked to the sandbox, not Cloudflare. Such records never reach the
+	// real records branch (records:push refuses them) nor deployments/.
+	Rehearsal bool `json:"rehearsal,omitempty"`
 }
 
 // RolloutStep is one step of a gradual rollout: the new version at Percent of traffic (the

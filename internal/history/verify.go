@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -16,6 +17,12 @@ type Problem struct {
 	File    string // base name inside the records folder
 	Message string
 }
+
+const forkPrefix = "forks the chain: "
+
+// Fork reports whether the problem is a fork: the record chains to a predecessor that another
+// record already follows (two runs deployed from the same head).
+func (p Problem) Fork() bool { return strings.HasPrefix(p.Message, forkPrefix) }
 
 func (p Problem) String() string { return p.File + ": " + p.Message }
 
@@ -175,6 +182,10 @@ func walk(files []*chainFile) []Problem {
 			problems = append(problems, Problem{f.name, "the chain says a record came before this one, but there is none: an earlier record was deleted"})
 		case known && j > i:
 			problems = append(problems, Problem{f.name, fmt.Sprintf("the chain puts this record after %s, which is named later: records were reordered (renamed)", files[j].name)})
+		case known && j < i-1 && files[i-1].rec != nil && i >= 2 && files[i-1].rec.PrevRecordSHA256 == files[i-2].sha:
+			// Its neighbour links where it should: this record is the one off the chain, a
+			// second run that chained to the same predecessor (a fork), not an insertion.
+			problems = append(problems, Problem{f.name, fmt.Sprintf(forkPrefix+"it follows %s, which %s already follows (two runs deployed from the same head; `go tool mage records:pull` before a deploy, or the lease, keeps them in one chain)", files[j].name, files[i-1].name)})
 		case known && j < i-1:
 			problems = append(problems, Problem{files[i-1].name, fmt.Sprintf("not in the chain: %s follows %s directly; this record was inserted, or moved here", f.name, files[j].name)})
 		case i > 0 && got == "":
@@ -196,3 +207,6 @@ func canonical(f *chainFile) bool {
 	b, err := encode(*f.rec)
 	return err == nil && bytes.Equal(b, f.body)
 }
+
+// SHA256 is the hash a successor record keeps of b (its prev_record_sha256).
+func SHA256(b []byte) string { return sum(b) }

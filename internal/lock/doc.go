@@ -7,4 +7,8 @@
 // the lock when its files close, so a lock can neither outlive its process (a reused pid, a
 // killed but unreaped holder) nor be taken from a live one. A file naming another host is never
 // taken over: flock need not reach across machines on a shared folder.
+//
+// Across machines, the lock takes a team guard right after the flock when the command's setup
+// set one (SetTeam): the lease on the team's git remote (package lease). Every caller of
+// Acquire therefore takes the lease too, and Check asks it before each change to Cloudflare.
 package lock

@@ -1,6 +1,7 @@
 package lock
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,8 +48,50 @@ type Lock struct {
 	Path   string
 	Holder Holder
 	f      *os.File // holds the kernel lock (flock) for as long as it is open
+	team   TeamHold // the team-wide guard taken after the flock; nil when none is set
 	once   sync.Once
 	err    error
+}
+
+// Team is the guard every machine honours, taken right after the local flock and released
+// right before it: the lease on the team's git remote (package lease). The local flock stays
+// the first guard, so two runs of one checkout never both reach the remote.
+type Team interface {
+	Take(ctx context.Context, tenant, env, command string) (TeamHold, error)
+}
+
+// TeamHold is a held team guard.
+type TeamHold interface {
+	// Check confirms the guard is still this run's: before each change to Cloudflare.
+	Check(ctx context.Context) error
+	Release(ctx context.Context) error
+	// Note says what guarded the run, for its record ("lease refs/leases/acme/staging id …",
+	// "local lock only: …").
+	Note() string
+}
+
+// ErrTeamHeld is matched (errors.Is) by a team guard's refusal: another machine holds the
+// tenant/env. Such a run changed nothing and writes no record: written outside the lease, it
+// would fork the team's record chain.
+var ErrTeamHeld = errors.New("held by another machine's lease")
+
+var (
+	teamMu sync.Mutex
+	team   Team
+)
+
+// SetTeam makes every later Acquire take t's guard after the flock; nil takes none. The
+// command's setup sets it once, so no command that locks a tenant can forget the lease.
+func SetTeam(t Team) {
+	teamMu.Lock()
+	defer teamMu.Unlock()
+	team = t
+}
+
+func currentTeam() Team {
+	teamMu.Lock()
+	defer teamMu.Unlock()
+	return team
 }
 
 // Options tune Acquire; the zero value is right outside tests.
@@ -57,6 +100,8 @@ type Options struct {
 	Command string
 	// Log receives the warning about a taken-over stale lock.
 	Log *slog.Logger
+	// Context bounds the team guard's take (its -wait included); nil means Background.
+	Context context.Context
 	// now, pid and host are replaced in tests.
 	now  func() time.Time
 	pid  int
@@ -127,7 +172,20 @@ func Acquire(dir, tenant, env string, opt Options) (*Lock, error) {
 			opt.Log.Warn("took over a stale deploy lock", "tenant", tenant, "env", env, "path", path,
 				"reason", fmt.Sprintf("holder pid %d (started %s) is no longer running: the kernel released its lock", prev.PID, prev.StartedAt.UTC().Format(time.RFC3339)))
 		}
-		return &Lock{Path: path, Holder: me, f: f}, nil
+		l := &Lock{Path: path, Holder: me, f: f}
+		if t := currentTeam(); t != nil {
+			ctx := opt.Context
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			h, err := t.Take(ctx, tenant, env, opt.Command)
+			if err != nil {
+				_ = l.Release()
+				return nil, err
+			}
+			l.team = h
+		}
+		return l, nil
 	}
 	return nil, fmt.Errorf("lock %s/%s: could not take %s; try again", tenant, env, path)
 }
@@ -171,16 +229,41 @@ func (l *Lock) Release() error {
 		return nil
 	}
 	l.once.Do(func() {
+		if l.team != nil {
+			// A release that must not hang on a remote that stopped answering: the lease
+			// then expires by itself.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			l.err = l.team.Release(ctx)
+			cancel()
+		}
 		// Removed while still locked: anyone who opened it meanwhile finds, once they get the
 		// flock, that the path no longer names their file, and starts over.
 		if samePath(l.f, l.Path) {
 			if err := os.Remove(l.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				l.err = fmt.Errorf("releasing lock: %w (remove %s by hand)", err, l.Path)
+				l.err = errors.Join(l.err, fmt.Errorf("releasing lock: %w (remove %s by hand)", err, l.Path))
 			}
 		}
-		if err := l.f.Close(); err != nil && l.err == nil {
-			l.err = fmt.Errorf("releasing lock %s: %w", l.Path, err)
+		if err := l.f.Close(); err != nil {
+			l.err = errors.Join(l.err, fmt.Errorf("releasing lock %s: %w", l.Path, err))
 		}
 	})
 	return l.err
+}
+
+// Check confirms the run still holds what guards it: the local flock is held until Release,
+// so this asks the team guard, if there is one. Call it before each change to Cloudflare.
+func (l *Lock) Check(ctx context.Context) error {
+	if l == nil || l.team == nil {
+		return nil
+	}
+	return l.team.Check(ctx)
+}
+
+// Note says what guarded the run, for its record: the team guard's note, or that only this
+// machine's lock did ("" when no team guard is set at all).
+func (l *Lock) Note() string {
+	if l == nil || l.team == nil {
+		return ""
+	}
+	return l.team.Note()
 }

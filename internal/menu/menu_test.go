@@ -76,6 +76,8 @@ var cheapArgs = map[string][]string{
 	"secrets:list":   {"../bad", "staging"},
 	"secrets:put":    {"../bad", "staging", "AI_GATEWAY_TOKEN"},
 	"secrets:sync":   {"../bad", "staging"},
+	"lease:status":   {"../bad", "staging"},
+	"lease:break":    {"../bad", "staging"},
 }
 
 // cheapValues are flag values the target itself refuses before doing anything, for the

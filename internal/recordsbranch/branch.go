@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,10 @@ import (
 // DefaultBranch is where CI keeps its records.
 const DefaultBranch = "deploy-records"
 
+// RehearsalBranch is where rehearsals that share a remote keep theirs, so two clones
+// rehearsing against one sandbox still form one chain, apart from the real one.
+const RehearsalBranch = "rehearsal-records"
+
 // protected are branch names Push refuses whatever the remote says: records must never land
 // on a branch people build from.
 var protected = []string{"main", "master", "trunk", "develop", "production", "staging", "HEAD"}
@@ -33,6 +38,9 @@ type Options struct {
 	Repo, Remote, Branch, Prefix string
 	// Dir is the local records folder.
 	Dir string
+	// Rehearsal pushes a rehearsal's records (to a branch that is not DefaultBranch); without
+	// it a rehearsal's folder or record is refused.
+	Rehearsal bool
 	// Message is the commit message; "" means a summary of the added files.
 	Message string
 	// Attempts bounds the tries of a push that loses races (default 8).
@@ -158,17 +166,35 @@ func Push(ctx context.Context, o Options) (Result, error) {
 	if err := CheckBranch(ctx, o.Repo, o.Remote, o.Branch); err != nil {
 		return res, err
 	}
+	if o.Rehearsal && o.Branch == DefaultBranch {
+		return res, fmt.Errorf("%w: a rehearsal's records go to %s, never to %s; nothing pushed", ErrRehearsal, RehearsalBranch, DefaultBranch)
+	}
+	if !o.Rehearsal && strings.Contains(filepath.ToSlash(o.Dir)+"/", "/.state/") {
+		return res, fmt.Errorf("%w: %s is a rehearsal's records folder; nothing pushed", ErrRehearsal, o.Dir)
+	}
 	names, err := localRecords(o.Dir)
 	if err != nil {
 		return res, fmt.Errorf("records branch: %w", err)
 	}
-	blobs := map[string]string{}
+	// One git for every file: a leased deploy pushes before it releases, so this runs once per
+	// deploy over the whole folder.
+	var paths strings.Builder
 	for _, n := range names {
-		id, err := run(ctx, o.Repo, nil, nil, "hash-object", "-w", "--", filepath.Join(o.Dir, n))
+		paths.WriteString(filepath.Join(o.Dir, n) + "\n")
+	}
+	blobs := map[string]string{}
+	if len(names) > 0 {
+		out, err := run(ctx, o.Repo, nil, []byte(paths.String()), "hash-object", "-w", "--stdin-paths")
 		if err != nil {
-			return res, fmt.Errorf("records branch: storing %s: %w", n, err)
+			return res, fmt.Errorf("records branch: storing the records of %s: %w", o.Dir, err)
 		}
-		blobs[n] = id
+		ids := strings.Fields(out)
+		if len(ids) != len(names) {
+			return res, fmt.Errorf("records branch: git hash-object gave %d ids for %d records", len(ids), len(names))
+		}
+		for i, n := range names {
+			blobs[n] = ids[i]
+		}
 	}
 	for attempt := 1; attempt <= o.Attempts; attempt++ {
 		res.Attempts = attempt
@@ -232,6 +258,9 @@ func commitOnto(ctx context.Context, o Options, tip string, names []string, blob
 	}
 	if len(added) == 0 {
 		return "", nil, nil
+	}
+	if err := continuesChains(ctx, o, have, added); err != nil {
+		return "", nil, err
 	}
 	idx, err := os.CreateTemp("", "records-index-")
 	if err != nil {
@@ -325,7 +354,7 @@ func extractTree(ctx context.Context, repo, treeish, prefix, dir string) error {
 	out, err := runRaw(ctx, repo, nil, nil, "archive", "--format=tar", treeish, prefix+"/")
 	if err != nil {
 		var ge *gitErr
-		if errors.As(err, &ge) && strings.Contains(ge.stderr, "did not match any files") {
+		if errors.As(err, &ge) && strings.Contains(ge.Stderr, "did not match any files") {
 			return nil // the branch has no records folder yet
 		}
 		return fmt.Errorf("records branch: %w", err)
@@ -354,4 +383,81 @@ func extractTree(ctx context.Context, repo, treeish, prefix, dir string) error {
 			return err
 		}
 	}
+}
+
+// ErrRehearsal is matched by a push refused because it would carry a rehearsal's records: they
+// never reach the real records branch.
+var ErrRehearsal = errors.New("records:push refuses a rehearsal's records")
+
+// ForkError is a record that does not continue its tenant/env's chain on the branch's tip.
+type ForkError struct {
+	Record, Branch string
+	// Want is the record on the tip it should follow ("" for the first of its chain); Got what
+	// its prev_record_sha256 names instead.
+	Want, Got string
+}
+
+func (e *ForkError) Error() string {
+	want := "no record (it would be the first)"
+	if e.Want != "" {
+		want = e.Want
+	}
+	return fmt.Sprintf("records branch: %s does not continue its chain on %s: it follows %s, but the newest record there is %s; another run recorded a deploy meanwhile. Nothing pushed: the record would fork the chain (run records:pull before deploying, and keep deploys under the lease)",
+		e.Record, e.Branch, e.Got, want)
+}
+
+// continuesChains refuses an added record whose predecessor is not the head of its
+// tenant/env's chain on the tip (or the added record before it), and a rehearsal's record.
+func continuesChains(ctx context.Context, o Options, have map[string]string, added []string) error {
+	heads := map[string]string{} // tenant-env -> newest record name on the tip
+	for n := range have {
+		t, e, ok := history.Split(n)
+		if k := t + "-" + e; ok && n > heads[k] {
+			heads[k] = n
+		}
+	}
+	sorted := slices.Clone(added)
+	slices.Sort(sorted) // names end with a fixed-width UTC stamp: name order is time order
+	prev := map[string]struct{ name, sha string }{}
+	for _, n := range sorted {
+		t, e, _ := history.Split(n)
+		k := t + "-" + e
+		b, err := os.ReadFile(filepath.Join(o.Dir, n))
+		if err != nil {
+			return fmt.Errorf("records branch: %w", err)
+		}
+		var rec struct {
+			Prev      string `json:"prev_record_sha256"`
+			Rehearsal bool   `json:"rehearsal"`
+		}
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return fmt.Errorf("records branch: %s: %w", n, err)
+		}
+		if rec.Rehearsal && !o.Rehearsal {
+			return fmt.Errorf("%w: %s was written by a rehearsal against the sandbox; nothing pushed", ErrRehearsal, n)
+		}
+		want, ok := prev[k]
+		if !ok && heads[k] != "" {
+			hb, err := runRaw(ctx, o.Repo, nil, nil, "cat-file", "blob", have[heads[k]])
+			if err != nil {
+				return fmt.Errorf("records branch: reading %s on %s: %w", heads[k], o.Branch, err)
+			}
+			want = struct{ name, sha string }{heads[k], history.SHA256(hb)}
+		}
+		if rec.Prev != want.sha {
+			got := "a record that is not on " + o.Branch
+			if rec.Prev == "" {
+				got = "nothing (it claims to be the first)"
+			}
+			for name, blob := range have {
+				if hb, err := runRaw(ctx, o.Repo, nil, nil, "cat-file", "blob", blob); err == nil && rec.Prev != "" && history.SHA256(hb) == rec.Prev {
+					got = name
+					break
+				}
+			}
+			return &ForkError{Record: n, Branch: o.Branch, Want: want.name, Got: got}
+		}
+		prev[k] = struct{ name, sha string }{n, history.SHA256(b)}
+	}
+	return nil
 }

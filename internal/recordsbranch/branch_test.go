@@ -2,6 +2,7 @@ package recordsbranch
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,10 +165,51 @@ func TestPushRefusesABrokenChain(t *testing.T) {
 	}
 	record(t, filepath.Join(b, "deployments"), "alpha", clock.Add(time.Hour)) // b never pulled
 	_, err := Push(ctx, opts(b))
-	if err == nil || !strings.Contains(err.Error(), "break the chain") {
-		t.Fatalf("want a broken-chain refusal, got %v", err)
+	var fork *ForkError
+	if !errors.As(err, &fork) || fork.Want == "" || fork.Got == "" {
+		t.Fatalf("want a *ForkError naming the record and the head it should follow, got %v", err)
 	}
 	verifyBranch(t, a, 1)
+}
+
+// Two runners that pulled the same head each record a deploy: the second push is refused,
+// naming its record, and the branch keeps one chain.
+func TestPushRefusesAFork(t *testing.T) {
+	ctx := context.Background()
+	_, clones := world(t, 2)
+	a, b := clones[0], clones[1]
+	record(t, filepath.Join(a, "deployments"), "alpha", clock)
+	if _, err := Push(ctx, opts(a)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Pull(ctx, opts(b)); err != nil {
+		t.Fatal(err)
+	}
+	record(t, filepath.Join(a, "deployments"), "alpha", clock.Add(time.Hour))
+	forked := record(t, filepath.Join(b, "deployments"), "alpha", clock.Add(2*time.Hour))
+	if _, err := Push(ctx, opts(a)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Push(ctx, opts(b))
+	var fork *ForkError
+	if !errors.As(err, &fork) || fork.Record != forked {
+		t.Fatalf("want a *ForkError naming %s, got %v", forked, err)
+	}
+	verifyBranch(t, a, 2)
+}
+
+// A rehearsal's records never reach the branch: neither its folder nor a record flagged so.
+func TestPushRefusesRehearsals(t *testing.T) {
+	ctx := context.Background()
+	_, clones := world(t, 1)
+	a := clones[0]
+	dir := filepath.Join(a, ".state", "sandbox", "deployments")
+	record(t, dir, "alpha", clock)
+	o := opts(a)
+	o.Dir = dir
+	if _, err := Push(ctx, o); !errors.Is(err, ErrRehearsal) {
+		t.Fatalf("push of a rehearsal folder: %v", err)
+	}
 }
 
 func TestPushNeverOverwritesARecord(t *testing.T) {

@@ -8,6 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 )
 
 // Resolve finds the commit a -from value names: a local branch or ref, else the remote
@@ -50,6 +53,9 @@ func Extract(ctx context.Context, repo, from, prefix string) (dir, commit string
 // both with other bytes is an error and nothing is copied.
 func Pull(ctx context.Context, o Options) (int, error) {
 	o.defaults()
+	if o.Rehearsal == (o.Branch == DefaultBranch) && (o.Rehearsal || strings.Contains(filepath.ToSlash(o.Dir)+"/", "/.state/")) {
+		return 0, fmt.Errorf("%w: the real records (%s) and a rehearsal's (%s) never mix; nothing copied", ErrRehearsal, DefaultBranch, o.Dir)
+	}
 	tip, err := remoteTip(ctx, o)
 	if err != nil || tip == "" {
 		return 0, err
@@ -92,6 +98,15 @@ func Pull(ctx context.Context, o Options) (int, error) {
 		}
 	}
 	o.Log.Info("records branch: pulled", "branch", o.Branch, "records", len(copyNames))
+	// A record of this checkout that the branch's chain already passed by is a fork: say so
+	// now, before a deploy chains onto it and records:push refuses.
+	if probs, err := history.Verify(o.Dir); err == nil {
+		for _, p := range probs {
+			if p.Fork() {
+				o.Log.Warn("records:pull: a local record forks the chain of the branch; it cannot be pushed", "record", p.File, "why", p.Message)
+			}
+		}
+	}
 	return len(copyNames), nil
 }
 

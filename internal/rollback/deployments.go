@@ -22,10 +22,18 @@ type DeploymentsActor struct {
 	// retries (429 with Retry-After, 5xx), request budget and error type.
 	API    *cfapi.Client
 	Script string
+	// Held, when set, confirms the run still holds its lock and lease right before the
+	// deployment changes (another machine may have broken an expired lease meanwhile).
+	Held func(context.Context) error
 }
 
 // Rollback implements Actor.
 func (a DeploymentsActor) Rollback(ctx context.Context, live []string, versionID, message string, force bool) ([]string, error) {
+	if a.Held != nil {
+		if err := a.Held(ctx); err != nil {
+			return nil, err
+		}
+	}
 	err := a.post(ctx, live, versionID, message, false)
 	var api *cfapi.APIError
 	if err == nil || !errors.As(err, &api) || !api.HasCode(cfapi.CodeSecretsChanged) {

@@ -50,7 +50,7 @@ func redeploy(ctx context.Context, ws workspace.Workspace, log *slog.Logger, nam
 		return deploy.Outcome{}, fmt.Errorf("%s: %w", where, err)
 	}
 	// Deploys of this checkout lock here; the worktree's pipeline locks in its own .state.
-	held, err := lock.Acquire(ws.LocksDir(), tenantName, string(tenant.Production), lock.Options{Command: "redeploy " + tenantName + " " + tag, Log: log})
+	held, err := lock.Acquire(ws.LocksDir(), tenantName, string(tenant.Production), lock.Options{Command: "redeploy " + tenantName + " " + tag, Log: log, Context: ctx})
 	if err != nil {
 		return deploy.Outcome{}, fmt.Errorf("%s: %w", where, err)
 	}

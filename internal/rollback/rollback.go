@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
+	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 )
 
@@ -211,6 +212,10 @@ func Run(ctx context.Context, d Deps, req Request) (Outcome, error) {
 
 	var release func() error
 	if err := step("lock", func() (err error) { release, err = d.Lock(ctx); return err }); err != nil {
+		if errors.Is(err, lock.ErrTeamHeld) {
+			// Another machine holds the lease: no record, which would fork the team's chain.
+			return o, fmt.Errorf("%s: lock: %w", where, err)
+		}
 		return refused(ctx, d, o, where, fmt.Errorf("lock: %w", err))
 	}
 	defer func() {

@@ -50,18 +50,20 @@ func Wire(s Setup) (Deps, string, error) {
 	}
 	store := history.Open(s.RecordsDir)
 	hc := s.Tenant.Config.HealthCheck
+	var held *lock.Lock // set by Lock below, checked by the actor before its write
 	d := Deps{
 		API:    reads{c: client, script: r.WorkerName},
-		Actor:  DeploymentsActor{API: client, Script: r.WorkerName},
+		Actor:  DeploymentsActor{API: client, Script: r.WorkerName, Held: func(ctx context.Context) error { return held.Check(ctx) }},
 		Health: healthCheck{check: health.Check{URL: url, Expect: hc.Expect, Deadline: hc.Deadline(), Client: s.HealthClient}},
 		Records: &records{store: store, tenant: s.Tenant.Name, env: string(s.Env), account: r.AccountID, prov: s.Provenance,
 			url: url, token: s.Token},
-		Lock: func(context.Context) (func() error, error) {
+		Lock: func(ctx context.Context) (func() error, error) {
 			l, err := lock.Acquire(s.LockDir, s.Tenant.Name, string(s.Env), lock.Options{
-				Command: fmt.Sprintf("rollback %s %s", s.Tenant.Name, s.Env), Log: s.Log})
+				Command: fmt.Sprintf("rollback %s %s", s.Tenant.Name, s.Env), Log: s.Log, Context: ctx})
 			if err != nil {
 				return nil, err
 			}
+			held = l
 			return l.Release, nil
 		},
 		Log: s.Log,

@@ -54,7 +54,7 @@ func running(ctx context.Context, ws workspace.Workspace) (Runtime, json.RawMess
 	if err != nil || !ok {
 		return Runtime{}, nil, false, err
 	}
-	if rt.Root != ws.Root || !alive(rt.PID) {
+	if rt.Root != ws.Root || (!rt.Attached && !alive(rt.PID)) {
 		return Runtime{}, nil, false, nil
 	}
 	detail, err := control(ctx, rt, http.MethodGet, "/__sandbox/status", nil)
@@ -151,7 +151,8 @@ func Stop(ctx context.Context, ws workspace.Workspace, log *slog.Logger) (bool, 
 	if err != nil {
 		return false, err
 	}
-	if !ok || rt.Root != ws.Root || !alive(rt.PID) || !isSandboxProcess(rt.PID) {
+	if !ok || rt.Attached || rt.Root != ws.Root || !alive(rt.PID) || !isSandboxProcess(rt.PID) {
+		// An attached sandbox is another checkout's: stopping here only detaches.
 		os.Remove(paths.Runtime)
 		return false, nil
 	}

@@ -49,6 +49,9 @@ type Runtime struct {
 	RequestLog string    `json:"request_log"`
 	Started    time.Time `json:"started"`
 	Edge       string    `json:"edge,omitempty"` // workerd or fake
+	// Attached: the sandbox is another checkout's (sandbox:attach); PID is 0 and the
+	// status answer alone says it runs.
+	Attached bool `json:"attached,omitempty"`
 }
 
 // APIBaseURL is what wrangler and cfapi are given.
@@ -64,7 +67,7 @@ func ReadRuntime(path string) (Runtime, bool, error) {
 		return Runtime{}, false, fmt.Errorf("sandbox: %w", err)
 	}
 	var rt Runtime
-	if err := json.Unmarshal(data, &rt); err != nil || rt.PID <= 0 || rt.URL == "" {
+	if err := json.Unmarshal(data, &rt); err != nil || (rt.PID <= 0 && !rt.Attached) || rt.URL == "" {
 		// A torn or foreign file: treat as no sandbox, and let the next start replace it.
 		return Runtime{}, false, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
@@ -81,9 +82,50 @@ func (e Endpoint) PrintBanner(w io.Writer) {
 	}
 }
 
-// Resolve picks the API for this run: an explicit CLOUDFLARE_API_BASE_URL wins; else the
-// checkout's running sandbox; else real Cloudflare.
+// Decision is whether a run rehearses or is real, made once per command by Decide: the API
+// (with its token source: the sandbox's tokens, or the tenants' own) and the records folder.
+type Decision struct {
+	Endpoint Endpoint
+	// Rehearsal: the run talks to a sandbox (this checkout's, or one it attached to).
+	Rehearsal bool
+	// Records is where the run's deployment records go: the sandbox's rehearsal folder, never
+	// deployments/, when it rehearses; "" for the checkout's deployments/.
+	Records string
+}
+
+// handed holds the decision a command's setup made, per checkout root, so that every package
+// the command calls (Resolve) gets that decision instead of deciding again.
+var handed sync.Map // root -> Decision
+
+// Decide is the one place that decides "rehearsal or real" for a command in ws: an explicit
+// CLOUDFLARE_API_BASE_URL wins; else the checkout's running (or attached) sandbox; else real
+// Cloudflare. The magefile's setup calls it once and hands the result on (Hand).
+func Decide(ctx context.Context, ws workspace.Workspace, log *slog.Logger) (Decision, error) {
+	ep, err := decideEndpoint(ctx, ws, log)
+	if err != nil {
+		return Decision{}, err
+	}
+	d := Decision{Endpoint: ep, Rehearsal: ep.Sandbox}
+	if d.Rehearsal {
+		d.Records = PathsFor(ws).Records
+	}
+	return d, nil
+}
+
+// Hand makes d the decision for ws for the rest of this process: Resolve returns it.
+func Hand(ws workspace.Workspace, d Decision) { handed.Store(ws.Root, d) }
+
+// Resolve is the API of the decision handed for ws (Hand), or, where no command's setup made
+// one (a package's own tests), the one Decide makes now.
 func Resolve(ctx context.Context, ws workspace.Workspace, log *slog.Logger) (Endpoint, error) {
+	if d, ok := handed.Load(ws.Root); ok {
+		return d.(Decision).Endpoint, nil
+	}
+	d, err := Decide(ctx, ws, log)
+	return d.Endpoint, err
+}
+
+func decideEndpoint(ctx context.Context, ws workspace.Workspace, log *slog.Logger) (Endpoint, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -161,15 +203,3 @@ func EdgeTransport(sandboxURL string, base http.RoundTripper) http.RoundTripper 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// InUse reports whether runs from ws talk to ws's own running sandbox, by the same precedence
-// as Resolve (an explicit CLOUDFLARE_API_BASE_URL naming anything else wins). It asks the
-// sandbox nothing but its status, so every target can afford it.
-func InUse(ctx context.Context, ws workspace.Workspace) bool {
-	rt, _, ok, err := running(ctx, ws)
-	if err != nil || !ok {
-		return false
-	}
-	explicit := strings.TrimRight(os.Getenv(BaseURLEnv), "/")
-	return explicit == "" || explicit == rt.APIBaseURL()
-}
