@@ -12,7 +12,7 @@ import (
 // testHelperPackages are the packages that exist only for tests. The mage binary must not
 // carry them: they hold fixed test values, and some fail a test where a tool would return an
 // error.
-var testHelperPackages = []string{"testrepo", "testworld", "fleettest", "rollbacktest", "testenv"}
+var testHelperPackages = []string{"testrepo", "testworld", "fleettest", "rollbacktest", "testenv", "cfcontract"}
 
 // TestHelpersInMage lists the test helper packages the mage binary (magefiles built with the
 // mage tag) depends on; the lint step fails when there is any.

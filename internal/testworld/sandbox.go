@@ -8,10 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfcontract"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
+
+// ContractCheck judges every answer the sandbox gives in the test (and every request it
+// accepts) by cloudflare-go's types when the test ends (package cfcontract).
+func ContractCheck(tb testing.TB) func(sandbox.Exchange) {
+	return cfcontract.Observer[sandbox.Exchange](tb)
+}
 
 // Sandbox is an in-process sandbox serving one workspace copy.
 type Sandbox struct {
@@ -39,7 +46,7 @@ func StartSandbox(tb testing.TB, ws workspace.Workspace) *Sandbox {
 	if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
 		tb.Fatal(err)
 	}
-	srv, err := sandbox.New(sandbox.Options{Accounts: accts, StatePath: paths.State})
+	srv, err := sandbox.New(sandbox.Options{Accounts: accts, StatePath: paths.State, Observe: ContractCheck(tb)})
 	if err != nil {
 		tb.Fatal(err)
 	}
