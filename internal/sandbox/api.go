@@ -236,6 +236,7 @@ const maxDelayedBody = 64 << 20
 // serveAPI applies latency, faults and the rate limit, then routes the request.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	conn := w // the server's own writer, which a Reset fault hijacks
 	var ex *Exchange
 	var capture *captureWriter
 	if s.opts.Observe != nil {
@@ -294,6 +295,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			t.Stop()
 			return
 		}
+	}
+	if f != nil && f.Reset {
+		faulted = true
+		if !f.AfterWrite {
+			s.countRequest(token)
+			resetConnection(conn)
+			return
+		}
+		// The request takes effect, then its answer is lost: a reset instead of the answer.
+		rec = &statusRecorder{ResponseWriter: discardAnswer{header: http.Header{}}}
+		defer resetConnection(conn)
 	}
 	if f != nil && (f.Status != 0 || f.Body != "") {
 		faulted = true

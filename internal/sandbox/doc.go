@@ -24,7 +24,8 @@
 //	GET    /__sandbox/tokens     {"<account id>": "<token>"}: how rehearsals get each tenant's token
 //	POST   /__sandbox/reset      empty every account, keep accounts and tokens
 //	GET    /__sandbox/faults     the active faults
-//	POST   /__sandbox/faults     add {"method","path","status","code","count","latency_ms","retry_after","message","body"}
+//	POST   /__sandbox/faults     add {"method","path","status","code","count","latency_ms","retry_after","message","body",
+//	                             "reset","after_write"} or a named one, {"name": "incomplete-body"} (faults_named.go)
 //	DELETE /__sandbox/faults     remove every fault and the global latency
 //	POST   /__sandbox/latency    {"ms": N}: delay every API request
 //	POST   /__sandbox/ratelimit  {"requests": N, "window_ms": M}: per token; requests 0 turns it off

@@ -1037,3 +1037,66 @@ func TestLiveAnswersAndSchemaAnswers(t *testing.T) {
 		}
 	}
 }
+
+// Named faults: each answers as its catalogue entry says, once by default; a reset ends the
+// connection without an answer, before or after the request took effect.
+func TestNamedFaults(t *testing.T) {
+	t.Parallel()
+	s, c := setup(t, Options{})
+	v1 := putScript(t, c, "w", nil)
+	base := "/accounts/" + acctA + "/workers/scripts/w"
+	for _, tc := range []struct {
+		name         string
+		status, code int
+		call         func() apiResp
+	}{
+		{"incomplete-body", 400, 10013, func() apiResp { return postVersionResp(t, c, "w") }},
+		{"kv-write-perms", 400, 10023, func() apiResp { return postVersionResp(t, c, "w") }},
+		{"migration-on-version", 400, codeVersionMigration, func() apiResp { return postVersionResp(t, c, "w") }},
+		{"version-not-yet-readable", 404, 100146, func() apiResp { return c.get(base + "/versions/" + v1) }},
+		{"rate-limited", 429, codeRateLimited, func() apiResp { return c.get(base + "/deployments") }},
+		{"throttled-6100", 429, 6100, func() apiResp { return c.get(base + "/deployments") }},
+		{"secrets-changed", 400, codeSecretsChanged, func() apiResp { return deploy(c, "w", "", DeploymentVersion{v1, 100}) }},
+	} {
+		f, err := NamedFault(tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.AddFault(f)
+		wantErr(t, tc.call(), tc.status, tc.code)
+		ok(t, tc.call()) // once only
+	}
+	if _, err := NamedFault("nope"); err == nil || !strings.Contains(err.Error(), "incomplete-body") {
+		t.Errorf("unknown name: %v", err)
+	}
+
+	send := func(method, path, ct string, body []byte) error {
+		req, _ := http.NewRequest(method, c.base+"/client/v4"+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Content-Type", ct)
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		return err
+	}
+	before := len(s.Deployments(acctA, "w"))
+	s.AddFault(Fault{Name: "connection-reset", Count: 1})
+	ct, body := upload(t, map[string]any{"main_module": "index.js"}, map[string]string{"index.js": "export default {}"})
+	if err := send("POST", base+"/versions", ct, body); err == nil {
+		t.Error("connection-reset: the version POST got an answer")
+	}
+	s.AddFault(Fault{Name: "deployment-answer-lost"})
+	b, _ := json.Marshal(map[string]any{"strategy": "percentage", "versions": []DeploymentVersion{{v1, 100}}})
+	if err := send("POST", base+"/deployments", "application/json", b); err == nil {
+		t.Error("deployment-answer-lost: the deployment POST got an answer")
+	}
+	if n := len(s.Deployments(acctA, "w")); n != before+1 {
+		t.Errorf("deployment-answer-lost: %d deployments, want %d (the write takes effect)", n, before+1)
+	}
+}
+
+func postVersionResp(t *testing.T, c apiClient, name string) apiResp {
+	ct, body := upload(t, map[string]any{"main_module": "index.js"}, map[string]string{"index.js": "export default {}"})
+	return c.do("POST", "/accounts/"+acctA+"/workers/scripts/"+name+"/versions", ct, body)
+}
