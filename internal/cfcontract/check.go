@@ -255,3 +255,36 @@ func join(path, name string) string {
 	}
 	return path + "." + name
 }
+
+// RequiredFields lists the dotted paths of every field t marks required, at every depth (an
+// array's items as "[]"): what Check can hold an answer of that type to.
+func RequiredFields(t reflect.Type) []string {
+	var out []string
+	var visit func(path string, t reflect.Type, depth int)
+	visit = func(path string, t reflect.Type, depth int) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+			if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+				path += "[]"
+			}
+			t = t.Elem()
+		}
+		t = fieldValue(t)
+		if t.Kind() != reflect.Struct || t == timeType || isUnionStruct(t) || depth > 8 {
+			return
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "" || name == "-" {
+				continue
+			}
+			fp := join(path, name)
+			if slices.Contains(strings.Split(f.Tag.Get("api"), ","), "required") {
+				out = append(out, fp)
+			}
+			visit(fp, f.Type, depth+1)
+		}
+	}
+	visit("", t, 0)
+	return out
+}

@@ -18,11 +18,15 @@ func TestTableCoversEveryRoute(t *testing.T) {
 	}
 	served := srv.Routes()
 	var table []string
-	typed := 0
+	typed, answerFields, requestFields := 0, 0, 0
 	for _, r := range cfcontract.Routes {
 		table = append(table, r.Pattern)
+		if r.Request != nil {
+			requestFields += len(cfcontract.RequiredFields(r.Request))
+		}
 		if r.Typed() {
 			typed++
+			answerFields += len(cfcontract.RequiredFields(r.Answer))
 		} else if r.Source == "" {
 			t.Errorf("%s: no cloudflare-go type and no source for its shape", r.Pattern)
 		}
@@ -35,7 +39,8 @@ func TestTableCoversEveryRoute(t *testing.T) {
 			t.Errorf("%s: the sandbox serves it but the contract table (table.go) has no row", p)
 		}
 	}
-	t.Logf("%d routes, %d judged by a cloudflare-go type", len(served), typed)
+	t.Logf("%d routes, %d judged by a cloudflare-go type; %d required fields in their answers' types, %d in their requests'",
+		len(served), typed, answerFields, requestFields)
 }
 
 // The checker finds what it is for, naming route and field: a missing required field, a

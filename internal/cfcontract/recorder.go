@@ -70,8 +70,14 @@ func Observer[E ~exchangeFields](tb testing.TB) func(E) {
 func (r *Recorder) VerifyAtEnd(tb testing.TB) {
 	tb.Helper()
 	tb.Cleanup(func() {
-		for _, p := range r.Problems(nil) {
+		var seen Checked
+		for _, p := range r.Problems(&seen) {
 			tb.Errorf("Cloudflare contract (cloudflare-go v6 types): %s", p)
 		}
+		routes := map[string]bool{}
+		for _, ex := range r.Exchanges() {
+			routes[ex.Pattern] = true
+		}
+		tb.Logf("Cloudflare contract: %d exchanges on %d routes, %d required fields checked", len(r.Exchanges()), len(routes), len(seen.Fields))
 	})
 }

@@ -39,12 +39,12 @@ func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
 const (
 	scr          = "/accounts/{account}/workers/scripts/{script}"
-	fromContract = "wrangler 4.63.0 source and observed runs (shared/cloudflare-contract.md §2)"
+	fromContract = "wrangler 4.63.0's source (packages/wrangler/src) and its runs against a logging fake"
 )
 
 // Routes is the table. TestTableCoversEveryRoute keeps it equal to what the sandbox serves.
 var Routes = []Route{
-	{Pattern: "GET /accounts/{account}/workers/services/{script}", Source: "no cloudflare-go method; " + fromContract + " §2.2: default_environment.script.tag"},
+	{Pattern: "GET /accounts/{account}/workers/services/{script}", Source: "no cloudflare-go method; " + fromContract + ": deploy/deploy.ts reads default_environment.script.tag"},
 	{Pattern: "GET /accounts/{account}/workers/scripts", Answer: typeOf[pagination.SinglePage[workers.ScriptListResponse]]()},
 	{Pattern: "PUT " + scr, Answer: typeOf[workers.ScriptUpdateResponseEnvelope](), Departs: []string{"result.startup_time_ms"}},
 	{Pattern: "GET " + scr, Raw: true, Source: "cloudflare-go Scripts.Get answers *string (the main module's text), no envelope"},
@@ -71,10 +71,10 @@ var Routes = []Route{
 	{Pattern: "GET " + scr + "/subdomain", Answer: typeOf[workers.ScriptSubdomainGetResponseEnvelope]()},
 	{Pattern: "POST " + scr + "/subdomain", Answer: typeOf[workers.ScriptSubdomainNewResponseEnvelope](), Request: typeOf[workers.ScriptSubdomainNewParams]()},
 	{Pattern: "DELETE " + scr + "/subdomain", Answer: typeOf[workers.ScriptSubdomainDeleteResponseEnvelope]()},
-	{Pattern: "GET " + scr + "/routes", Source: "no cloudflare-go method for a script's routes; wrangler's download-worker-config (" + fromContract + " §2.2)"},
-	{Pattern: "PUT " + scr + "/routes", Source: "no cloudflare-go method; " + fromContract + " §2.3d (result ignored)"},
-	{Pattern: "PUT " + scr + "/domains/records", Source: "no cloudflare-go method; " + fromContract + " §2.3e (result ignored)"},
-	{Pattern: "POST " + scr + "/domains/changeset", Source: "no cloudflare-go method; " + fromContract + " §2.3e (updated[].modified, conflicting[])"},
+	{Pattern: "GET " + scr + "/routes", Source: "no cloudflare-go method for a script's routes; " + fromContract + ": utils/download-worker-config.ts"},
+	{Pattern: "PUT " + scr + "/routes", Source: "no cloudflare-go method; " + fromContract + ": triggers/deploy.ts ignores the result"},
+	{Pattern: "PUT " + scr + "/domains/records", Source: "no cloudflare-go method; " + fromContract + ": deploy/deploy.ts ignores the result"},
+	{Pattern: "POST " + scr + "/domains/changeset", Source: "no cloudflare-go method; " + fromContract + ": deploy/deploy.ts reads updated[].modified and conflicting[]"},
 	{Pattern: "GET /accounts/{account}/workers/domains", Answer: typeOf[pagination.SinglePage[workers.DomainListResponse]]()},
 	{Pattern: "GET /accounts/{account}/workers/subdomain", Answer: typeOf[workers.SubdomainGetResponseEnvelope]()},
 	{Pattern: "GET /accounts/{account}", Answer: typeOf[accounts.AccountGetResponseEnvelope]()},
