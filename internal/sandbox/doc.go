@@ -43,6 +43,11 @@
 // a Worker version binds its own class. Tokens are account tokens: they verify at
 // /accounts/{id}/tokens/verify, and /user/tokens/verify refuses them with code 1000.
 //
+// Where the live API departs from its own schema (a deployment POST answers only its id, one
+// secret's GET answers null, startup_time_ms is sometimes absent), the sandbox answers as the
+// live API does unless Options.SchemaAnswers is set (liveanswers.go). Options.Observe sees
+// every request and answer, so tests can hold them to cloudflare-go's types (internal/cfcontract).
+//
 // Where the sandbox has to choose an error code Cloudflare's contract does not pin down, it
 // uses 10026 for invalid requests, 10056 for a missing secret and 10079 for a migration tag
 // mismatch; the codes wrangler tests for (10007, 10090, 10215, 10220, 971, 10000) are Cloudflare's.
