@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/buildcache"
@@ -352,8 +353,7 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 		if !again {
 			return withHint(err)
 		}
-		st.notef("deploy", "%s before anything went live; retrying in %s (%d of %d)",
-			why, wait, try, maxRateLimitRetries)
+		st.notef("deploy", "%s; retrying in %s (%d of %d)", why, wait, try, maxRateLimitRetries)
 		select {
 		case <-ctx.Done():
 			return errors.Join(err, ctx.Err())
@@ -406,10 +406,28 @@ func (st *State) retryTransient(ctx context.Context, err error, try int) (string
 	switch {
 	case lerr == nil && live.Primary().VersionID == st.Plan.LiveVersionID:
 	case errors.Is(lerr, cfapi.ErrNotDeployed) && st.Plan.LiveVersionID == "":
+	case lerr == nil && strings.HasPrefix(why, "the connection") && st.ownUpload(ctx, live):
+		// The deployment was made and its answer lost: what is live is this run's own upload,
+		// the same bundle. Running wrangler again deploys it once more and sets its triggers,
+		// which wrangler never reached; the health gate then verifies it as usual.
+		why += "; read back: version " + live.Primary().VersionID + ", uploaded by this run, went live without wrangler hearing of it"
+		return why, wait, true
 	default:
 		return "", 0, false
 	}
-	return why, wait, true
+	return why + " before anything went live", wait, true
+}
+
+// ownUpload reports whether live is one version alone at 100% that this run uploaded: the
+// newest version, created since the run started (a minute of slack for clock skew; the lock
+// keeps other deploys of the tool out meanwhile), not the one planned against.
+func (st *State) ownUpload(ctx context.Context, live cfapi.Deployment) bool {
+	p := live.Primary()
+	if len(live.Versions) != 1 || p.Percentage < 100 || p.VersionID == st.Plan.LiveVersionID {
+		return false
+	}
+	vs, err := st.API.Versions(ctx, st.Resolved.WorkerName, 1)
+	return err == nil && len(vs) == 1 && vs[0].ID == p.VersionID && vs[0].CreatedOn.After(st.started.Add(-time.Minute))
 }
 
 // withHint adds to a wrangler failure the operator's next step where Cloudflare's code has
