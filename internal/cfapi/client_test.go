@@ -243,3 +243,30 @@ func TestAmbientEnvironmentIsIgnored(t *testing.T) {
 		t.Fatalf("Authorization header was %v", gotAuth.Load())
 	}
 }
+
+// A version read a moment after it was made may answer 100146 (read-after-write): the read is
+// repeated, and any other 404 is not.
+func TestNotYetReadableVersionIsReadAgain(t *testing.T) {
+	var calls atomic.Int32
+	base := stub(t, func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/versions/gone"):
+			writeEnv(w, 404, false, nil, ErrorDetail{Code: 10007, Message: "no such version"})
+		case n == 1:
+			writeEnv(w, 404, false, nil, ErrorDetail{Code: 100146, Message: "not available yet"})
+		default:
+			writeEnv(w, 200, true, map[string]any{"id": "v1", "number": 1, "metadata": map[string]any{"created_on": "2026-01-01T00:00:00Z"}, "resources": map[string]any{}})
+		}
+	})
+	c := newClient(t, base, uniqueToken(t), func(c *Config) { c.MaxRetries = 2 })
+	c.pacer.sleep = func(context.Context, time.Duration) error { return nil }
+	v, err := c.Version(context.Background(), "w", "v1")
+	if err != nil || v.ID != "v1" || calls.Load() != 2 {
+		t.Fatalf("want v1 after 2 calls, got %+v, %v after %d", v, err, calls.Load())
+	}
+	calls.Store(10)
+	if _, err := c.Version(context.Background(), "w", "gone"); err == nil || calls.Load() != 11 {
+		t.Fatalf("a plain 404 was retried or not an error: %v after %d calls", err, calls.Load()-10)
+	}
+}

@@ -83,6 +83,13 @@ func (p *pacer) middleware(req *http.Request, next option.MiddlewareNext) (*http
 				return nil, err
 			}
 			continue
+		case res.StatusCode >= 400 && req.Method == http.MethodGet && attempt < p.retriesFor(req) && notYetReadable(body):
+			// A version read a moment after it was made may not be readable yet (100146):
+			// read-after-write, which passes once Cloudflare's replicas catch up.
+			if err := p.sleep(ctx, backoff(attempt)); err != nil {
+				return nil, err
+			}
+			continue
 		case res.StatusCode >= 400:
 			return nil, p.apiError(req.Method, path, res, body)
 		}
@@ -214,6 +221,22 @@ func backoff(attempt int) time.Duration {
 func fitsDeadline(ctx context.Context, wait time.Duration) bool {
 	dl, ok := ctx.Deadline()
 	return !ok || time.Now().Add(wait).Before(dl)
+}
+
+// codeNotYetReadable is Cloudflare's answer to reading a version created a moment before.
+const codeNotYetReadable = 100146
+
+func notYetReadable(body []byte) bool {
+	var env envelope
+	if json.Unmarshal(body, &env) != nil {
+		return false
+	}
+	for _, e := range env.Errors {
+		if e.Code == codeNotYetReadable {
+			return true
+		}
+	}
+	return false
 }
 
 func isJSON(h http.Header) bool {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfcontract"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 )
@@ -127,10 +128,12 @@ func uploadBindings(t *testing.T, path string) Bindings {
 // sandboxFor starts an in-memory sandbox with two accounts on loopback.
 func sandboxFor(t testing.TB) (*sandbox.Server, string) {
 	t.Helper()
+	// Every request cfapi (and wrangler) sends, and every answer, is judged by cloudflare-go's
+	// types when the test ends.
 	s, err := sandbox.New(sandbox.Options{Accounts: []sandbox.Account{
 		{ID: testAccount, Name: "Read-back A", Subdomain: "readback-a"},
 		{ID: otherAcct, Name: "Read-back B", Subdomain: "readback-b"},
-	}})
+	}, Observe: cfcontract.Observer[sandbox.Exchange](t)})
 	if err != nil {
 		t.Fatal(err)
 	}

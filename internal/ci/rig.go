@@ -12,7 +12,7 @@ import (
 // benchmarks' harness. The mage binary must not carry them: they are thousands of lines an
 // operator never runs, they hold fixed test values, and some fail a test where a tool would
 // return an error. TestRigPackagesExist keeps the list to packages that exist.
-var rigPackages = []string{"sandbox", "sandboxhost", "sandboxworld", "testworld", "testrepo", "workspacecopy", "bench"}
+var rigPackages = []string{"sandbox", "sandboxhost", "sandboxworld", "testworld", "testrepo", "workspacecopy", "bench", "cfcontract"}
 
 // RigInMage lists the test rig packages the mage binary (magefiles built with the mage tag)
 // depends on; the lint step fails when there is any.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/cfapi"
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfcontract"
 	"github.com/rainbowsmoke/crispy-enigma/internal/history"
 	"github.com/rainbowsmoke/crispy-enigma/internal/lock"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
@@ -70,7 +71,7 @@ func newWorldWithEdge(t testing.TB, edge sandbox.EdgeOptions) *world {
 		accts = append(accts, sandbox.Account{ID: tn.account, Name: tn.name, Subdomain: tn.subdomain, Token: tn.token, KVNamespaces: kv, VectorizeIndexes: vec})
 		w.env["CLOUDFLARE_API_TOKEN_"+strings.ToUpper(tn.name)] = tn.token
 	}
-	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: lockedWriter{w.logMu, w.reqLog}, Edge: edge})
+	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: lockedWriter{w.logMu, w.reqLog}, Edge: edge, Observe: cfcontract.Observer[sandbox.Exchange](t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -229,7 +229,7 @@ func (uploadStep) Run(ctx context.Context, st *State) error {
 		st.Record.VersionID = up.VersionID
 	}
 	if err != nil {
-		return err
+		return withHint(err)
 	}
 	if up.WorkerName != "" && up.WorkerName != st.Resolved.WorkerName {
 		return fmt.Errorf("wrangler uploaded a version of Worker %q but the tenant's config resolves to %q; check name in %s", up.WorkerName, st.Resolved.WorkerName, st.Tenant.WranglerPath())
@@ -296,6 +296,19 @@ func (st *State) splitTo(ctx context.Context, step int, p float64) (string, erro
 	}
 	msg := fmt.Sprintf("rollout %s: step %d, %v%%", st.Deployed.VersionID, step, p)
 	res, err := st.Opts.Runner.VersionsDeploy(ctx, st.invocation(), splits, msg)
+	for try := 1; try <= maxRateLimitRetries && notYetReadable(err); try++ {
+		// wrangler reads each version before it deploys; one uploaded a moment ago may not
+		// be readable yet (100146). Nothing was deployed, so asking again is safe.
+		wait := rateLimitWait(try)
+		st.notef("rollout", "Cloudflare cannot read version %s yet (code 100146, read-after-write); asking again in %s (%d of %d)",
+			st.Deployed.VersionID, wait, try, maxRateLimitRetries)
+		select {
+		case <-ctx.Done():
+			return "", errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+		res, err = st.Opts.Runner.VersionsDeploy(ctx, st.invocation(), splits, msg)
+	}
 	var ce *wrangler.CommandError
 	if errors.As(err, &ce) && (ce.Code == "10220" || strings.Contains(ce.Message, "secrets have changed")) {
 		// A version upload copies the newest version's secrets; after a rollback past a secret
@@ -309,6 +322,13 @@ func (st *State) splitTo(ctx context.Context, step int, p float64) (string, erro
 	st.notef("rollout", "rollout step %d: %s at %v%%, %s at %v%%",
 		step, st.Deployed.VersionID, p, st.Plan.LiveVersionID, 100-p)
 	return res.DeploymentID, nil
+}
+
+// notYetReadable: wrangler failed because Cloudflare could not yet read a version made a
+// moment before (100146).
+func notYetReadable(err error) bool {
+	var ce *wrangler.CommandError
+	return errors.As(err, &ce) && ce.Code == "100146"
 }
 
 // checkHealthOf polls the health URL with the version pinned by the override header; at

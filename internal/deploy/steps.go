@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/rainbowsmoke/crispy-enigma/internal/buildcache"
@@ -361,12 +362,11 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 	for try := 1; ; try++ {
 		err := st.deployOnce(ctx)
 		st.deployErr = err
-		wait, again := st.retryRateLimited(ctx, err, try)
+		why, wait, again := st.retryTransient(ctx, err, try)
 		if !again {
-			return err
+			return withHint(err)
 		}
-		st.notef("deploy", "Cloudflare answered 429 (rate limited) before anything went live; retrying in %s (%d of %d)",
-			wait, try, maxRateLimitRetries)
+		st.notef("deploy", "%s; retrying in %s (%d of %d)", why, wait, try, maxRateLimitRetries)
 		select {
 		case <-ctx.Done():
 			return errors.Join(err, ctx.Err())
@@ -389,7 +389,8 @@ func (st *State) deployOnce(ctx context.Context) error {
 	return nil
 }
 
-// maxRateLimitRetries bounds how often a deploy refused with a 429 is run again.
+// maxRateLimitRetries bounds how often a deploy that failed for a transient reason (a 429 and
+// the others wrangler.CommandError.Transient names) is run again.
 const maxRateLimitRetries = 2
 
 // rateLimitWait is the wait before the try'th retry. wrangler does not pass Cloudflare's
@@ -397,26 +398,63 @@ const maxRateLimitRetries = 2
 // that a spent five-minute budget fails soon with a clear error instead of hanging.
 func rateLimitWait(try int) time.Duration { return 3 * time.Second << (try - 1) }
 
-// retryRateLimited says whether a deploy that failed with err is run again, and after how
-// long: only a 429 that left nothing live (wrangler reported no upload and the live version is
-// still the one planned against), a bounded number of times, and only within ctx's deadline.
-func (st *State) retryRateLimited(ctx context.Context, err error, try int) (time.Duration, bool) {
+// retryTransient says whether a deploy that failed with err is run again, why, and after how
+// long: only a transient failure (wrangler.CommandError.Transient) that left nothing live (no
+// version reported and the live version still the one planned against: a version uploaded
+// but never deployed is harmless), a bounded number of times, and only within ctx's deadline.
+func (st *State) retryTransient(ctx context.Context, err error, try int) (string, time.Duration, bool) {
 	var ce *wrangler.CommandError
-	if err == nil || try > maxRateLimitRetries || !errors.As(err, &ce) || !ce.RateLimited() || ce.Uploaded || ce.VersionID != "" || st.Record.VersionID != "" {
-		return 0, false
+	if err == nil || try > maxRateLimitRetries || !errors.As(err, &ce) || ce.VersionID != "" || st.Record.VersionID != "" {
+		return "", 0, false
+	}
+	why, transient := ce.Transient()
+	if !transient {
+		return "", 0, false
 	}
 	wait := rateLimitWait(try)
 	if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
-		return 0, false
+		return "", 0, false
 	}
 	live, lerr := st.API.LiveDeployment(ctx, st.Resolved.WorkerName)
 	switch {
 	case lerr == nil && live.Primary().VersionID == st.Plan.LiveVersionID:
 	case errors.Is(lerr, cfapi.ErrNotDeployed) && st.Plan.LiveVersionID == "":
+	case lerr == nil && strings.HasPrefix(why, "the connection") && st.ownUpload(ctx, live):
+		// The deployment was made and its answer lost: what is live is this run's own upload,
+		// the same bundle. Running wrangler again deploys it once more and sets its triggers,
+		// which wrangler never reached; the health gate then verifies it as usual.
+		why += "; read back: version " + live.Primary().VersionID + ", uploaded by this run, went live without wrangler hearing of it"
+		return why, wait, true
 	default:
-		return 0, false
+		return "", 0, false
 	}
-	return wait, true
+	return why + " before anything went live", wait, true
+}
+
+// ownUpload reports whether live is one version alone at 100% that this run uploaded: the
+// newest version, created since the run started (a minute of slack for clock skew; the lock
+// keeps other deploys of the tool out meanwhile), not the one planned against.
+func (st *State) ownUpload(ctx context.Context, live cfapi.Deployment) bool {
+	p := live.Primary()
+	if len(live.Versions) != 1 || p.Percentage < 100 || p.VersionID == st.Plan.LiveVersionID {
+		return false
+	}
+	vs, err := st.API.Versions(ctx, st.Resolved.WorkerName, 1)
+	return err == nil && len(vs) == 1 && vs[0].ID == p.VersionID && vs[0].CreatedOn.After(st.started.Add(-time.Minute))
+}
+
+// withHint adds to a wrangler failure the operator's next step where Cloudflare's code has
+// one that its message does not give.
+func withHint(err error) error {
+	var ce *wrangler.CommandError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	switch ce.Code {
+	case "10211":
+		return fmt.Errorf("%w; Cloudflare applies a Durable Object migration only with a full deploy, never with a version upload: deploy this change without -rollout", err)
+	}
+	return err
 }
 
 // buildAndDeploy is the deploy of a deferred build: wrangler builds into the bundle folder and

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfcontract"
 	"github.com/rainbowsmoke/crispy-enigma/internal/preflight"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxctl"
@@ -46,7 +47,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := sandbox.New(sandbox.Options{Accounts: accts})
+	sb, err := sandbox.New(sandbox.Options{Accounts: accts, Observe: cfcontract.Observer[sandbox.Exchange](t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfcontract"
 	"github.com/rainbowsmoke/crispy-enigma/internal/creds"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandbox"
 	"github.com/rainbowsmoke/crispy-enigma/internal/sandboxhost"
@@ -40,7 +41,7 @@ func TestWranglerDoesNotProvision(t *testing.T) {
 		t.Fatal(err)
 	}
 	var reqs testworld.RequestLog
-	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: &reqs})
+	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: &reqs, Observe: cfcontract.Observer[sandbox.Exchange](t)})
 	if err != nil {
 		t.Fatal(err)
 	}

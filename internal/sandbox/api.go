@@ -131,6 +131,7 @@ const (
 // handle registers fn for pattern (relative to /client/v4) with the given auth. Handlers of
 // non-GET requests that succeed have their change persisted before the answer goes out.
 func (s *Server) handle(mux *http.ServeMux, pattern string, mode authMode, fn apiFunc) {
+	s.patterns = append(s.patterns, pattern)
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		// Read the body before taking the lock, so a slow upload does not stall every other
 		// client of the sandbox.
@@ -235,10 +236,30 @@ const maxDelayedBody = 64 << 20
 // serveAPI applies latency, faults and the rate limit, then routes the request.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	conn := w // the server's own writer, which a Reset fault hijacks
+	var ex *Exchange
+	var capture *captureWriter
+	if s.opts.Observe != nil {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxDelayedBody))
+		if err != nil {
+			writeError(w, errf(http.StatusBadRequest, codeBadRequest, "request body unreadable: %v", err))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		ex = &Exchange{Method: r.Method, Query: r.URL.RawQuery, RequestType: r.Header.Get("Content-Type"), Request: body}
+		capture = &captureWriter{ResponseWriter: w}
+		w = capture
+	}
 	rec := &statusRecorder{ResponseWriter: w}
 	faulted := false
 	defer func() {
 		s.logRequest(r, rec.status, time.Since(start), faulted)
+		if ex != nil {
+			ex.Status, ex.Fault = rec.status, faulted
+			ex.ResponseType = rec.Header().Get("Content-Type")
+			ex.Response = capture.body.Bytes()
+			s.opts.Observe(*ex)
+		}
 	}()
 
 	i := strings.Index(r.URL.Path, apiPrefix)
@@ -247,6 +268,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rest := r.URL.Path[i+len(apiPrefix):]
+	if ex != nil {
+		ex.Path = rest
+	}
 	if strings.Contains(rest, "//") {
 		writeError(rec, errf(http.StatusNotFound, codeNoRoute, "no route for %s: the path has an empty segment; the API base URL must not end with a slash", r.URL.Path))
 		return
@@ -272,6 +296,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if f != nil && f.Reset {
+		faulted = true
+		if !f.AfterWrite {
+			s.countRequest(token)
+			resetConnection(conn)
+			return
+		}
+		// The request takes effect, then its answer is lost: a reset instead of the answer.
+		rec = &statusRecorder{ResponseWriter: discardAnswer{header: http.Header{}}}
+		defer resetConnection(conn)
+	}
 	if f != nil && (f.Status != 0 || f.Body != "") {
 		faulted = true
 		s.countRequest(token)
@@ -289,7 +324,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = rest
 	r2.URL.RawPath = ""
-	if _, pattern := s.api.Handler(r2); pattern == "" {
+	pattern := s.routeOf(r2)
+	if ex != nil {
+		ex.Pattern = pattern
+	}
+	if pattern == "" {
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 			probe := r2.Clone(r.Context())
 			probe.Method = m

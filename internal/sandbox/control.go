@@ -41,8 +41,11 @@ func (s *Server) controlRoutes() *http.ServeMux {
 		if err := decodeControl(r, &f); err != nil {
 			return nil, err
 		}
-		if f.Path == "" {
-			return nil, errors.New(`a fault needs a path pattern such as "POST /accounts/*/workers/scripts/*/versions"`)
+		if _, err := withName(f); err != nil {
+			return nil, err
+		}
+		if f.Path == "" && f.Name == "" {
+			return nil, errors.New(`a fault needs a name (` + strings.Join(FaultNames(), ", ") + `) or a path pattern such as "POST /accounts/*/workers/scripts/*/versions"`)
 		}
 		s.AddFault(f)
 		return s.Faults(), nil
@@ -140,6 +143,7 @@ func decodeControl(r *http.Request, v any) error {
 
 // faultJSON is Fault on the wire: latency in milliseconds instead of nanoseconds.
 type faultJSON struct {
+	Name       string `json:"name,omitempty"`
 	Method     string `json:"method,omitempty"`
 	Path       string `json:"path"`
 	Status     int    `json:"status,omitempty"`
@@ -149,11 +153,13 @@ type faultJSON struct {
 	RetryAfter string `json:"retry_after,omitempty"`
 	Message    string `json:"message,omitempty"`
 	Body       string `json:"body,omitempty"`
+	Reset      bool   `json:"reset,omitempty"`
+	AfterWrite bool   `json:"after_write,omitempty"`
 }
 
 // MarshalJSON writes the latency as latency_ms.
 func (f Fault) MarshalJSON() ([]byte, error) {
-	return json.Marshal(faultJSON{f.Method, f.Path, f.Status, f.Code, f.Count, f.Latency.Milliseconds(), f.RetryAfter, f.Message, f.Body})
+	return json.Marshal(faultJSON{f.Name, f.Method, f.Path, f.Status, f.Code, f.Count, f.Latency.Milliseconds(), f.RetryAfter, f.Message, f.Body, f.Reset, f.AfterWrite})
 }
 
 // UnmarshalJSON reads the control API's fault body.
@@ -164,7 +170,7 @@ func (f *Fault) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&j); err != nil {
 		return err
 	}
-	*f = Fault{j.Method, j.Path, j.Status, j.Code, j.Count, time.Duration(j.LatencyMs) * time.Millisecond, j.RetryAfter, j.Message, j.Body}
+	*f = Fault{j.Name, j.Method, j.Path, j.Status, j.Code, j.Count, time.Duration(j.LatencyMs) * time.Millisecond, j.RetryAfter, j.Message, j.Body, j.Reset, j.AfterWrite}
 	return nil
 }
 

@@ -80,7 +80,7 @@ func (s *Server) postDeployment(c *call) (any, error) {
 		ann["workers/triggered_by"] = "rollback"
 	}
 	d := s.deployLocked(sc, sourceOf(c.r), req.Versions, ann)
-	return d.clone(), nil
+	return s.liveDeploymentAnswer(d), nil
 }
 
 func validateDeployment(sc *scriptState, req *deploymentRequest) error {

@@ -24,7 +24,8 @@
 //	GET    /__sandbox/tokens     {"<account id>": "<token>"}: how rehearsals get each tenant's token
 //	POST   /__sandbox/reset      empty every account, keep accounts and tokens
 //	GET    /__sandbox/faults     the active faults
-//	POST   /__sandbox/faults     add {"method","path","status","code","count","latency_ms","retry_after","message","body"}
+//	POST   /__sandbox/faults     add {"method","path","status","code","count","latency_ms","retry_after","message","body",
+//	                             "reset","after_write"} or a named one, {"name": "incomplete-body"} (faults_named.go)
 //	DELETE /__sandbox/faults     remove every fault and the global latency
 //	POST   /__sandbox/latency    {"ms": N}: delay every API request
 //	POST   /__sandbox/ratelimit  {"requests": N, "window_ms": M}: per token; requests 0 turns it off
@@ -41,6 +42,11 @@
 // are seeded from the tenants' wrangler.jsonc at start; Durable Object namespaces appear when
 // a Worker version binds its own class. Tokens are account tokens: they verify at
 // /accounts/{id}/tokens/verify, and /user/tokens/verify refuses them with code 1000.
+//
+// Where the live API departs from its own schema (a deployment POST answers only its id, one
+// secret's GET answers null, startup_time_ms is sometimes absent), the sandbox answers as the
+// live API does unless Options.SchemaAnswers is set (liveanswers.go). Options.Observe sees
+// every request and answer, so tests can hold them to cloudflare-go's types (internal/cfcontract).
 //
 // Where the sandbox has to choose an error code Cloudflare's contract does not pin down, it
 // uses 10026 for invalid requests, 10056 for a missing secret and 10079 for a migration tag

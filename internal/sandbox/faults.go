@@ -10,6 +10,9 @@ import (
 
 // Fault makes matching API requests fail or slow down.
 type Fault struct {
+	// Name picks a fault of the catalogue (faults_named.go) by name; fields set beside it
+	// (path, count, status, latency) override the catalogue's.
+	Name string `json:"name,omitempty"`
 	// Method is the HTTP method to match; "" or "*" matches any. Path may instead start with
 	// the method, as in "POST /accounts/*/workers/scripts/*/versions".
 	Method string `json:"method,omitempty"`
@@ -31,6 +34,10 @@ type Fault struct {
 	// Body, when set, is sent instead of the envelope as text/html, like a gateway error page
 	// (wrangler reports it as a malformed response).
 	Body string `json:"body,omitempty"`
+	// Reset ends the connection with a TCP reset instead of answering.
+	Reset bool `json:"reset,omitempty"`
+	// AfterWrite, with Reset, lets the request take effect first: the answer is what is lost.
+	AfterWrite bool `json:"after_write,omitempty"`
 }
 
 type faultState struct {
@@ -55,8 +62,14 @@ type rateWindow struct {
 	n     int
 }
 
-// AddFault adds f after the faults already set; the first match wins.
+// AddFault adds f after the faults already set; the first match wins. A fault with an unknown
+// Name is ignored; the control API refuses it with the list of names.
 func (s *Server) AddFault(f Fault) {
+	f, err := withName(f)
+	if err != nil {
+		s.log.Warn("sandbox: fault not added", "err", err)
+		return
+	}
 	fs := &faultState{Fault: f, method: strings.ToUpper(strings.TrimSpace(f.Method)), left: -1}
 	path := strings.TrimSpace(f.Path)
 	if m, p, ok := strings.Cut(path, " "); ok && !strings.HasPrefix(m, "/") {

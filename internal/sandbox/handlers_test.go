@@ -422,8 +422,14 @@ func TestDeployments(t *testing.T) {
 		t.Fatalf("refused deployments were stored: %d", n)
 	}
 
+	// The live API answers a deployment POST with its id only; the rest is read back.
+	var answer map[string]any
+	ok(t, deploy(c, "w", "", DeploymentVersion{v3, 10}, DeploymentVersion{v2, 90})).into(t, &answer)
+	if len(answer) != 1 || answer["id"] == "" {
+		t.Errorf("deployment POST answered %v, want only the id", answer)
+	}
 	var d Deployment
-	ok(t, deploy(c, "w", "", DeploymentVersion{v3, 10}, DeploymentVersion{v2, 90})).into(t, &d)
+	ok(t, c.get(base+"/"+answer["id"].(string))).into(t, &d)
 	if d.ID == "" || d.Strategy != "percentage" || d.Annotations["workers/message"] != "m" {
 		t.Errorf("created deployment = %+v", d)
 	}
@@ -446,6 +452,7 @@ func TestDeployments(t *testing.T) {
 	// Rollback to v1 is marked as such.
 	var rb Deployment
 	ok(t, deploy(c, "w", "", DeploymentVersion{v1, 100})).into(t, &rb)
+	ok(t, c.get(base+"/"+rb.ID)).into(t, &rb)
 	if rb.Annotations["workers/triggered_by"] != "rollback" {
 		t.Errorf("rollback deployment annotations = %v", rb.Annotations)
 	}
@@ -461,7 +468,7 @@ func TestSecretsVersionsAndForce(t *testing.T) {
 	if sec != (secretJSON{"B_KEY", "secret_text"}) {
 		t.Errorf("secret put result = %+v", sec)
 	}
-	ok(t, c.json("PUT", base+"/secrets", map[string]string{"name": "A_KEY", "text": "y"}))
+	ok(t, c.json("PUT", base+"/secrets", map[string]string{"name": "A_KEY", "text": "y", "type": "secret_text"}))
 	var list []secretJSON
 	ok(t, c.get(base+"/secrets")).into(t, &list)
 	if len(list) != 2 || list[0].Name != "A_KEY" || list[1].Name != "B_KEY" {
@@ -492,7 +499,7 @@ func TestSecretsVersionsAndForce(t *testing.T) {
 		t.Errorf("forced deployment not live: %+v", live)
 	}
 	// The newest version (v4) is not deployed now: secret edits are refused with 10215.
-	wantErr(t, c.json("PUT", base+"/secrets", map[string]string{"name": "C", "text": "z"}), 400, codeSecretNotDeploy)
+	wantErr(t, c.json("PUT", base+"/secrets", map[string]string{"name": "C", "text": "z", "type": "secret_text"}), 400, codeSecretNotDeploy)
 	wantErr(t, c.do("DELETE", base+"/secrets/A_KEY", "", nil), 400, codeSecretNotDeploy)
 	ok(t, deploy(c, "w", "?force=true", DeploymentVersion{v4, 100}))
 	ok(t, c.do("DELETE", base+"/secrets/A_KEY?url_encoded=true", "", nil))
@@ -643,7 +650,7 @@ func TestPersistenceAndReset(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state", "sandbox.json")
 	s1, c := setup(t, Options{StatePath: path})
 	id := putScript(t, c, "w", nil)
-	ok(t, c.json("PUT", "/accounts/"+acctA+"/workers/scripts/w/secrets", map[string]string{"name": "K", "text": "v"}))
+	ok(t, c.json("PUT", "/accounts/"+acctA+"/workers/scripts/w/secrets", map[string]string{"name": "K", "text": "v", "type": "secret_text"}))
 	tok := s1.Token(acctA)
 
 	s2, err := New(Options{StatePath: path, Accounts: testAccounts()})
@@ -834,7 +841,7 @@ func TestMutations(t *testing.T) {
 	t.Parallel()
 	s, c := setup(t, Options{})
 	putScript(t, c, "w", nil)
-	ok(t, c.json("PUT", "/accounts/"+acctA+"/workers/scripts/w/secrets", map[string]string{"name": "K", "text": "v"}))
+	ok(t, c.json("PUT", "/accounts/"+acctA+"/workers/scripts/w/secrets", map[string]string{"name": "K", "text": "v", "type": "secret_text"}))
 	ok(t, c.json("PUT", "/accounts/"+acctA+"/workers/scripts/w/schedules", []map[string]string{{"cron": "0 * * * *"}}))
 	yes := true
 	for _, m := range []Mutation{
@@ -997,4 +1004,99 @@ func (s *Server) ScriptNames(accountID string) []string {
 		return sortedKeys(a.Scripts)
 	}
 	return nil
+}
+
+// The live API's lean answers by default, the schema's full ones with SchemaAnswers.
+func TestLiveAnswersAndSchemaAnswers(t *testing.T) {
+	t.Parallel()
+	for _, schema := range []bool{false, true} {
+		_, c := setup(t, Options{SchemaAnswers: schema})
+		v1 := putScript(t, c, "w", nil)
+		base := "/accounts/" + acctA + "/workers/scripts/w"
+		var dep, sec map[string]any
+		ok(t, deploy(c, "w", "", DeploymentVersion{v1, 100})).into(t, &dep)
+		ok(t, c.json("PUT", base+"/secrets", map[string]string{"name": "K", "text": "x", "type": "secret_text"}))
+		ok(t, c.get(base+"/secrets/K")).into(t, &sec)
+		var uploads []map[string]any
+		for range 2 {
+			ct, body := upload(t, map[string]any{"main_module": "index.js"}, map[string]string{"index.js": "export default {}"})
+			var up map[string]any
+			ok(t, c.do("POST", base+"/versions", ct, body)).into(t, &up)
+			uploads = append(uploads, up)
+		}
+		_, odd := uploads[0]["startup_time_ms"] // versions 1 (PUT), 2 (secret), 3: odd
+		_, even := uploads[1]["startup_time_ms"]
+		if schema {
+			if len(dep) < 5 || sec == nil || !odd || !even {
+				t.Errorf("schema answers: deployment %v, secret %v, startup_time_ms %v/%v", dep, sec, odd, even)
+			}
+			continue
+		}
+		if len(dep) != 1 || dep["id"] == nil || sec != nil || !odd || even {
+			t.Errorf("live answers: deployment %v, secret %v, startup_time_ms %v/%v", dep, sec, odd, even)
+		}
+	}
+}
+
+// Named faults: each answers as its catalogue entry says, once by default; a reset ends the
+// connection without an answer, before or after the request took effect.
+func TestNamedFaults(t *testing.T) {
+	t.Parallel()
+	s, c := setup(t, Options{})
+	v1 := putScript(t, c, "w", nil)
+	base := "/accounts/" + acctA + "/workers/scripts/w"
+	for _, tc := range []struct {
+		name         string
+		status, code int
+		call         func() apiResp
+	}{
+		{"incomplete-body", 400, 10013, func() apiResp { return postVersionResp(t, c, "w") }},
+		{"kv-write-perms", 400, 10023, func() apiResp { return postVersionResp(t, c, "w") }},
+		{"migration-on-version", 400, codeVersionMigration, func() apiResp { return postVersionResp(t, c, "w") }},
+		{"version-not-yet-readable", 404, 100146, func() apiResp { return c.get(base + "/versions/" + v1) }},
+		{"rate-limited", 429, codeRateLimited, func() apiResp { return c.get(base + "/deployments") }},
+		{"throttled-6100", 429, 6100, func() apiResp { return c.get(base + "/deployments") }},
+		{"secrets-changed", 400, codeSecretsChanged, func() apiResp { return deploy(c, "w", "", DeploymentVersion{v1, 100}) }},
+	} {
+		f, err := NamedFault(tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.AddFault(f)
+		wantErr(t, tc.call(), tc.status, tc.code)
+		ok(t, tc.call()) // once only
+	}
+	if _, err := NamedFault("nope"); err == nil || !strings.Contains(err.Error(), "incomplete-body") {
+		t.Errorf("unknown name: %v", err)
+	}
+
+	send := func(method, path, ct string, body []byte) error {
+		req, _ := http.NewRequest(method, c.base+"/client/v4"+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Content-Type", ct)
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		return err
+	}
+	before := len(s.Deployments(acctA, "w"))
+	s.AddFault(Fault{Name: "connection-reset", Count: 1})
+	ct, body := upload(t, map[string]any{"main_module": "index.js"}, map[string]string{"index.js": "export default {}"})
+	if err := send("POST", base+"/versions", ct, body); err == nil {
+		t.Error("connection-reset: the version POST got an answer")
+	}
+	s.AddFault(Fault{Name: "deployment-answer-lost"})
+	b, _ := json.Marshal(map[string]any{"strategy": "percentage", "versions": []DeploymentVersion{{v1, 100}}})
+	if err := send("POST", base+"/deployments", "application/json", b); err == nil {
+		t.Error("deployment-answer-lost: the deployment POST got an answer")
+	}
+	if n := len(s.Deployments(acctA, "w")); n != before+1 {
+		t.Errorf("deployment-answer-lost: %d deployments, want %d (the write takes effect)", n, before+1)
+	}
+}
+
+func postVersionResp(t *testing.T, c apiClient, name string) apiResp {
+	ct, body := upload(t, map[string]any{"main_module": "index.js"}, map[string]string{"index.js": "export default {}"})
+	return c.do("POST", "/accounts/"+acctA+"/workers/scripts/"+name+"/versions", ct, body)
 }

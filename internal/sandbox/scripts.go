@@ -115,6 +115,7 @@ func (s *Server) putScript(c *call) (any, error) {
 	out := s.scriptJSON(c.acct, sc)
 	out["deployment_id"] = v.ID
 	out["startup_time_ms"] = v.StartupTimeMs
+	s.dropStartupTime(out, v)
 	return out, nil
 }
 

@@ -46,7 +46,7 @@ func (s *Server) getSecret(c *call) (any, error) {
 	if !ok {
 		return nil, errf(http.StatusNotFound, codeSecretNotFound, "the Worker %s has no secret named %s", sc.Name, name)
 	}
-	return secretJSON{Name: name, Type: sec.Type}, nil
+	return s.liveSecretAnswer(secretJSON{Name: name, Type: sec.Type}), nil
 }
 
 // putSecret sets a secret the way Cloudflare does for a deployed Worker: a new version with
@@ -67,8 +67,9 @@ func (s *Server) putSecret(c *call) (any, error) {
 	if body.Name == "" {
 		return nil, errf(http.StatusBadRequest, codeBadRequest, "a secret needs a name")
 	}
-	if body.Type != "" && body.Type != "secret_text" && body.Type != "secret_key" {
-		return nil, errf(http.StatusBadRequest, codeBadRequest, "secret type %q is not supported; use secret_text", body.Type)
+	// The schema requires the type (wrangler and cloudflare-go always send it).
+	if body.Type != "secret_text" && body.Type != "secret_key" {
+		return nil, errf(http.StatusBadRequest, codeBadRequest, "secret type %q is not supported; use \"secret_text\"", body.Type)
 	}
 	if err := latestIsDeployed(sc); err != nil {
 		return nil, err
@@ -92,6 +93,7 @@ func (s *Server) deleteSecret(c *call) (any, error) {
 	}
 	delete(sc.Secrets, name)
 	s.secretVersionLocked(sourceOf(c.r), sc)
+	// The schema leaves this result untyped; the live API answers null, as here.
 	return nil, nil
 }
 

@@ -48,6 +48,12 @@ type Options struct {
 	// fleet-scale tests) or the uploaded code run in workerd. A Server with the workerd edge
 	// must be closed (Close) to stop its runtimes.
 	Edge EdgeOptions
+	// SchemaAnswers answers with the schema's full results where the live API is leaner
+	// (liveanswers.go); false, the default, answers as the live API does.
+	SchemaAnswers bool
+	// Observe, when set, is called with every API request and its answer, after the answer
+	// went out. Tests check them against Cloudflare's contract; it must not block.
+	Observe func(Exchange)
 }
 
 // Server is the sandbox. Its methods are safe for concurrent use.
@@ -58,6 +64,8 @@ type Server struct {
 	api  *http.ServeMux
 	ctl  *http.ServeMux
 	edge *workerdEdge // nil for the fake edge
+	// patterns are the API routes apiRoutes registered, for Routes.
+	patterns []string
 
 	mu        sync.Mutex // guards w and the fields below
 	w         *world

@@ -253,10 +253,7 @@ func (s *Server) listZones(c *call) (any, error) {
 		if name != "" && zn != name {
 			continue
 		}
-		all = append(all, map[string]any{
-			"id": s.w.Zones[zn], "name": zn, "status": "active",
-			"account": map[string]string{"id": c.acct.ID, "name": c.acct.Name},
-		})
+		all = append(all, zoneJSON(s.w.Zones[zn], zn, c.acct))
 	}
 	lo, hi := pageBounds(len(all), page, perPage)
 	return paged{result: all[lo:hi], info: pageInfo(page, perPage, hi-lo, len(all))}, nil
@@ -307,16 +304,43 @@ func (s *Server) getUser(c *call) (any, error) {
 func (s *Server) listMemberships(c *call) (any, error) {
 	m := []any{map[string]any{
 		"id": c.acct.ID, "status": "accepted",
-		"account": map[string]string{"id": c.acct.ID, "name": c.acct.Name},
+		"account": accountJSON(c.acct),
 	}}
 	return paged{result: m, info: pageInfo(1, 20, 1, 1)}, nil
 }
 
 func (s *Server) listAccounts(c *call) (any, error) {
-	a := []any{map[string]string{"id": c.acct.ID, "name": c.acct.Name}}
+	a := []any{accountJSON(c.acct)}
 	return paged{result: a, info: pageInfo(1, 20, 1, 1)}, nil
 }
 
 func (s *Server) getAccount(c *call) (any, error) {
-	return map[string]string{"id": c.acct.ID, "name": c.acct.Name}, nil
+	return accountJSON(c.acct), nil
+}
+
+// accountJSON is an account as cloudflare-go's accounts.Account requires it (id, name, type).
+func accountJSON(a *accountState) map[string]any {
+	return map[string]any{"id": a.ID, "name": a.Name, "type": "standard"}
+}
+
+// zoneStamp is every zone's creation time: the sandbox does not track when a zone was added,
+// and cloudflare-go's zones.Zone requires the times.
+const zoneStamp = "2026-01-01T00:00:00.000000Z"
+
+// zoneJSON is a zone with every field cloudflare-go's zones.Zone requires; the sandbox has
+// no DNS, so the name servers and plan are placeholders.
+func zoneJSON(id, name string, a *accountState) map[string]any {
+	return map[string]any{
+		"id": id, "name": name, "status": "active", "paused": false, "type": "full",
+		"account":          map[string]string{"id": a.ID, "name": a.Name},
+		"activated_on":     zoneStamp,
+		"created_on":       zoneStamp,
+		"modified_on":      zoneStamp,
+		"development_mode": 0,
+		"meta":             map[string]any{"phishing_detected": false},
+		"name_servers":     []string{"ns1.sandbox.invalid", "ns2.sandbox.invalid"},
+		"original_dnshost": nil, "original_name_servers": nil, "original_registrar": nil,
+		"owner": map[string]any{"id": a.ID, "name": a.Name, "type": "organization"},
+		"plan":  map[string]any{"id": "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "name": "Free Website", "legacy_id": "free", "is_subscribed": true, "price": 0, "currency": "USD", "frequency": "", "can_subscribe": false, "externally_managed": false, "legacy_discount": false},
+	}
 }

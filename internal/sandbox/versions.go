@@ -113,7 +113,9 @@ func (s *Server) postVersion(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.versionJSON(sc, v), nil
+	out := s.versionJSON(sc, v)
+	s.dropStartupTime(out, v)
+	return out, nil
 }
 
 func (s *Server) getVersion(c *call) (any, error) {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rainbowsmoke/crispy-enigma/internal/cfcontract"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 )
 
@@ -43,6 +44,10 @@ func newTestServer(t *testing.T, opts Options) (*Server, *httptest.Server) {
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if opts.Observe == nil {
+		// Every answer of every test here is judged by cloudflare-go's types when it ends.
+		opts.Observe = cfcontract.Observer[Exchange](t)
 	}
 	s, err := New(opts)
 	if err != nil {

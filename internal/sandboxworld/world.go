@@ -44,6 +44,8 @@ type Options struct {
 	RequestLog io.Writer
 	// Edge is the sandbox's workers.dev edge; the zero value is the fake one (no code runs).
 	Edge sandbox.EdgeOptions
+	// Observe, when set, sees every API request and answer (sandbox.Options.Observe).
+	Observe func(sandbox.Exchange)
 }
 
 // World is a temporary workspace with a sandbox serving its tenants.
@@ -84,7 +86,7 @@ func New(repo workspace.Workspace, dir string, o Options) (*World, error) {
 		accts = append(accts, sandbox.Account{ID: tenants[i].AccountID, Name: tenants[i].Name, Subdomain: tenants[i].Subdomain, Token: tenants[i].Token,
 			KVNamespaces: kv, VectorizeIndexes: vec})
 	}
-	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: o.RequestLog, Edge: o.Edge})
+	sb, err := sandbox.New(sandbox.Options{Accounts: accts, RequestLog: o.RequestLog, Edge: o.Edge, Observe: o.Observe})
 	if err != nil {
 		return nil, fmt.Errorf("sandboxworld: %w", err)
 	}

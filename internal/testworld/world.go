@@ -28,6 +28,9 @@ type World struct {
 // wrangler (for tests that only read the sandbox), and closes it at the end of the test.
 func New(tb testing.TB, o Options) *World {
 	tb.Helper()
+	if o.Observe == nil {
+		o.Observe = ContractCheck(tb)
+	}
 	w, err := sandboxworld.New(testrepo.Repo(tb), tb.TempDir(), o)
 	if err != nil {
 		tb.Fatalf("%v", err)

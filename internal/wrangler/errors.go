@@ -88,3 +88,34 @@ func (e *CommandError) RateLimited() bool {
 	m := strings.ToLower(e.Message)
 	return strings.Contains(m, "too many requests") || strings.Contains(m, "throttling your request")
 }
+
+// Transient reports whether wrangler failed on an answer the same request may well not get
+// again, and says which, for the run's progress and record. These are the failures users met
+// mid-deploy in 2025-2026 that a rerun cured: Cloudflare's throttling (971, 6100; wrangler
+// 4.63.0 never retries a 429), an incomplete upload body (10013), the intermittent refusal of
+// KV bindings for want of a permission the token has (10023), a deployment refused because a
+// secret changed since the upload (10220; a fresh upload carries the new secret), and a
+// connection that broke after wrangler's own three tries. Whether a rerun is safe is the
+// caller's to judge (nothing may have gone live); this only names the failure.
+func (e *CommandError) Transient() (string, bool) {
+	switch e.Code {
+	case "971", "6100":
+		return "Cloudflare answered 429 (throttled, code " + e.Code + ")", true
+	case "10013":
+		return "Cloudflare received an incomplete upload (code 10013)", true
+	case "10023":
+		return "Cloudflare refused the KV bindings for a permission the token has (code 10023, intermittent)", true
+	case "10220":
+		return "a secret changed between the upload and the deployment (code 10220)", true
+	}
+	if e.RateLimited() {
+		return "Cloudflare answered 429 (rate limited)", true
+	}
+	m := strings.ToLower(e.Message + "\n" + e.Stderr)
+	for _, s := range []string{"fetch failed", "econnreset", "socket hang up", "other side closed", "epipe", "und_err_socket"} {
+		if strings.Contains(m, s) {
+			return "the connection to Cloudflare broke (" + s + ")", true
+		}
+	}
+	return "", false
+}
