@@ -26,18 +26,19 @@ import (
 // deploy:all of 20 tenants with the workerd edge vs the fake one, then a version's cold start,
 // steady request latency and resident memory per running version.
 // preflight (preflight all): 100 tenants, 100 ms, concurrent vs sequential, and its API
-// requests per tenant.
+// requests per tenant. lease: one deploy's lease work against a local bare remote over the
+// deploy's wall time, and deploy:all of 20 tenants with leases vs without.
 func Bench(ctx context.Context,
-	only *string, // deploy, drift, status, report, edge or preflight: run only that benchmark
+	only *string, // deploy, drift, status, report, edge, preflight or lease: run only that benchmark
 	rounds *int, // repeat each variant N times
 ) error {
-	pattern := "^Benchmark(Drift|Preflight|Status|Report|Deploy|Edge)$"
+	pattern := "^Benchmark(Drift|Preflight|Status|Report|Deploy|Edge|Lease)$"
 	switch o := flag(only, ""); o {
 	case "":
-	case "deploy", "drift", "status", "report", "edge", "preflight":
+	case "deploy", "drift", "status", "report", "edge", "preflight", "lease":
 		pattern = "^Benchmark" + string(o[0]-'a'+'A') + o[1:] + "$"
 	default:
-		return fmt.Errorf("bench: -only=%q: use deploy, drift, status, report, edge or preflight (or leave it out for all)", o)
+		return fmt.Errorf("bench: -only=%q: use deploy, drift, status, report, edge, preflight or lease (or leave it out for all)", o)
 	}
 	if flag(rounds, 0) < 0 {
 		return fmt.Errorf("bench: -rounds=%d: use a positive number of rounds (or leave it out)", *rounds)
