@@ -15,8 +15,7 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
-// ContractCheck (used by New; not by StartSandbox, whose kill-during-bake test in
-// internal/deploy failed with it and passes without, cause not yet found) judges every answer the sandbox gives in the test (and every request it
+// ContractCheck judges every answer the sandbox gives in the test (and every request it
 // accepts) by cloudflare-go's types when the test ends (package cfcontract).
 func ContractCheck(tb testing.TB) func(sandbox.Exchange) {
 	return cfcontract.Observer[sandbox.Exchange](tb)
@@ -48,7 +47,7 @@ func StartSandbox(tb testing.TB, ws workspace.Workspace) *Sandbox {
 	if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
 		tb.Fatal(err)
 	}
-	srv, err := sandbox.New(sandbox.Options{Accounts: accts, StatePath: paths.State})
+	srv, err := sandbox.New(sandbox.Options{Accounts: accts, StatePath: paths.State, Observe: ContractCheck(tb)})
 	if err != nil {
 		tb.Fatal(err)
 	}
