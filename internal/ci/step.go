@@ -53,7 +53,21 @@ type Tracker struct {
 // NewTracker announces on out. total is how many steps are expected ("[2/5]"); 0 when a
 // step runs on its own.
 func NewTracker(out io.Writer, total int) *Tracker {
-	return &Tracker{out: out, total: total, gha: os.Getenv("GITHUB_ACTIONS") == "true", start: time.Now()}
+	return &Tracker{out: &lineWriter{w: out}, total: total, gha: os.Getenv("GITHUB_ACTIONS") == "true", start: time.Now()}
+}
+
+// lineWriter lets steps that run at once (the deploy gate runs its checks together) share one
+// output: each write (an announcement, a held step's whole output) lands whole, and a writer
+// that is not safe for concurrent use (a strings.Builder in a test) is not raced on.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // Run runs one step: announced before it starts and again with its duration when it ends; in
