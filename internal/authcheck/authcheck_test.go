@@ -5,6 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -20,13 +24,28 @@ const (
 	accountB = "9e8d7c6b5a4f43e2a1b0c9d8e7f6a5b4"
 )
 
-// explicit points the run at the sandbox through CLOUDFLARE_API_BASE_URL (not as this
-// checkout's sandbox), so tokens come from the tenants' variables, as against Cloudflare.
+// explicit points the run at the sandbox through CLOUDFLARE_API_BASE_URL as if it were
+// Cloudflare, so tokens come from the tenants' variables: behind a proxy that hides the
+// sandbox's control API (an explicit URL that answers as a sandbox is a rehearsal with the
+// sandbox's tokens).
 func explicit(t *testing.T) (workspace.Workspace, *testworld.Sandbox) {
 	ws := testrepo.Copy(t, testrepo.Repo(t), testrepo.Options{Git: true})
 	other := testrepo.Copy(t, testrepo.Repo(t), testrepo.Options{Git: true})
 	sb := testworld.StartSandbox(t, other)
-	t.Setenv(sandboxctl.BaseURLEnv, sb.APIBaseURL())
+	target, err := url.Parse(sb.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/__sandbox/") {
+			http.NotFound(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	t.Setenv(sandboxctl.BaseURLEnv, front.URL+"/client/v4")
 	return ws, sb
 }
 

@@ -67,3 +67,26 @@ func TestAttachRefusesWhatIsNotALoopbackSandbox(t *testing.T) {
 		t.Fatal("a refused attach left the checkout attached")
 	}
 }
+
+// An explicit CLOUDFLARE_API_BASE_URL on the loopback that answers as a sandbox (another
+// checkout's) is a rehearsal too: the sandbox's tokens, and this checkout's rehearsal records,
+// never deployments/. One that does not answer as a sandbox stays an explicit, real-like API.
+func TestExplicitURLOfASandboxIsARehearsal(t *testing.T) {
+	first, second := scratch(t), scratch(t)
+	rt, _ := serveInProcess(t, first)
+	t.Setenv(BaseURLEnv, rt.APIBaseURL())
+	d, err := Decide(context.Background(), second, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Rehearsal || d.Records != PathsFor(second).Records || d.Endpoint.Explicit {
+		t.Fatalf("explicit URL of a running sandbox: want a rehearsal with %s, got %+v", PathsFor(second).Records, d)
+	}
+	if _, ok := d.Endpoint.TokenFor(acctA); !ok {
+		t.Fatal("the sandbox's own tokens must be used, never a tenant's real one")
+	}
+	t.Setenv(BaseURLEnv, "http://127.0.0.1:1/client/v4")
+	if rehearses(t, second) {
+		t.Fatal("an explicit URL where no sandbox answers is not a rehearsal")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -139,6 +140,13 @@ func decideEndpoint(ctx context.Context, ws workspace.Workspace, log *slog.Logge
 			return Endpoint{}, fmt.Errorf("%s=%q is not an http(s) URL; fix or unset it", BaseURLEnv, os.Getenv(BaseURLEnv))
 		}
 		if !ok || explicit != rt.APIBaseURL() {
+			if ep, found := answersAsSandbox(ctx, ws, u); found {
+				// Another checkout's sandbox named by its address: a rehearsal like an attached
+				// one (its tokens, its edge, this checkout's rehearsal records), so no tenant's
+				// real token is sent to it and no rehearsal record lands in deployments/.
+				log.Info("CLOUDFLARE_API_BASE_URL answers as a sandbox: rehearsing against it", "url", explicit)
+				return ep, nil
+			}
 			log.Debug("cloudflare api chosen by environment", "url", explicit)
 			return Endpoint{APIBaseURL: explicit, Explicit: true, HTTPClient: plainClient()}, nil
 		}
@@ -203,3 +211,25 @@ func EdgeTransport(sandboxURL string, base http.RoundTripper) http.RoundTripper 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// answersAsSandbox reports whether u, an explicit API base URL, is a sandbox: on the loopback
+// (a sandbox listens nowhere else) and answering its control API with the tokens it issued.
+// Anything else (real Cloudflare, a proxy, nothing listening) is not one.
+func answersAsSandbox(ctx context.Context, ws workspace.Workspace, u *url.URL) (Endpoint, bool) {
+	host := u.Hostname()
+	if ip := net.ParseIP(host); u.Scheme != "http" || !(host == "localhost" || (ip != nil && ip.IsLoopback())) {
+		return Endpoint{}, false
+	}
+	root := u.Scheme + "://" + u.Host
+	raw, err := control(ctx, Runtime{URL: root}, http.MethodGet, "/__sandbox/tokens", nil)
+	if err != nil {
+		return Endpoint{}, false
+	}
+	tokens := map[string]string{}
+	if err := json.Unmarshal(raw, &tokens); err != nil || len(tokens) == 0 {
+		return Endpoint{}, false
+	}
+	ep := SandboxEndpoint(root, "", tokens)
+	ep.root = ws.Root
+	return ep, true
+}
