@@ -31,12 +31,7 @@ import (
 // the interrupted record from the run's reservation and then settles the split the same way.
 func rolloutInterrupted(t *testing.T, ws workspace.Workspace, sb *testworld.Sandbox, bin, tn string, sig syscall.Signal) {
 	ctx := context.Background()
-	mage := func(args ...string) (string, error) {
-		cmd := exec.Command(bin, args...)
-		cmd.Dir, cmd.Env = ws.Root, testrepo.MageEnv()
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	mage := func(args ...string) (string, error) { return runMage(ws, bin, args...) }
 	markChecked := func() {
 		if err := treecheck.MarkPassed(ctx, ws); err != nil {
 			t.Fatal(err)

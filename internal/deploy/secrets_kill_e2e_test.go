@@ -26,14 +26,7 @@ func TestSecretsPutKilledThroughMage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a magefile and runs wrangler")
 	}
-	repo := testrepo.Repo(t)
-	testrepo.NeedWrangler(t, repo)
-	ws := testrepo.Copy(t, repo, testrepo.Options{Code: true, Git: true})
-	sb := testworld.StartSandbox(t, ws)
-	bin := testrepo.CompileMage(t, ws, "mage-secrets")
-	if err := treecheck.MarkPassed(context.Background(), ws); err != nil {
-		t.Fatal(err)
-	}
+	ws, sb, bin := checkedMageRehearsal(t, "mage-secrets")
 	const tn = "mrrainbowsmoke"
 	// A first deploy, then its required secrets, as an operator does: the Worker is live and
 	// annotated, and a deploy of this tree is unchanged.
@@ -50,6 +43,24 @@ func TestSecretsPutKilledThroughMage(t *testing.T) {
 	secretsPutKilled(t, ws, sb, bin, tn)
 }
 
+// checkedMageRehearsal is the set-up of the tests that run a compiled magefile against a
+// sandbox: a copy of the checkout (code and git), its sandbox, the magefile compiled into it as
+// name, and its tree counted as checked, so a deploy goes straight to wrangler (these tests are
+// about what a run leaves, not about the checks a deploy depends on).
+func checkedMageRehearsal(t *testing.T, name string) (workspace.Workspace, *testworld.Sandbox, string) {
+	t.Helper()
+	repo := testrepo.Repo(t)
+	testrepo.NeedWrangler(t, repo)
+	ws := testrepo.Copy(t, repo, testrepo.Options{Code: true, Git: true})
+	sb := testworld.StartSandbox(t, ws)
+	bin := testrepo.CompileMage(t, ws, name)
+	if err := treecheck.MarkPassed(context.Background(), ws); err != nil {
+		t.Fatal(err)
+	}
+	return ws, sb, bin
+}
+
+// runMage runs the compiled magefile bin in ws and returns its combined output.
 func runMage(ws workspace.Workspace, bin string, args ...string) (string, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir, cmd.Env = ws.Root, testrepo.MageEnv()

@@ -2,7 +2,6 @@ package deploy_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -19,7 +18,6 @@ import (
 	"github.com/rainbowsmoke/crispy-enigma/internal/tenant"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testrepo"
 	"github.com/rainbowsmoke/crispy-enigma/internal/testworld"
-	"github.com/rainbowsmoke/crispy-enigma/internal/treecheck"
 	"github.com/rainbowsmoke/crispy-enigma/internal/workspace"
 )
 
@@ -35,17 +33,7 @@ func TestDeploySignalThroughMage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a magefile and runs wrangler")
 	}
-	repo := testrepo.Repo(t)
-	testrepo.NeedWrangler(t, repo)
-	ws := testrepo.Copy(t, repo, testrepo.Options{Code: true, Git: true})
-	sb := testworld.StartSandbox(t, ws)
-
-	bin := testrepo.CompileMage(t, ws, "mage-deploy")
-	// This test is about signals, not about the checks a deploy depends on: the copy's tree
-	// counts as checked, so the deploy goes straight to wrangler.
-	if err := treecheck.MarkPassed(context.Background(), ws); err != nil {
-		t.Fatal(err)
-	}
+	ws, sb, bin := checkedMageRehearsal(t, "mage-deploy")
 
 	goTool := []string{"go", "tool", "mage"}
 	for _, c := range []struct {
